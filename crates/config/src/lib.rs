@@ -1,1 +1,158 @@
 #![doc = include_str!("../README.md")]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use coach_plans_model::{ChannelId, Coach, RoleId, UserId};
+
+mod secret;
+
+pub use secret::Secret;
+
+/// The whole configuration, after defaults, the YAML file and the environment were applied and
+/// everything was validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The Discord bot.
+    pub discord: DiscordConfig,
+    /// The SQLite database.
+    pub database: DatabaseConfig,
+    /// The HTTP API.
+    pub api: ApiConfig,
+    /// Log output.
+    pub logging: LoggingConfig,
+    /// The client-side cache defaults (served to clients built from this configuration).
+    pub cache: CacheConfig,
+    /// Mock mode.
+    pub mock: MockConfig,
+    /// Plan rules.
+    pub plans: PlansConfig,
+    /// The coach roster, in order; the four default coaches unless configured.
+    pub coaches: Vec<Coach>,
+}
+
+/// `discord.*`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiscordConfig {
+    /// `discord.bot_token` / `DISCORD_BOT_TOKEN`: required unless mock mode is on.
+    pub bot_token: Option<Secret>,
+    /// `discord.command_prefix` / `COMMAND_PREFIX`, default `!`.
+    pub command_prefix: String,
+    /// `discord.reconnect_attempts` / `RECONNECT_ATTEMPTS`, default 5.
+    pub reconnect_attempts: u32,
+    /// `discord.reconnect_delay_seconds` / `RECONNECT_DELAY_SECONDS`, default 5 s: the first
+    /// backoff delay, doubled after each failed attempt.
+    pub reconnect_delay: Duration,
+    /// `discord.channels`: channels the bot listens in; empty means all.
+    pub channels: Vec<ChannelId>,
+    /// `discord.admin_user_ids`: users who may edit and delete any plan.
+    pub admin_user_ids: Vec<UserId>,
+    /// `discord.admin_role_ids`: roles whose members may edit and delete any plan.
+    pub admin_role_ids: Vec<RoleId>,
+    /// `discord.gateway_url` / `DISCORD_GATEWAY_URL`: a ws:// or wss:// URL replacing Discord's
+    /// gateway (for a fake Discord in tests); `None` means Discord's own.
+    pub gateway_url: Option<String>,
+    /// `discord.api_url` / `DISCORD_API_URL`: an http:// or https:// base URL replacing Discord's
+    /// REST API; `None` means Discord's own.
+    pub api_url: Option<String>,
+}
+
+/// `database.*`: what the storage crate needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseConfig {
+    /// `database.path` / `DATABASE_PATH`, default `./data/coach_plans.db`.
+    pub path: PathBuf,
+    /// `database.connection_timeout` / `CONNECTION_TIMEOUT` (seconds), default 10: how long to
+    /// wait for a connection or a lock held by another writer.
+    pub connection_timeout: Duration,
+    /// `database.pool_size` / `DATABASE_POOL_SIZE`, default 8.
+    pub pool_size: u32,
+}
+
+/// `api.*`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiConfig {
+    /// `api.host` / `API_HOST`, default `127.0.0.1`.
+    pub host: String,
+    /// `api.port` / `API_PORT`, default 5000; 0 binds a free port.
+    pub port: u16,
+    /// `api.cors_origins`: allowed origins; empty means any (`*`).
+    pub cors_origins: Vec<String>,
+    /// `api.auth_token` / `API_AUTH_TOKEN`: when set, `/api/*` and `/metrics*` need
+    /// `Authorization: Bearer <token>`.
+    pub auth_token: Option<Secret>,
+}
+
+/// `logging.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggingConfig {
+    /// `logging.level` / `LOG_LEVEL`, default INFO.
+    pub level: LogLevel,
+    /// `logging.file` / `LOG_FILE`, default `./logs/discord_bot.log`.
+    pub file: PathBuf,
+    /// `logging.max_size_mb` / `LOG_MAX_SIZE_MB`, default 10: the size at which the file rotates.
+    pub max_size_mb: u64,
+    /// `logging.backup_count` / `LOG_BACKUP_COUNT`, default 5: rotated files kept.
+    pub backup_count: u32,
+    /// `logging.format` / `LOG_FORMAT`, default text.
+    pub format: LogFormat,
+}
+
+/// A log level as configured (`DEBUG`, `INFO`, `WARNING` or `WARN`, `ERROR`; any case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// DEBUG.
+    Debug,
+    /// INFO.
+    Info,
+    /// WARNING or WARN.
+    Warn,
+    /// ERROR.
+    Error,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `cache.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// `cache.ttl_seconds` / `CACHE_TTL_SECONDS`, default 3600.
+    pub ttl: Duration,
+    /// `cache.max_size` / `MAX_CACHE_SIZE`, default 100.
+    pub max_size: usize,
+}
+
+/// `mock.*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockConfig {
+    /// `mock.enabled` / `MOCK_MODE` (`true`, `1`, `yes`), default false.
+    pub enabled: bool,
+    /// `mock.seed_days` / `MOCK_SEED_DAYS`, default 5: days before today to seed.
+    pub seed_days: u32,
+}
+
+/// `plans.*`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlansConfig {
+    /// `plans.timezone` / `PLANS_TIMEZONE`, default `America/New_York`: what "today" means.
+    pub timezone: String,
+    /// `plans.max_chart_attachments` / `MAX_CHART_ATTACHMENTS`, default 10.
+    pub max_chart_attachments: usize,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("./data/coach_plans.db"),
+            connection_timeout: Duration::from_secs(10),
+            pool_size: 8,
+        }
+    }
+}

@@ -26,6 +26,9 @@ pub struct InvalidDate {
 }
 
 impl PlanDate {
+    /// 1970-01-01.
+    pub const UNIX_EPOCH: Self = Self { year: 1970, month: 1, day: 1 };
+
     /// Parses `YYYY-MM-DD` (surrounding spaces allowed), rejecting dates that do not exist.
     pub fn parse(input: &str) -> Result<Self, InvalidDate> {
         let invalid = || InvalidDate {
@@ -177,6 +180,11 @@ impl Timestamp {
                 input: truncate_for_display(input),
             })
         }
+    }
+
+    /// 1970-01-01T00:00:00.000000+00:00.
+    pub fn unix_epoch() -> Self {
+        Self("1970-01-01T00:00:00.000000+00:00".to_owned())
     }
 
     /// The timestamp as stored.

@@ -1,1 +1,11 @@
 #![doc = include_str!("../README.md")]
+
+mod error;
+mod memory;
+mod sqlite;
+mod store;
+
+pub use error::{Cause, StoreError};
+pub use memory::MemoryStore;
+pub use sqlite::{MigrationReport, SqliteStore};
+pub use store::{AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats};

@@ -1,0 +1,191 @@
+//! The storage trait and the values that cross it.
+
+use coach_plans_model::wire::PageCursor;
+use coach_plans_model::{
+    Author, Channel, Chart, CoachId, HistoryAction, HistoryEntry, MessageId, Plan, PlanDate, PlanId,
+    PlanText, Timestamp, UserId,
+};
+
+use crate::StoreError;
+
+/// Where plans live. Implemented by [`crate::SqliteStore`] and [`crate::MemoryStore`], which
+/// pass one shared contract test suite (`tests/contract.rs`).
+///
+/// Calls block (SQLite does I/O); async callers run them off their runtime's worker threads
+/// (the service crate does this in one place). Every mutation is atomic: it happens entirely,
+/// history included, or not at all. A successful mutation is durable when it returns.
+pub trait PlanStore: Send + Sync + 'static {
+    /// Stores a new live plan and returns it with its id.
+    ///
+    /// Fails with [`StoreError::Conflict`] when a live plan exists for the same coach and date.
+    /// A deleted plan does not conflict: the coach and date may be posted again.
+    fn create_plan(&self, plan: NewPlan) -> Result<Plan, StoreError>;
+
+    /// Changes a live plan's text (and its charts when `revision.charts` is set), keeping its id
+    /// and `created_at`, setting `edited_at`, and recording the previous text and charts in its
+    /// history as `revision.action` by `revision.by`.
+    ///
+    /// Fails with [`StoreError::NotFound`] when no live plan has this id.
+    fn revise_plan(&self, id: PlanId, revision: Revision) -> Result<Plan, StoreError>;
+
+    /// Marks a live plan deleted and records its last version in its history as a deletion.
+    /// Returns the plan as it was before deletion.
+    ///
+    /// Fails with [`StoreError::NotFound`] when no live plan has this id.
+    fn delete_plan(&self, id: PlanId, by: Author, at: Timestamp) -> Result<Plan, StoreError>;
+
+    /// The plan with this id, live or deleted.
+    fn plan(&self, id: PlanId) -> Result<Option<Plan>, StoreError>;
+
+    /// The live plan for this coach and date.
+    fn live_plan(&self, coach: &CoachId, date: PlanDate) -> Result<Option<Plan>, StoreError>;
+
+    /// Every plan ever posted for this coach and date, live or deleted, newest first. At most one
+    /// is live, and it comes first when there is one.
+    fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError>;
+
+    /// Live plans matching the query, newest first: by date descending, then id descending.
+    /// Costs the same whatever the table size (keyset pagination on indexed columns).
+    fn list_plans(&self, query: &PlanQuery) -> Result<Vec<Plan>, StoreError>;
+
+    /// A plan's history, newest first. Empty for an unknown id.
+    fn history(&self, id: PlanId) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    /// Counts kept up to date on every write; never computed by scanning a table.
+    fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    /// Imports plans in one transaction: every plan is stored, or none is.
+    ///
+    /// A plan identical to the live plan already stored for its coach and date (same text,
+    /// charts, author, channel and `created_at`) is skipped, so an import can be run twice.
+    /// A different live plan for the same coach and date fails the whole import with
+    /// [`StoreError::ImportConflict`]. After writing, every imported plan is read back inside
+    /// the transaction and compared with its input; any difference rolls everything back with
+    /// [`StoreError::ImportMismatch`].
+    fn import_plans(&self, plans: &[NewPlan]) -> Result<ImportReport, StoreError>;
+
+    /// Whether the store can be written now, without waiting on locks and without writing.
+    fn health(&self) -> StoreHealth;
+}
+
+/// A plan to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPlan {
+    /// Whose plan.
+    pub coach: CoachId,
+    /// For which trading day.
+    pub date: PlanDate,
+    /// The text.
+    pub text: PlanText,
+    /// Who posted it.
+    pub author: Author,
+    /// Where.
+    pub channel: Channel,
+    /// The Discord message, when known.
+    pub message_id: Option<MessageId>,
+    /// When it was posted.
+    pub created_at: Timestamp,
+    /// When it was last edited (set only by imports of already-edited plans).
+    pub edited_at: Option<Timestamp>,
+    /// Charts in order; their positions are 0, 1, 2, ...
+    pub charts: Vec<Chart>,
+}
+
+/// A change to a live plan's content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    /// [`HistoryAction::Edit`] or [`HistoryAction::Replace`] (a deletion is
+    /// [`PlanStore::delete_plan`]).
+    pub action: HistoryAction,
+    /// The new text.
+    pub text: PlanText,
+    /// New charts replacing the old ones, or `None` to keep them.
+    pub charts: Option<Vec<Chart>>,
+    /// The message that made the change; replaces the stored message id when set.
+    pub message_id: Option<MessageId>,
+    /// Who made it.
+    pub by: Author,
+    /// When; becomes the plan's `edited_at`.
+    pub at: Timestamp,
+}
+
+/// Which live plans to list. Every filter is optional; they combine with AND.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanQuery {
+    /// Only this coach's plans.
+    pub coach: Option<CoachId>,
+    /// Only plans by this author.
+    pub author: Option<AuthorFilter>,
+    /// Only plans on or after this date.
+    pub from: Option<PlanDate>,
+    /// Only plans on or before this date.
+    pub to: Option<PlanDate>,
+    /// Only plans after this position in the (date desc, id desc) order.
+    pub after: Option<PageCursor>,
+    /// At most this many plans (the API allows 1 to 500).
+    pub limit: u32,
+}
+
+impl PlanQuery {
+    /// All live plans for one date, up to `limit`.
+    pub fn on(date: PlanDate, limit: u32) -> Self {
+        Self { coach: None, author: None, from: Some(date), to: Some(date), after: None, limit }
+    }
+}
+
+/// Whose plans to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthorFilter {
+    /// Plans posted by this Discord user.
+    Id(UserId),
+    /// Plans whose author had this display name when posting.
+    Name(String),
+    /// Plans by this person: by this user id, or, for legacy plans that have no author id, by
+    /// this name (the rule of [`Author::is_same_person`]).
+    Person {
+        /// The user id.
+        id: UserId,
+        /// The display name, matched only against legacy plans.
+        name: String,
+    },
+}
+
+/// Counts the store keeps current on every write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Live plans.
+    pub live_plans: u64,
+    /// Charts belonging to live plans.
+    pub live_charts: u64,
+    /// History entries (edits, replacements and deletions).
+    pub history_entries: u64,
+    /// The date of the newest live plan.
+    pub latest_plan_date: Option<PlanDate>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Plans written.
+    pub imported: usize,
+    /// Plans skipped because an identical live plan was already stored.
+    pub already_present: usize,
+}
+
+/// Whether a store can take writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// Writes are reaching durable storage.
+    pub writable: bool,
+    /// Changes accepted but not yet written to durable storage (held in memory).
+    pub pending_writes: u64,
+    /// Why writes are not reaching durable storage, in words for an operator.
+    pub error: Option<String>,
+}
+
+impl StoreHealth {
+    /// A store taking writes normally.
+    pub fn up() -> Self {
+        Self { writable: true, pending_writes: 0, error: None }
+    }
+}
