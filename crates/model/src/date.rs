@@ -27,7 +27,11 @@ pub struct InvalidDate {
 
 impl PlanDate {
     /// 1970-01-01.
-    pub const UNIX_EPOCH: Self = Self { year: 1970, month: 1, day: 1 };
+    pub const UNIX_EPOCH: Self = Self {
+        year: 1970,
+        month: 1,
+        day: 1,
+    };
 
     /// Parses `YYYY-MM-DD` (surrounding spaces allowed), rejecting dates that do not exist.
     pub fn parse(input: &str) -> Result<Self, InvalidDate> {

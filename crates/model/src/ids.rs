@@ -133,6 +133,9 @@ macro_rules! row_id {
         pub struct $name(i64);
 
         impl $name {
+            /// The smallest id, 1.
+            pub const MIN: Self = Self(1);
+
             /// The id for this positive value.
             pub const fn new(value: i64) -> Option<Self> {
                 if value > 0 { Some(Self(value)) } else { None }

@@ -47,7 +47,9 @@ pub enum StoreError {
         date: PlanDate,
     },
     /// A plan read back after an import differs from its input; the import was rolled back.
-    #[error("imported plan for {coach} on {date} did not read back identically ({detail}); the import was rolled back")]
+    #[error(
+        "imported plan for {coach} on {date} did not read back identically ({detail}); the import was rolled back"
+    )]
     ImportMismatch {
         /// The coach.
         coach: CoachId,

@@ -2,8 +2,8 @@
 
 use coach_plans_model::wire::PageCursor;
 use coach_plans_model::{
-    Author, Channel, Chart, CoachId, HistoryAction, HistoryEntry, MessageId, Plan, PlanDate, PlanId,
-    PlanText, Timestamp, UserId,
+    Author, Channel, Chart, CoachId, HistoryAction, HistoryEntry, MessageId, Plan, PlanDate,
+    PlanId, PlanText, Timestamp, UserId,
 };
 
 use crate::StoreError;
@@ -129,7 +129,14 @@ pub struct PlanQuery {
 impl PlanQuery {
     /// All live plans for one date, up to `limit`.
     pub fn on(date: PlanDate, limit: u32) -> Self {
-        Self { coach: None, author: None, from: Some(date), to: Some(date), after: None, limit }
+        Self {
+            coach: None,
+            author: None,
+            from: Some(date),
+            to: Some(date),
+            after: None,
+            limit,
+        }
     }
 }
 
@@ -186,6 +193,10 @@ pub struct StoreHealth {
 impl StoreHealth {
     /// A store taking writes normally.
     pub fn up() -> Self {
-        Self { writable: true, pending_writes: 0, error: None }
+        Self {
+            writable: true,
+            pending_writes: 0,
+            error: None,
+        }
     }
 }

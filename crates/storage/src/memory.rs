@@ -1,0 +1,247 @@
+//! The in-memory store: the reference implementation of the contract, for tests, mock mode and
+//! holding plans while the database is down.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use coach_plans_model::{
+    Author, CoachId, HistoryAction, HistoryEntry, HistoryId, Plan, PlanDate, PlanId, Timestamp,
+};
+
+use crate::store::{
+    AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,
+};
+use crate::{StoreError, import};
+
+/// Plans in memory, lost when the process ends.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct State {
+    plans: BTreeMap<PlanId, Plan>,
+    live: HashMap<(CoachId, PlanDate), PlanId>,
+    history: BTreeMap<HistoryId, HistoryEntry>,
+    last_plan_id: i64,
+    last_history_id: i64,
+    live_charts: u64,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied change: every mutation
+        // below is computed first and applied without fallible steps.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    fn next_plan_id(&mut self) -> PlanId {
+        self.last_plan_id += 1;
+        PlanId::new(self.last_plan_id).unwrap_or(PlanId::MIN)
+    }
+
+    fn next_history_id(&mut self) -> HistoryId {
+        self.last_history_id += 1;
+        HistoryId::new(self.last_history_id).unwrap_or(HistoryId::MIN)
+    }
+
+    fn live_mut(&mut self, id: PlanId) -> Result<&mut Plan, StoreError> {
+        self.plans
+            .get_mut(&id)
+            .filter(|p| !p.deleted)
+            .ok_or(StoreError::NotFound(id))
+    }
+
+    fn insert(&mut self, new: NewPlan) -> Result<Plan, StoreError> {
+        if let Some(&existing) = self.live.get(&(new.coach.clone(), new.date)) {
+            return Err(StoreError::Conflict {
+                coach: new.coach,
+                date: new.date,
+                existing,
+            });
+        }
+        let id = self.next_plan_id();
+        let plan = Plan {
+            id,
+            coach: new.coach,
+            date: new.date,
+            text: new.text,
+            author: new.author,
+            channel: new.channel,
+            message_id: new.message_id,
+            created_at: new.created_at,
+            edited_at: new.edited_at,
+            charts: new.charts,
+            deleted: false,
+        };
+        self.live.insert((plan.coach.clone(), plan.date), id);
+        self.live_charts += plan.charts.len() as u64;
+        self.plans.insert(id, plan.clone());
+        Ok(plan)
+    }
+
+    fn record(&mut self, plan: &Plan, action: HistoryAction, by: Author, at: Timestamp) {
+        let id = self.next_history_id();
+        let entry = HistoryEntry {
+            id,
+            plan_id: plan.id,
+            action,
+            text: plan.text.clone(),
+            charts: Some(plan.charts.clone()),
+            by,
+            at,
+        };
+        self.history.insert(id, entry);
+    }
+}
+
+impl PlanStore for MemoryStore {
+    fn create_plan(&self, plan: NewPlan) -> Result<Plan, StoreError> {
+        self.state().insert(plan)
+    }
+
+    fn revise_plan(&self, id: PlanId, revision: Revision) -> Result<Plan, StoreError> {
+        let mut state = self.state();
+        let previous = state.live_mut(id)?.clone();
+        state.record(&previous, revision.action, revision.by, revision.at.clone());
+        let plan = state.live_mut(id)?;
+        plan.text = revision.text;
+        plan.edited_at = Some(revision.at);
+        if let Some(message_id) = revision.message_id {
+            plan.message_id = Some(message_id);
+        }
+        if let Some(charts) = revision.charts {
+            plan.charts = charts;
+        }
+        let updated = plan.clone();
+        state.live_charts =
+            state.live_charts - previous.charts.len() as u64 + updated.charts.len() as u64;
+        Ok(updated)
+    }
+
+    fn delete_plan(&self, id: PlanId, by: Author, at: Timestamp) -> Result<Plan, StoreError> {
+        let mut state = self.state();
+        let previous = state.live_mut(id)?.clone();
+        state.record(&previous, HistoryAction::Delete, by, at);
+        state.live_mut(id)?.deleted = true;
+        state.live.remove(&(previous.coach.clone(), previous.date));
+        state.live_charts -= previous.charts.len() as u64;
+        Ok(previous)
+    }
+
+    fn plan(&self, id: PlanId) -> Result<Option<Plan>, StoreError> {
+        Ok(self.state().plans.get(&id).cloned())
+    }
+
+    fn live_plan(&self, coach: &CoachId, date: PlanDate) -> Result<Option<Plan>, StoreError> {
+        let state = self.state();
+        let id = state.live.get(&(coach.clone(), date));
+        Ok(id.and_then(|id| state.plans.get(id)).cloned())
+    }
+
+    fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError> {
+        let state = self.state();
+        let mut plans: Vec<Plan> = state
+            .plans
+            .values()
+            .filter(|p| &p.coach == coach && p.date == date)
+            .cloned()
+            .collect();
+        // Live first, then newest first.
+        plans.sort_by_key(|p| (p.deleted, std::cmp::Reverse(p.id)));
+        Ok(plans)
+    }
+
+    fn list_plans(&self, query: &PlanQuery) -> Result<Vec<Plan>, StoreError> {
+        let state = self.state();
+        let mut plans: Vec<&Plan> = state
+            .live
+            .values()
+            .filter_map(|id| state.plans.get(id))
+            .filter(|p| matches_query(p, query))
+            .collect();
+        plans.sort_by_key(|p| std::cmp::Reverse((p.date, p.id)));
+        Ok(plans
+            .into_iter()
+            .take(query.limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    fn history(&self, id: PlanId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let state = self.state();
+        Ok(state
+            .history
+            .values()
+            .rev()
+            .filter(|h| h.plan_id == id)
+            .cloned()
+            .collect())
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        let state = self.state();
+        Ok(StoreStats {
+            live_plans: state.live.len() as u64,
+            live_charts: state.live_charts,
+            history_entries: state.history.len() as u64,
+            latest_plan_date: state.live.keys().map(|(_, date)| *date).max(),
+        })
+    }
+
+    fn import_plans(&self, plans: &[NewPlan]) -> Result<ImportReport, StoreError> {
+        let mut state = self.state();
+        // Work on a copy and swap it in at the end: all or nothing.
+        let mut next = state.clone();
+        let mut report = ImportReport::default();
+        for new in plans {
+            let existing = next
+                .live
+                .get(&(new.coach.clone(), new.date))
+                .and_then(|id| next.plans.get(id));
+            match existing {
+                Some(stored) if new.holds_same_content_as(stored) => report.already_present += 1,
+                Some(_) => {
+                    return Err(StoreError::ImportConflict {
+                        coach: new.coach.clone(),
+                        date: new.date,
+                    });
+                }
+                None => {
+                    let stored = next.insert(new.clone())?;
+                    import::verify(new, &stored)?;
+                    report.imported += 1;
+                }
+            }
+        }
+        *state = next;
+        Ok(report)
+    }
+
+    fn health(&self) -> StoreHealth {
+        StoreHealth::up()
+    }
+}
+
+/// Whether a live plan matches a query's filters and comes after its cursor.
+fn matches_query(plan: &Plan, query: &PlanQuery) -> bool {
+    query.coach.as_ref().is_none_or(|c| &plan.coach == c)
+        && query.from.is_none_or(|from| plan.date >= from)
+        && query.to.is_none_or(|to| plan.date <= to)
+        && query
+            .after
+            .is_none_or(|after| (plan.date, plan.id) < (after.date, after.id))
+        && query.author.as_ref().is_none_or(|author| match author {
+            AuthorFilter::Id(id) => plan.author.id == Some(*id),
+            AuthorFilter::Name(name) => &plan.author.name == name,
+            AuthorFilter::Person { id, name } => plan.author.is_same_person(*id, name),
+        })
+}

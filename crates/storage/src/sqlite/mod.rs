@@ -1,0 +1,508 @@
+//! The SQLite store: an r2d2 pool of connections in WAL mode with `synchronous=FULL`, so a plan
+//! acknowledged to a coach survives `kill -9` and power loss.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use coach_plans_config::DatabaseConfig;
+use coach_plans_model::{Author, CoachId, HistoryEntry, Plan, PlanDate, PlanId, Timestamp};
+use r2d2::{Pool, PooledConnection};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
+
+use crate::store::{
+    AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,
+};
+use crate::{Cause, StoreError, import};
+
+mod errors;
+mod migrations;
+mod rows;
+
+use errors::{pool_error, sql_error};
+pub use migrations::{MigrationReport, SchemaStatus};
+use rows::{HISTORY_COLUMNS, PLAN_COLUMNS, history_from_row, insert_charts, plan_row};
+
+/// Plans in a SQLite database file.
+pub struct SqliteStore {
+    pool: Pool<SqliteConnectionManager>,
+    path: PathBuf,
+    /// Why the last write failed for want of the database; cleared by the next successful write.
+    write_error: Mutex<Option<String>>,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An error with the database path it concerns, so an operator knows which file.
+#[derive(Debug)]
+struct AtPath {
+    path: PathBuf,
+    source: Cause,
+}
+
+impl fmt::Display for AtPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for AtPath {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
+
+fn at_path(path: &Path, error: StoreError) -> StoreError {
+    match error {
+        StoreError::Unavailable(source) => StoreError::Unavailable(Box::new(AtPath {
+            path: path.to_owned(),
+            source,
+        })),
+        StoreError::Corrupt(what) => StoreError::Corrupt(format!("{}: {what}", path.display())),
+        other => other,
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its directory when missing) and upgrades the database to
+    /// the latest schema, backing up an older existing schema first.
+    ///
+    /// A schema newer than this build is refused with [`StoreError::IncompatibleSchema`] and
+    /// the file is not modified.
+    pub fn open(config: &DatabaseConfig) -> Result<(Self, MigrationReport), StoreError> {
+        let path = config.path.clone();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| at_path(dir, StoreError::Unavailable(Box::new(e))))?;
+        }
+        let report =
+            migrations::migrate(&path, config.connection_timeout).map_err(|e| at_path(&path, e))?;
+        let timeout = config.connection_timeout;
+        let manager = SqliteConnectionManager::file(&path).with_init(move |conn| {
+            conn.busy_timeout(timeout)?;
+            conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        });
+        let pool = Pool::builder()
+            .max_size(config.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(timeout)
+            .build(manager)
+            .map_err(|e| at_path(&path, pool_error(e)))?;
+        Ok((
+            Self {
+                pool,
+                path,
+                write_error: Mutex::new(None),
+            },
+            report,
+        ))
+    }
+
+    /// The schema of the database at `path`, read without changing anything (for
+    /// `coach-plans migrate --dry-run`). A missing file is reported as new and not created.
+    pub fn inspect(path: &Path) -> Result<SchemaStatus, StoreError> {
+        migrations::inspect(path).map_err(|e| at_path(path, e))
+    }
+
+    /// Writes a consistent copy of the database to `target` (for example before an import).
+    pub fn backup_to(&self, target: &Path) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        conn.backup(rusqlite::MAIN_DB, target, None)
+            .map_err(|e| at_path(target, sql_error(e)))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
+        self.pool.get().map_err(pool_error)
+    }
+
+    /// Runs a write in one immediate transaction (taking the write lock up front, so two
+    /// writers never deadlock upgrading read locks) and records whether the database took it.
+    fn write<T>(
+        &self,
+        change: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let result = self.conn().and_then(|mut conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql_error)?;
+            let value = change(&tx)?;
+            tx.commit().map_err(sql_error)?;
+            Ok(value)
+        });
+        let mut write_error = self
+            .write_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match &result {
+            Err(error @ StoreError::Unavailable(_)) => *write_error = Some(error.to_string()),
+            Ok(_) => *write_error = None,
+            Err(_) => {}
+        }
+        result
+    }
+}
+
+fn live_id(
+    tx: &Transaction<'_>,
+    coach: &CoachId,
+    date: PlanDate,
+) -> Result<Option<i64>, StoreError> {
+    tx.prepare_cached(
+        "SELECT id FROM coach_plans WHERE coach_name = ?1 AND date = ?2 AND is_deleted = 0",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![coach.api_key(), date.to_string()], |row| row.get(0))
+            .optional()
+    })
+    .map_err(sql_error)
+}
+
+fn read_plan(
+    conn: &rusqlite::Connection,
+    id: i64,
+    live_only: bool,
+) -> Result<Option<Plan>, StoreError> {
+    let sql = if live_only {
+        format!("SELECT {PLAN_COLUMNS} FROM coach_plans WHERE id = ?1 AND is_deleted = 0")
+    } else {
+        format!("SELECT {PLAN_COLUMNS} FROM coach_plans WHERE id = ?1")
+    };
+    let row = conn
+        .prepare_cached(&sql)
+        .and_then(|mut stmt| stmt.query_row(params![id], plan_row).optional())
+        .map_err(sql_error)?;
+    row.map(|row| row.into_plan(conn)).transpose()
+}
+
+fn insert_plan(tx: &Transaction<'_>, new: &NewPlan) -> Result<i64, StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO coach_plans (coach_name, date, plan, author, author_id, channel, channel_id, message_id,
+                                  created_at, edited_at, is_deleted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            new.coach.api_key(),
+            new.date.to_string(),
+            new.text.as_str(),
+            new.author.name,
+            new.author.id.map(|id| id.to_string()),
+            new.channel.name,
+            new.channel.id.map(|id| id.to_string()),
+            new.message_id.map(|id| id.to_string()),
+            new.created_at.as_str(),
+            new.edited_at.as_ref().map(Timestamp::as_str),
+        ])
+    })
+    .map_err(sql_error)?;
+    let id = tx.last_insert_rowid();
+    insert_charts(tx, id, &new.charts, new.created_at.as_str())?;
+    Ok(id)
+}
+
+fn record_history(
+    tx: &Transaction<'_>,
+    previous: &Plan,
+    action: coach_plans_model::HistoryAction,
+    by: &Author,
+    at: &Timestamp,
+) -> Result<(), StoreError> {
+    let charts =
+        serde_json::to_string(&previous.charts).map_err(|e| StoreError::Other(Box::new(e)))?;
+    tx.prepare_cached(
+        "INSERT INTO plan_history (plan_id, plan_text, edited_by, edited_at, action, edited_by_id, charts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            previous.id.get(),
+            previous.text.as_str(),
+            by.name,
+            at.as_str(),
+            action.as_str(),
+            by.id.map(|id| id.to_string()),
+            charts,
+        ])
+    })
+    .map_err(sql_error)?;
+    Ok(())
+}
+
+impl PlanStore for SqliteStore {
+    fn create_plan(&self, new: NewPlan) -> Result<Plan, StoreError> {
+        self.write(|tx| {
+            if let Some(existing) = live_id(tx, &new.coach, new.date)? {
+                return Err(StoreError::Conflict {
+                    coach: new.coach.clone(),
+                    date: new.date,
+                    existing: PlanId::new(existing).unwrap_or(PlanId::MIN),
+                });
+            }
+            let id = insert_plan(tx, &new)?;
+            Ok(Plan {
+                id: PlanId::new(id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("new plan id {id}")))?,
+                coach: new.coach,
+                date: new.date,
+                text: new.text,
+                author: new.author,
+                channel: new.channel,
+                message_id: new.message_id,
+                created_at: new.created_at,
+                edited_at: new.edited_at,
+                charts: new.charts,
+                deleted: false,
+            })
+        })
+    }
+
+    fn revise_plan(&self, id: PlanId, revision: Revision) -> Result<Plan, StoreError> {
+        self.write(|tx| {
+            let previous = read_plan(tx, id.get(), true)?.ok_or(StoreError::NotFound(id))?;
+            record_history(tx, &previous, revision.action, &revision.by, &revision.at)?;
+            tx.prepare_cached(
+                "UPDATE coach_plans SET plan = ?1, edited_at = ?2, message_id = COALESCE(?3, message_id)
+                 WHERE id = ?4",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    revision.text.as_str(),
+                    revision.at.as_str(),
+                    revision.message_id.map(|m| m.to_string()),
+                    id.get()
+                ])
+            })
+            .map_err(sql_error)?;
+            let mut plan = previous;
+            if let Some(charts) = revision.charts {
+                tx.prepare_cached("DELETE FROM plan_charts WHERE plan_id = ?1")
+                    .and_then(|mut stmt| stmt.execute(params![id.get()]))
+                    .map_err(sql_error)?;
+                insert_charts(tx, id.get(), &charts, revision.at.as_str())?;
+                plan.charts = charts;
+            }
+            plan.text = revision.text;
+            plan.edited_at = Some(revision.at);
+            plan.message_id = revision.message_id.or(plan.message_id);
+            Ok(plan)
+        })
+    }
+
+    fn delete_plan(&self, id: PlanId, by: Author, at: Timestamp) -> Result<Plan, StoreError> {
+        self.write(|tx| {
+            let previous = read_plan(tx, id.get(), true)?.ok_or(StoreError::NotFound(id))?;
+            record_history(
+                tx,
+                &previous,
+                coach_plans_model::HistoryAction::Delete,
+                &by,
+                &at,
+            )?;
+            tx.prepare_cached("UPDATE coach_plans SET is_deleted = 1 WHERE id = ?1")
+                .and_then(|mut stmt| stmt.execute(params![id.get()]))
+                .map_err(sql_error)?;
+            Ok(previous)
+        })
+    }
+
+    fn plan(&self, id: PlanId) -> Result<Option<Plan>, StoreError> {
+        let conn = self.conn()?;
+        read_plan(&conn, id.get(), false)
+    }
+
+    fn live_plan(&self, coach: &CoachId, date: PlanDate) -> Result<Option<Plan>, StoreError> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {PLAN_COLUMNS} FROM coach_plans WHERE coach_name = ?1 AND date = ?2 AND is_deleted = 0"
+        );
+        let row = conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                stmt.query_row(params![coach.api_key(), date.to_string()], plan_row)
+                    .optional()
+            })
+            .map_err(sql_error)?;
+        row.map(|row| row.into_plan(&conn)).transpose()
+    }
+
+    fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {PLAN_COLUMNS} FROM coach_plans WHERE coach_name = ?1 AND date = ?2 ORDER BY is_deleted, id DESC"
+        );
+        let rows: Vec<_> = conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                stmt.query_map(params![coach.api_key(), date.to_string()], plan_row)?
+                    .collect()
+            })
+            .map_err(sql_error)?;
+        rows.into_iter().map(|row| row.into_plan(&conn)).collect()
+    }
+
+    fn list_plans(&self, query: &PlanQuery) -> Result<Vec<Plan>, StoreError> {
+        let mut sql = format!("SELECT {PLAN_COLUMNS} FROM coach_plans WHERE is_deleted = 0");
+        let mut args: Vec<Value> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, value: Value| {
+            args.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(coach) = &query.coach {
+            arg(
+                &mut sql,
+                " AND coach_name = ?",
+                Value::Text(coach.api_key()),
+            );
+        }
+        if let Some(from) = query.from {
+            arg(&mut sql, " AND date >= ?", Value::Text(from.to_string()));
+        }
+        if let Some(to) = query.to {
+            arg(&mut sql, " AND date <= ?", Value::Text(to.to_string()));
+        }
+        match &query.author {
+            None => {}
+            Some(AuthorFilter::Id(id)) => {
+                arg(&mut sql, " AND author_id = ?", Value::Text(id.to_string()))
+            }
+            Some(AuthorFilter::Name(name)) => {
+                arg(&mut sql, " AND author = ?", Value::Text(name.clone()))
+            }
+            Some(AuthorFilter::Person { id, name }) => {
+                arg(&mut sql, " AND (author_id = ?", Value::Text(id.to_string()));
+                arg(
+                    &mut sql,
+                    " OR (author_id IS NULL AND author = ?))",
+                    Value::Text(name.clone()),
+                );
+            }
+        }
+        if let Some(after) = query.after {
+            arg(
+                &mut sql,
+                " AND (date < ?",
+                Value::Text(after.date.to_string()),
+            );
+            arg(
+                &mut sql,
+                " OR (date = ?",
+                Value::Text(after.date.to_string()),
+            );
+            arg(&mut sql, " AND id < ?))", Value::Integer(after.id.get()));
+        }
+        arg(
+            &mut sql,
+            " ORDER BY date DESC, id DESC LIMIT ?",
+            Value::Integer(i64::from(query.limit)),
+        );
+        let conn = self.conn()?;
+        let rows: Vec<_> = conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.query_map(params_from_iter(args), plan_row)?.collect())
+            .map_err(sql_error)?;
+        rows.into_iter().map(|row| row.into_plan(&conn)).collect()
+    }
+
+    fn history(&self, id: PlanId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let conn = self.conn()?;
+        let sql = format!(
+            "SELECT {HISTORY_COLUMNS} FROM plan_history WHERE plan_id = ?1 ORDER BY id DESC"
+        );
+        let rows: Vec<_> = conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                stmt.query_map(params![id.get()], history_from_row)?
+                    .collect()
+            })
+            .map_err(sql_error)?;
+        rows.into_iter().collect()
+    }
+
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        let conn = self.conn()?;
+        let counters: Vec<(String, i64)> = conn
+            .prepare_cached("SELECT name, value FROM plan_counters")
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                    .collect()
+            })
+            .map_err(sql_error)?;
+        let counter = |name: &str| {
+            counters
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(0, |(_, v)| u64::try_from(*v).unwrap_or(0))
+        };
+        let latest: Option<String> = conn
+            .prepare_cached("SELECT MAX(date) FROM coach_plans WHERE is_deleted = 0")
+            .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+            .map_err(sql_error)?;
+        Ok(StoreStats {
+            live_plans: counter("live_plans"),
+            live_charts: counter("live_charts"),
+            history_entries: counter("history_entries"),
+            latest_plan_date: latest.as_deref().and_then(|d| PlanDate::parse(d).ok()),
+        })
+    }
+
+    fn import_plans(&self, plans: &[NewPlan]) -> Result<ImportReport, StoreError> {
+        self.write(|tx| {
+            let mut report = ImportReport::default();
+            for new in plans {
+                if let Some(existing) = live_id(tx, &new.coach, new.date)? {
+                    let stored = read_plan(tx, existing, true)?;
+                    if stored
+                        .as_ref()
+                        .is_some_and(|stored| new.holds_same_content_as(stored))
+                    {
+                        report.already_present += 1;
+                        continue;
+                    }
+                    return Err(StoreError::ImportConflict {
+                        coach: new.coach.clone(),
+                        date: new.date,
+                    });
+                }
+                let id = insert_plan(tx, new)?;
+                let stored =
+                    read_plan(tx, id, true)?.ok_or_else(|| StoreError::ImportMismatch {
+                        coach: new.coach.clone(),
+                        date: new.date,
+                        detail: "the plan was not found after writing".to_owned(),
+                    })?;
+                import::verify(new, &stored)?;
+                report.imported += 1;
+            }
+            Ok(report)
+        })
+    }
+
+    fn health(&self) -> StoreHealth {
+        match self
+            .write_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            None => StoreHealth::up(),
+            Some(error) => StoreHealth {
+                writable: false,
+                pending_writes: 0,
+                error: Some(error),
+            },
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Reading plans, charts and history entries out of rows.
+
+use coach_plans_model::{
+    Author, Channel, Chart, CoachId, HistoryAction, HistoryEntry, HistoryId, Plan, PlanDate,
+    PlanId, PlanText, Timestamp,
+};
+use rusqlite::{Connection, Row, params};
+
+use super::errors::{corrupt, sql_error};
+use crate::StoreError;
+
+/// The columns [`plan_from_row`] reads, in order.
+pub(crate) const PLAN_COLUMNS: &str = "id, coach_name, date, plan, author, author_id, channel, channel_id, message_id, created_at, edited_at, is_deleted";
+
+/// A plan row's raw values; turned into a [`Plan`] once its charts are read.
+pub(crate) struct PlanRow {
+    id: i64,
+    coach: String,
+    date: String,
+    text: String,
+    author: String,
+    author_id: Option<String>,
+    channel: Option<String>,
+    channel_id: Option<String>,
+    message_id: Option<String>,
+    created_at: String,
+    edited_at: Option<String>,
+    deleted: bool,
+}
+
+pub(crate) fn plan_row(row: &Row<'_>) -> rusqlite::Result<PlanRow> {
+    Ok(PlanRow {
+        id: row.get(0)?,
+        coach: row.get(1)?,
+        date: row.get(2)?,
+        text: row.get(3)?,
+        author: row.get(4)?,
+        author_id: row.get(5)?,
+        channel: row.get(6)?,
+        channel_id: row.get(7)?,
+        message_id: row.get(8)?,
+        created_at: row.get(9)?,
+        edited_at: row.get(10)?,
+        deleted: row.get::<_, Option<i64>>(11)?.unwrap_or(0) != 0,
+    })
+}
+
+impl PlanRow {
+    /// The plan, with its charts read from `conn`.
+    pub(crate) fn into_plan(self, conn: &Connection) -> Result<Plan, StoreError> {
+        let id = self.id;
+        let bad = |what: String| corrupt("coach_plans", id, what);
+        Ok(Plan {
+            id: PlanId::new(id).ok_or_else(|| bad("id is not positive".into()))?,
+            coach: CoachId::parse(&self.coach).map_err(|e| bad(e.to_string()))?,
+            date: PlanDate::parse(&self.date).map_err(|e| bad(e.to_string()))?,
+            text: PlanText::parse(&self.text).map_err(|e| bad(e.to_string()))?,
+            author: Author {
+                id: self
+                    .author_id
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: coach_plans_model::InvalidId| bad(e.to_string()))?,
+                name: self.author,
+            },
+            channel: Channel {
+                id: self
+                    .channel_id
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: coach_plans_model::InvalidId| bad(e.to_string()))?,
+                name: self.channel,
+            },
+            message_id: self
+                .message_id
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(|e: coach_plans_model::InvalidId| bad(e.to_string()))?,
+            created_at: Timestamp::parse(&self.created_at).map_err(|e| bad(e.to_string()))?,
+            edited_at: self
+                .edited_at
+                .as_deref()
+                .map(Timestamp::parse)
+                .transpose()
+                .map_err(|e| bad(e.to_string()))?,
+            charts: charts_of(conn, id)?,
+            deleted: self.deleted,
+        })
+    }
+}
+
+/// A plan's charts in order.
+pub(crate) fn charts_of(conn: &Connection, plan_id: i64) -> Result<Vec<Chart>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, chart_url, filename, content_type, size, position FROM plan_charts
+             WHERE plan_id = ?1 ORDER BY position, id",
+        )
+        .map_err(sql_error)?;
+    let rows = stmt
+        .query_map(params![plan_id], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<String>>(3)?,
+                row.get::<_, Option<i64>>(4)?,
+                row.get::<_, i64>(5)?,
+            ))
+        })
+        .map_err(sql_error)?;
+    let mut charts = Vec::new();
+    for row in rows {
+        let (id, url, filename, content_type, size, position) = row.map_err(sql_error)?;
+        let position = u32::try_from(position)
+            .map_err(|_| corrupt("plan_charts", id, "position out of range"))?;
+        let size = size
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| corrupt("plan_charts", id, "negative size"))?;
+        let chart = Chart::from_stored(&url, filename, content_type, size, position)
+            .map_err(|e| corrupt("plan_charts", id, e))?;
+        charts.push(chart);
+    }
+    Ok(charts)
+}
+
+/// Stores a plan's charts (positions as given).
+pub(crate) fn insert_charts(
+    conn: &Connection,
+    plan_id: i64,
+    charts: &[Chart],
+    added_at: &str,
+) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO plan_charts (plan_id, chart_url, filename, added_at, position, content_type, size)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(sql_error)?;
+    for chart in charts {
+        let size = chart.size().and_then(|s| i64::try_from(s).ok());
+        stmt.execute(params![
+            plan_id,
+            chart.url(),
+            chart.filename(),
+            added_at,
+            chart.position(),
+            chart.content_type(),
+            size
+        ])
+        .map_err(sql_error)?;
+    }
+    Ok(())
+}
+
+/// The columns [`history_from_row`] reads, in order.
+pub(crate) const HISTORY_COLUMNS: &str =
+    "id, plan_id, action, plan_text, charts, edited_by, edited_by_id, edited_at";
+
+pub(crate) fn history_from_row(
+    row: &Row<'_>,
+) -> rusqlite::Result<Result<HistoryEntry, StoreError>> {
+    let id: i64 = row.get(0)?;
+    let plan_id: i64 = row.get(1)?;
+    let action: String = row.get(2)?;
+    let text: String = row.get(3)?;
+    let charts: Option<String> = row.get(4)?;
+    let by_name: String = row.get(5)?;
+    let by_id: Option<String> = row.get(6)?;
+    let at: String = row.get(7)?;
+    let bad = |what: String| corrupt("plan_history", id, what);
+    Ok((|| {
+        Ok(HistoryEntry {
+            id: HistoryId::new(id).ok_or_else(|| bad("id is not positive".into()))?,
+            plan_id: PlanId::new(plan_id).ok_or_else(|| bad("plan id is not positive".into()))?,
+            action: HistoryAction::from_name(&action)
+                .ok_or_else(|| bad(format!("unknown action '{action}'")))?,
+            text: PlanText::parse(&text).map_err(|e| bad(e.to_string()))?,
+            charts: charts
+                .as_deref()
+                .map(serde_json::from_str::<Vec<Chart>>)
+                .transpose()
+                .map_err(|e| bad(format!("charts: {e}")))?,
+            by: Author {
+                id: by_id
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: coach_plans_model::InvalidId| bad(e.to_string()))?,
+                name: by_name,
+            },
+            at: Timestamp::parse(&at).map_err(|e| bad(e.to_string()))?,
+        })
+    })())
+}
