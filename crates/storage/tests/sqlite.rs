@@ -1,0 +1,383 @@
+//! What only the SQLite store does: files, migrations, adoption of the Python version's
+//! database, durability and lock contention.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use coach_plans_config::DatabaseConfig;
+use coach_plans_model::HistoryAction;
+use coach_plans_storage::{PlanStore, SqliteStore, StoreError};
+use common::{coach, date, new_plan};
+use rusqlite::Connection;
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../tests/fixtures/legacy-v1-sample.db"
+);
+
+fn config(path: &Path) -> DatabaseConfig {
+    DatabaseConfig {
+        path: path.to_owned(),
+        ..Default::default()
+    }
+}
+
+fn copy_fixture(dir: &Path) -> PathBuf {
+    let path = dir.join("coach_plans.db");
+    std::fs::copy(FIXTURE, &path).unwrap();
+    path
+}
+
+/// Every row of a table, each column rendered as text, in id order.
+fn rows(conn: &Connection, sql: &str) -> Vec<Vec<String>> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    let columns = stmt.column_count();
+    stmt.query_map([], |row| {
+        (0..columns)
+            .map(|i| {
+                row.get::<_, rusqlite::types::Value>(i)
+                    .map(|v| format!("{v:?}"))
+            })
+            .collect()
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+const LEGACY_PLANS: &str = "SELECT id, coach_name, date, plan, author, channel, created_at, edited_at, is_deleted FROM coach_plans ORDER BY id";
+const LEGACY_CHARTS: &str =
+    "SELECT id, plan_id, chart_url, filename, added_at FROM plan_charts ORDER BY id";
+const LEGACY_HISTORY: &str =
+    "SELECT id, plan_id, plan_text, edited_by, edited_at FROM plan_history ORDER BY id";
+
+#[test]
+fn the_python_database_is_adopted_with_every_row_kept() {
+    let original = Connection::open(FIXTURE).unwrap();
+    let before: Vec<_> = [LEGACY_PLANS, LEGACY_CHARTS, LEGACY_HISTORY]
+        .iter()
+        .map(|sql| rows(&original, sql))
+        .collect();
+    assert_eq!(
+        before.iter().map(Vec::len).collect::<Vec<_>>(),
+        [3, 2, 1],
+        "the fixture is what we think it is"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture(dir.path());
+    let (store, report) = SqliteStore::open(&config(&path)).unwrap();
+    assert_eq!(
+        (report.before, report.after, report.applied.clone()),
+        (Some(1), 2, vec![2])
+    );
+
+    let backup = report.backup.expect("an upgrade makes a backup");
+    assert!(
+        backup
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("coach_plans.db.v1-backup-"),
+        "{backup:?}"
+    );
+    assert_eq!(
+        std::fs::read(&backup).unwrap(),
+        std::fs::read(FIXTURE).unwrap(),
+        "the backup is the original"
+    );
+
+    let upgraded = Connection::open(&path).unwrap();
+    let after: Vec<_> = [LEGACY_PLANS, LEGACY_CHARTS, LEGACY_HISTORY]
+        .iter()
+        .map(|sql| rows(&upgraded, sql))
+        .collect();
+    assert_eq!(
+        after, before,
+        "every plan, chart and history row is unchanged"
+    );
+    let versions = rows(
+        &upgraded,
+        "SELECT version, applied_at FROM schema_version ORDER BY version",
+    );
+    assert_eq!(
+        versions[0],
+        rows(&original, "SELECT version, applied_at FROM schema_version")[0]
+    );
+    assert_eq!(versions.len(), 2);
+
+    // Through the store: charts in order, the deleted plan still deleted, history kept.
+    let plan = store
+        .live_plan(&coach("d"), date("2024-01-15"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.text.as_str(), "Updated: Watch for breakout above $975");
+    assert_eq!(plan.author.name, "TestUser");
+    assert_eq!(plan.author.id, None);
+    assert_eq!(plan.channel.name.as_deref(), Some("#trading"));
+    assert_eq!(
+        plan.created_at.as_str(),
+        "2025-11-09T13:35:57.211386",
+        "naive timestamps are kept"
+    );
+    assert_eq!(
+        plan.edited_at.as_ref().unwrap().as_str(),
+        "2025-11-09T13:35:57.215514"
+    );
+    let charts: Vec<_> = plan
+        .charts
+        .iter()
+        .map(|c| (c.url(), c.position()))
+        .collect();
+    assert_eq!(
+        charts,
+        [
+            ("https://example.com/chart1.png", 0),
+            ("https://example.com/chart2.png", 1)
+        ]
+    );
+    let history = store.history(plan.id).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        (history[0].action, history[0].text.as_str()),
+        (HistoryAction::Edit, "Watch for breakout above $950")
+    );
+    assert_eq!(
+        history[0].charts, None,
+        "the Python version did not record charts in history"
+    );
+    let swing = store.plans_for(&coach("s"), date("2024-01-15")).unwrap();
+    assert_eq!(swing.len(), 1);
+    assert!(swing[0].deleted);
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (stats.live_plans, stats.live_charts, stats.history_entries),
+        (2, 2, 1)
+    );
+
+    // The old UNIQUE(coach_name, date) is gone: the deleted swing plan's date can be posted again.
+    let reposted = store
+        .create_plan(new_plan("s", "2024-01-15", "Swing plan, take two"))
+        .unwrap();
+    assert!(reposted.id.get() > 3);
+    assert_eq!(store.stats().unwrap().live_plans, 3);
+}
+
+#[test]
+fn reopening_an_upgraded_database_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture(dir.path());
+    let id = {
+        let (store, _) = SqliteStore::open(&config(&path)).unwrap();
+        store
+            .create_plan(new_plan("n", "2024-05-13", "kept"))
+            .unwrap()
+            .id
+    };
+    let (store, report) = SqliteStore::open(&config(&path)).unwrap();
+    assert_eq!(
+        (report.before, report.applied.len(), report.backup),
+        (Some(2), 0, None)
+    );
+    assert_eq!(store.plan(id).unwrap().unwrap().text.as_str(), "kept");
+}
+
+#[test]
+fn a_new_database_is_created_with_its_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("deep/er/plans.db");
+    let status = SqliteStore::inspect(&path).unwrap();
+    assert_eq!(
+        (status.exists, status.version, status.pending.len()),
+        (false, None, 2)
+    );
+    assert!(!path.exists(), "inspecting creates nothing");
+    let (store, report) = SqliteStore::open(&config(&path)).unwrap();
+    assert_eq!(
+        (report.before, report.after, report.applied, report.backup),
+        (None, 2, vec![1, 2], None)
+    );
+    assert!(path.exists());
+    let mode: String = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert_eq!(store.stats().unwrap().live_plans, 0);
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_byte_identical() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture(dir.path());
+    Connection::open(&path)
+        .unwrap()
+        .execute("INSERT INTO schema_version VALUES (99, 'the future')", [])
+        .unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let entries = || std::fs::read_dir(dir.path()).unwrap().count();
+    let files_before = entries();
+
+    let err = SqliteStore::open(&config(&path)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::IncompatibleSchema {
+                found: 99,
+                supported: 2
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("left untouched"), "{err}");
+    assert!(matches!(
+        SqliteStore::inspect(&path),
+        Err(StoreError::IncompatibleSchema { .. })
+    ));
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "not one byte changed");
+    assert_eq!(
+        entries(),
+        files_before,
+        "no backup, journal or other file was made"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.db");
+    let garbage = b"this is not a SQLite database, it is a shopping list: milk, eggs".repeat(100);
+    std::fs::write(&path, &garbage).unwrap();
+    let err = SqliteStore::open(&config(&path)).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("plans.db"),
+        "names the file: {err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+}
+
+#[test]
+fn a_database_of_another_application_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute("CREATE TABLE invoices (id INTEGER)", [])
+        .unwrap();
+    let err = SqliteStore::open(&config(&path)).unwrap_err();
+    assert!(err.to_string().contains("invoices"), "{err}");
+}
+
+#[test]
+fn a_path_whose_directory_is_a_file_is_unavailable_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("blocker"), "a file").unwrap();
+    let err = SqliteStore::open(&config(&dir.path().join("blocker/plans.db"))).unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    assert!(err.to_string().contains("blocker"), "names the path: {err}");
+}
+
+#[test]
+fn a_write_blocked_by_another_process_lock_is_unavailable_until_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.db");
+    let config = DatabaseConfig {
+        connection_timeout: Duration::from_millis(200),
+        ..config(&path)
+    };
+    let (store, _) = SqliteStore::open(&config).unwrap();
+    assert!(store.health().writable);
+
+    let locker = Connection::open(&path).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let err = store
+        .create_plan(new_plan("d", "2024-05-10", "blocked"))
+        .unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+    let health = store.health();
+    assert!(!health.writable);
+    assert!(
+        health.error.unwrap().contains("locked"),
+        "the reason says why"
+    );
+    locker.execute_batch("ROLLBACK").unwrap();
+
+    store
+        .create_plan(new_plan("d", "2024-05-10", "after the lock"))
+        .unwrap();
+    assert!(store.health().writable);
+    assert_eq!(store.stats().unwrap().live_plans, 1);
+}
+
+/// The child half of the SIGKILL test: writes plans as fast as it can and prints the id of each
+/// one after it is acknowledged. Does nothing unless the parent test started it.
+#[test]
+fn sigkill_child_writer() {
+    let Ok(path) = std::env::var("COACH_PLANS_KILL_TEST_DB") else {
+        return;
+    };
+    let (store, _) = SqliteStore::open(&config(Path::new(&path))).unwrap();
+    let mut day = date("2000-01-01");
+    loop {
+        let plan = store
+            .create_plan(new_plan("d", &day.to_string(), "written before the kill"))
+            .unwrap();
+        println!("ack {}", plan.id);
+        day = day.checked_add_days(1).unwrap();
+    }
+}
+
+#[test]
+fn every_acknowledged_plan_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.db");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "sigkill_child_writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("COACH_PLANS_KILL_TEST_DB", &path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut acked = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        if let Some(id) = line.unwrap().strip_prefix("ack ") {
+            acked.push(id.parse::<i64>().unwrap());
+            if acked.len() == 50 {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL, mid-write
+    child.wait().unwrap();
+    assert_eq!(
+        acked.len(),
+        50,
+        "the child acknowledged writes before it was killed"
+    );
+
+    let (store, _) = SqliteStore::open(&config(&path)).unwrap();
+    for id in acked {
+        let plan = store.plan(id.to_string().parse().unwrap()).unwrap();
+        assert!(
+            plan.is_some(),
+            "acknowledged plan {id} is missing after SIGKILL"
+        );
+    }
+    let stats = store.stats().unwrap();
+    assert!(stats.live_plans >= 50);
+    assert_eq!(
+        stats.live_charts,
+        stats.live_plans * 2,
+        "counters agree with what survived"
+    );
+}
