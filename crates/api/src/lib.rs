@@ -1,1 +1,17 @@
 #![doc = include_str!("../README.md")]
+
+mod app;
+mod bot;
+mod cache;
+mod compat;
+mod error;
+mod gate;
+mod metrics;
+mod native;
+mod ops;
+mod query;
+mod respond;
+
+pub use app::{Api, ApiSettings};
+pub use bot::{BotStatusSource, StaticBotStatus};
+pub use gate::{ACCESS_TARGET, REQUEST_ID_LOG_KEY};

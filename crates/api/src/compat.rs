@@ -1,0 +1,122 @@
+//! SPEC 6.1: the Python version's endpoints, with its paths, status codes, JSON keys and
+//! messages, so its clients keep working unchanged.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use coach_plans_model::wire::legacy::{
+    AllEntry, AllPlans, FoundPlan, History, HistoryRow, MissingPlan,
+};
+use coach_plans_model::{Coach, PlanDate};
+use coach_plans_service::{PlanRef, ServiceError};
+
+use crate::app::AppState;
+use crate::cache::{CacheKey, Cached};
+use crate::error::{ApiError, echo};
+use crate::query::Query;
+use crate::respond;
+
+/// `GET /api/coach-plans/?coach=C&date=D`: the plan, or `{"plan": "No plan available ...", "charts": []}`.
+pub(crate) async fn plan(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = Query::parse(req.query_string());
+    let (position, coach) = coach_param(&state, &query)?;
+    let date = date_param(&state, &query)?;
+    let key = CacheKey::Plan(position, date);
+    // The generation is read before the data, so a body built from stale data is stored under
+    // a stale generation and never served.
+    let generation = state.service.generation();
+    if let Some(hit) = state.cache.get(key, generation) {
+        return Ok(respond::cached(&req, &hit));
+    }
+    let plan = state
+        .service
+        .plan(&coach.id, date)
+        .await
+        .map_err(ApiError::from_service)?;
+    let body = match &plan {
+        Some(plan) => serde_json::to_vec(&FoundPlan::from(plan)),
+        None => serde_json::to_vec(&MissingPlan::new(&coach.id, date)),
+    }
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let fresh = Cached::new(generation, body);
+    state.cache.put(key, fresh.clone());
+    Ok(respond::cached(&req, &fresh))
+}
+
+/// `GET /api/coach-plans/all?date=D`: `{"coach_d": {...}, ...}` for coaches with a live plan.
+pub(crate) async fn all(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = Query::parse(req.query_string());
+    let date = date_param(&state, &query)?;
+    let key = CacheKey::All(date);
+    let generation = state.service.generation();
+    if let Some(hit) = state.cache.get(key, generation) {
+        return Ok(respond::cached(&req, &hit));
+    }
+    let plans = state
+        .service
+        .plans_on(date)
+        .await
+        .map_err(ApiError::from_service)?;
+    let all: AllPlans = plans
+        .iter()
+        .map(|plan| (plan.coach.api_key(), AllEntry::from(plan)))
+        .collect();
+    let body = serde_json::to_vec(&all).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let fresh = Cached::new(generation, body);
+    state.cache.put(key, fresh.clone());
+    Ok(respond::cached(&req, &fresh))
+}
+
+/// `GET /api/coach-plans/history?coach=C&date=D`: `{"history": [...]}`, newest first.
+pub(crate) async fn history(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = Query::parse(req.query_string());
+    let (_, coach) = coach_param(&state, &query)?;
+    let date = date_param(&state, &query)?;
+    let rows = match state
+        .service
+        .history(PlanRef::CoachDate(coach.id.clone(), Some(date)))
+        .await
+    {
+        Ok(found) => found.history.iter().map(HistoryRow::from).collect(),
+        Err(ServiceError::NotFound(_)) => Vec::new(),
+        Err(other) => return Err(ApiError::from_service(other)),
+    };
+    respond::tagged(&req, &History { history: rows })
+}
+
+/// The `coach` parameter, resolved on the roster, with the Python version's messages.
+fn coach_param<'s>(state: &'s AppState, query: &Query<'_>) -> Result<(u16, &'s Coach), ApiError> {
+    let input = query
+        .non_empty("coach")
+        .ok_or_else(|| ApiError::Compat("Missing required parameter: coach".to_owned()))?;
+    let roster = state.service.roster();
+    let coach = roster.resolve(input).map_err(|unknown| {
+        ApiError::Compat(format!(
+            "Invalid coach name '{}'. Valid coaches: {}",
+            unknown.input, unknown.valid
+        ))
+    })?;
+    let position = roster
+        .coaches()
+        .iter()
+        .position(|c| c.id == coach.id)
+        .unwrap_or_default();
+    Ok((u16::try_from(position).unwrap_or(u16::MAX), coach))
+}
+
+/// The `date` parameter (today in the configured time zone when absent).
+fn date_param(state: &AppState, query: &Query<'_>) -> Result<PlanDate, ApiError> {
+    match query.get("date") {
+        None => Ok(state.service.today()),
+        Some(input) => PlanDate::parse(input).map_err(|_| {
+            ApiError::Compat(format!("Invalid date '{}'. Use YYYY-MM-DD", echo(input)))
+        }),
+    }
+}

@@ -1,0 +1,286 @@
+//! The one middleware every request passes: request id, CORS, bearer token, metrics and the
+//! access log line. One layer instead of five keeps the per-request cost small.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::{Error, HttpResponse, ResponseError, web};
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+/// The request id header, accepted from clients and always echoed.
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The key of the request id in the logging context (`{X(request_id)}` in log4rs patterns).
+pub const REQUEST_ID_LOG_KEY: &str = "request_id";
+
+/// Wraps the app; see the module docs.
+pub(crate) struct Gate {
+    pub(crate) state: web::Data<AppState>,
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Gate
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type InitError = ();
+    type Transform = GateService<S>;
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(GateService {
+            service,
+            state: self.state.clone(),
+        }))
+    }
+}
+
+pub(crate) struct GateService<S> {
+    service: S,
+    state: web::Data<AppState>,
+}
+
+impl<S, B> Service<ServiceRequest> for GateService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = GateFuture<S::Future>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let request_id = request_id(req.headers());
+        let _context = LogContext::enter(&request_id);
+        let allow_origin = self.state.settings.allowed_origin(req.headers());
+        let early = if req.method() == Method::OPTIONS {
+            Some(preflight())
+        } else if self.needs_token(&req) {
+            Some(ApiError::Unauthorized.error_response())
+        } else {
+            None
+        };
+        let step = match early {
+            Some(response) => Step::Done(Some(req.into_response(response))),
+            None => Step::Inner(Box::pin(self.service.call(req))),
+        };
+        GateFuture {
+            step,
+            request_id,
+            allow_origin,
+            started,
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<S> GateService<S> {
+    /// Whether this request lacks a token it needs: `/api/*` and `/metrics*` are protected when
+    /// a token is configured; `/` and `/health*` stay open.
+    fn needs_token(&self, req: &ServiceRequest) -> bool {
+        let Some(expected) = &self.state.settings.auth_token else {
+            return false;
+        };
+        let path = req.path();
+        if !(path.starts_with("/api") || path.starts_with("/metrics")) {
+            return false;
+        }
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
+        match presented {
+            Some(token) => !bool::from(token.as_bytes().ct_eq(expected.expose().as_bytes())),
+            None => true,
+        }
+    }
+}
+
+enum Step<F> {
+    Inner(Pin<Box<F>>),
+    Done(Option<ServiceResponse>),
+}
+
+pub(crate) struct GateFuture<F> {
+    step: Step<F>,
+    request_id: String,
+    allow_origin: Option<HeaderValue>,
+    started: Instant,
+    state: web::Data<AppState>,
+}
+
+impl<F, B> Future for GateFuture<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        // Log lines written while the handler runs carry the request id, whichever request
+        // this worker thread polled before.
+        let _context = LogContext::enter(&this.request_id);
+        let mut response = match &mut this.step {
+            Step::Inner(inner) => match inner.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(response)) => response.map_into_left_body(),
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            },
+            Step::Done(response) => match response.take() {
+                Some(response) => response.map_into_right_body(),
+                None => {
+                    return Poll::Ready(Err(
+                        ApiError::Internal("response polled twice".into()).into()
+                    ));
+                }
+            },
+        };
+        let elapsed = this.started.elapsed();
+        let headers = response.headers_mut();
+        if let Ok(id) = HeaderValue::from_str(&this.request_id) {
+            headers.insert(REQUEST_ID, id);
+        }
+        if let Some(origin) = &this.allow_origin {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("X-Request-ID, ETag"),
+            );
+            if origin != "*" {
+                headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+            }
+        }
+        let status = response.status().as_u16();
+        let request = response.request();
+        this.state
+            .metrics
+            .record(request.match_name(), status, elapsed);
+        if log::log_enabled!(target: ACCESS_TARGET, log::Level::Info) {
+            let query = request.query_string();
+            log::info!(
+                target: ACCESS_TARGET,
+                "{} {}{}{} {status} {:.3}ms",
+                request.method(),
+                crate::error::echo(request.path()),
+                if query.is_empty() { "" } else { "?" },
+                crate::error::echo(query),
+                elapsed.as_secs_f64() * 1000.0,
+            );
+        }
+        Poll::Ready(Ok(response))
+    }
+}
+
+/// The log target of the one access line per request.
+pub const ACCESS_TARGET: &str = "coach_plans::access";
+
+/// The answer to any OPTIONS request (a CORS preflight or not). Whether the origin is allowed
+/// is said by the `Access-Control-Allow-Origin` header added to every response.
+fn preflight() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::ALLOW, "GET, HEAD, OPTIONS"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "Authorization, If-None-Match, X-Request-ID",
+        ))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
+        .finish()
+}
+
+/// The client's request id when it is 1 to 64 characters of `[A-Za-z0-9._-]`, otherwise a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| is_valid_request_id(id))
+        .map_or_else(new_request_id, str::to_owned)
+}
+
+pub(crate) fn is_valid_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// 16 hex digits, unique within the process and unpredictable across processes: a counter
+/// scrambled with a per-process random key (SplitMix64).
+fn new_request_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static KEY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let key = *KEY.get_or_init(|| {
+        use std::hash::{BuildHasher, RandomState};
+        RandomState::new().hash_one(std::time::SystemTime::now())
+    });
+    let mut z = key.wrapping_add(
+        COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    );
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    format!("{:016x}", z ^ (z >> 31))
+}
+
+/// Puts the request id in the logging context until dropped.
+struct LogContext;
+
+impl LogContext {
+    fn enter(request_id: &str) -> Self {
+        log_mdc::insert(REQUEST_ID_LOG_KEY, request_id);
+        Self
+    }
+}
+
+impl Drop for LogContext {
+    fn drop(&mut self) {
+        log_mdc::remove(REQUEST_ID_LOG_KEY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_accepted_only_in_the_documented_shape() {
+        for ok in ["a", "req-1.2_3", &"x".repeat(64)] {
+            assert!(is_valid_request_id(ok), "{ok}");
+        }
+        for bad in ["", "has space", "semi;colon", "ü", &"x".repeat(65), "a\nb"] {
+            assert!(!is_valid_request_id(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn generated_request_ids_are_distinct_and_well_formed() {
+        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| new_request_id()).collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 16 && is_valid_request_id(id))
+        );
+    }
+}

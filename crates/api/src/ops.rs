@@ -1,0 +1,255 @@
+//! SPEC 6.1 and 6.3: the index, health, readiness and metrics.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, web};
+use coach_plans_model::wire::legacy::{DatabaseMetrics, Index, Metrics, RequestMetrics};
+use coach_plans_model::wire::{
+    BotHealth, BotStatus, ComponentStatus, DatabaseHealth, HealthComponents, HealthReport,
+    HealthStatus,
+};
+use coach_plans_service::StoreStats;
+
+use crate::app::AppState;
+use crate::respond::json;
+
+/// `GET /`: the service and its endpoints.
+pub(crate) async fn index() -> HttpResponse {
+    let endpoints = [
+        ("health", "/health"),
+        ("health_live", "/health/live"),
+        ("health_ready", "/health/ready"),
+        ("metrics", "/metrics"),
+        ("metrics_prometheus", "/metrics/prometheus"),
+        (
+            "coach_plan",
+            "/api/coach-plans/?coach=<coach>&date=<YYYY-MM-DD>",
+        ),
+        ("all_plans", "/api/coach-plans/all?date=<YYYY-MM-DD>"),
+        (
+            "plan_history",
+            "/api/coach-plans/history?coach=<coach>&date=<YYYY-MM-DD>",
+        ),
+        ("v1_coaches", "/api/v1/coaches"),
+        ("v1_plans", "/api/v1/plans"),
+        ("v1_plan", "/api/v1/plans/<id>"),
+        ("v1_plan_history", "/api/v1/plans/<id>/history"),
+    ];
+    json(
+        StatusCode::OK,
+        &Index {
+            name: "coach-plans".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            endpoints: endpoints
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<BTreeMap<_, _>>(),
+            documentation: concat!(env!("CARGO_PKG_REPOSITORY"), "/blob/main/docs/api.md")
+                .to_owned(),
+        },
+    )
+}
+
+/// Storage counts, or the last known plan count when storage cannot answer.
+async fn stats(state: &AppState) -> StoreStats {
+    match state.service.stats().await {
+        Ok(stats) => {
+            state
+                .last_plan_count
+                .store(stats.live_plans, Ordering::Relaxed);
+            stats
+        }
+        Err(error) => {
+            log::warn!("storage figures unavailable: {error}");
+            StoreStats {
+                live_plans: state.last_plan_count.load(Ordering::Relaxed),
+                ..StoreStats::default()
+            }
+        }
+    }
+}
+
+/// `GET /health`: 200 when the database is up (`healthy`, or `degraded` when the bot is
+/// disconnected outside mock mode), 503 `unhealthy` when it is down.
+pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.service.store_health();
+    let stats = stats(&state).await;
+    let bot = state.bot.bot_health();
+    let status = if !store.writable {
+        HealthStatus::Unhealthy
+    } else if bot.status == BotStatus::Disconnected {
+        HealthStatus::Degraded
+    } else {
+        HealthStatus::Healthy
+    };
+    let report = HealthReport {
+        status,
+        timestamp: state.service.now().to_string(),
+        components: HealthComponents {
+            database: DatabaseHealth {
+                status: if store.writable {
+                    ComponentStatus::Up
+                } else {
+                    ComponentStatus::Down
+                },
+                plan_count: stats.live_plans,
+                pending_writes: store.pending_writes,
+                error: store.error,
+            },
+            discord_bot: bot,
+        },
+    };
+    let code = if status == HealthStatus::Unhealthy {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    json(code, &report)
+}
+
+/// `GET /health/live`: 200 while the process runs.
+pub(crate) async fn live() -> HttpResponse {
+    json(StatusCode::OK, &serde_json::json!({"status": "alive"}))
+}
+
+/// `GET /health/ready`: 200 when the database takes writes and the bot is connected (or in
+/// mock mode), else 503.
+pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.service.store_health();
+    let BotHealth { status: bot, .. } = state.bot.bot_health();
+    let ready = store.writable && matches!(bot, BotStatus::Connected | BotStatus::Mock);
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "database": if store.writable { "up" } else { "down" },
+        "discord_bot": bot,
+    });
+    json(
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        &body,
+    )
+}
+
+/// `GET /metrics`: the Python version's figures.
+pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let (total, errors) = state.metrics.totals();
+    let rate = if total == 0 {
+        0.0
+    } else {
+        (errors as f64 / total as f64 * 10_000.0).round() / 100.0
+    };
+    let stats = stats(&state).await;
+    json(
+        StatusCode::OK,
+        &Metrics {
+            timestamp: state.service.now().to_string(),
+            uptime_seconds: (state.started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            requests: RequestMetrics {
+                total,
+                success: total - errors,
+                error: errors,
+                error_rate_percent: rate,
+            },
+            database: DatabaseMetrics {
+                total_plans: stats.live_plans,
+                total_charts: stats.live_charts,
+                total_edits: stats.history_entries,
+                latest_plan: stats.latest_plan_date.map(|d| d.to_string()),
+            },
+        },
+    )
+}
+
+/// `GET /metrics/prometheus`: Prometheus text format.
+pub(crate) async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
+    let stats = stats(&state).await;
+    let store = state.service.store_health();
+    let bot = state.bot.bot_health();
+    let (hits, misses, entries) = state.cache.figures();
+    let mut out = String::with_capacity(4096);
+    state.metrics.render(&mut out);
+    let gauges: [(&str, &str, &str, f64); 10] = [
+        (
+            "coach_plans_plans_stored",
+            "gauge",
+            "Live plans stored.",
+            stats.live_plans as f64,
+        ),
+        (
+            "coach_plans_charts_stored",
+            "gauge",
+            "Charts of live plans.",
+            stats.live_charts as f64,
+        ),
+        (
+            "coach_plans_history_entries",
+            "gauge",
+            "Edits, replacements and deletions kept.",
+            stats.history_entries as f64,
+        ),
+        (
+            "coach_plans_database_up",
+            "gauge",
+            "1 when the database takes writes.",
+            f64::from(u8::from(store.writable)),
+        ),
+        (
+            "coach_plans_pending_writes",
+            "gauge",
+            "Changes held in memory for the database.",
+            store.pending_writes as f64,
+        ),
+        (
+            "coach_plans_bot_connected",
+            "gauge",
+            "1 when the Discord bot is connected (or in mock mode).",
+            f64::from(u8::from(matches!(
+                bot.status,
+                BotStatus::Connected | BotStatus::Mock
+            ))),
+        ),
+        (
+            "coach_plans_read_cache_hits_total",
+            "counter",
+            "Responses served from the read cache.",
+            hits as f64,
+        ),
+        (
+            "coach_plans_read_cache_misses_total",
+            "counter",
+            "Responses the read cache had to build.",
+            misses as f64,
+        ),
+        (
+            "coach_plans_read_cache_entries",
+            "gauge",
+            "Bodies held by the read cache.",
+            entries as f64,
+        ),
+        (
+            "coach_plans_uptime_seconds",
+            "gauge",
+            "Seconds since the API started.",
+            state.started.elapsed().as_secs_f64(),
+        ),
+    ];
+    for (name, kind, help, value) in gauges {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    }
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        ))
+        .body(out)
+}

@@ -1,0 +1,9 @@
+//! The HTTP API, in process: every endpoint and error case of SPEC 6.
+// Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used)]
+
+mod compat;
+mod helpers;
+mod native;
+mod ops;
+mod protocol;

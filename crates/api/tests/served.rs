@@ -1,0 +1,211 @@
+//! The API served on 127.0.0.1:0, as the server runs it: HEAD over a real socket, and request
+//! ids on every log line while concurrent requests interleave on one worker.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use coach_plans_api::{ACCESS_TARGET, Api, ApiSettings, REQUEST_ID_LOG_KEY, StaticBotStatus};
+use coach_plans_model::{Author, CoachId, HistoryEntry, Plan, PlanDate, PlanId, Timestamp};
+use coach_plans_service::{PlanService, ServiceSettings};
+use coach_plans_storage::{
+    ImportReport, MemoryStore, NewPlan, PlanQuery, PlanStore, Revision, StoreError, StoreHealth,
+    StoreStats,
+};
+
+/// A log line: (request id in the logging context, target, message).
+type Line = (Option<String>, String, String);
+
+/// Every log line written in this test binary.
+static LINES: OnceLock<Mutex<Vec<Line>>> = OnceLock::new();
+
+struct Recorder;
+
+impl log::Log for Recorder {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        let id = log_mdc::get(REQUEST_ID_LOG_KEY, |v| v.map(str::to_owned));
+        LINES.get_or_init(Default::default).lock().unwrap().push((
+            id,
+            record.target().to_owned(),
+            record.args().to_string(),
+        ));
+    }
+    fn flush(&self) {}
+}
+
+fn record_logs() {
+    static INSTALL: OnceLock<()> = OnceLock::new();
+    INSTALL.get_or_init(|| {
+        log::set_logger(&Recorder).unwrap();
+        log::set_max_level(log::LevelFilter::Info);
+    });
+}
+
+/// Lookups take a few milliseconds and then fail, so requests interleave and each logs an error.
+struct SlowFailingStore(MemoryStore);
+
+impl PlanStore for SlowFailingStore {
+    fn create_plan(&self, plan: NewPlan) -> Result<Plan, StoreError> {
+        self.0.create_plan(plan)
+    }
+    fn revise_plan(&self, id: PlanId, revision: Revision) -> Result<Plan, StoreError> {
+        self.0.revise_plan(id, revision)
+    }
+    fn delete_plan(&self, id: PlanId, by: Author, at: Timestamp) -> Result<Plan, StoreError> {
+        self.0.delete_plan(id, by, at)
+    }
+    fn plan(&self, id: PlanId) -> Result<Option<Plan>, StoreError> {
+        self.0.plan(id)
+    }
+    fn live_plan(&self, _: &CoachId, _: PlanDate) -> Result<Option<Plan>, StoreError> {
+        std::thread::sleep(Duration::from_millis(5));
+        Err(StoreError::Other("lookup failed on purpose".into()))
+    }
+    fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError> {
+        self.0.plans_for(coach, date)
+    }
+    fn list_plans(&self, query: &PlanQuery) -> Result<Vec<Plan>, StoreError> {
+        self.0.list_plans(query)
+    }
+    fn history(&self, id: PlanId) -> Result<Vec<HistoryEntry>, StoreError> {
+        self.0.history(id)
+    }
+    fn stats(&self) -> Result<StoreStats, StoreError> {
+        self.0.stats()
+    }
+    fn import_plans(&self, plans: &[NewPlan]) -> Result<ImportReport, StoreError> {
+        self.0.import_plans(plans)
+    }
+    fn health(&self) -> StoreHealth {
+        self.0.health()
+    }
+}
+
+struct Served {
+    base: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+fn serve(store: Arc<dyn PlanStore>, workers: usize) -> Served {
+    let service = PlanService::new(store, ServiceSettings::default());
+    let settings = ApiSettings {
+        workers: Some(workers),
+        ..ApiSettings::default()
+    };
+    let api = Api::new(service, settings, Arc::new(StaticBotStatus::mock()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = api.serve(listener).unwrap();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Served { base, handle }
+}
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_answers_like_get_without_a_body() {
+    let served = serve(Arc::new(MemoryStore::new()), 1);
+    let client = client();
+    let get = client
+        .get(format!("{}/api/coach-plans/?coach=d", served.base))
+        .send()
+        .await
+        .unwrap();
+    let get_length = get.headers()["content-length"].clone();
+    assert_eq!(get.status(), 200);
+    let head = client
+        .head(format!("{}/api/coach-plans/?coach=d", served.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], get_length);
+    assert!(head.bytes().await.unwrap().is_empty());
+    served.handle.stop(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_log_each_line_with_their_own_request_id() {
+    record_logs();
+    // One worker: all requests interleave on one thread, across the store's await.
+    let served = serve(Arc::new(SlowFailingStore(MemoryStore::new())), 1);
+    let client = client();
+    let requests = (0..24).map(|n| {
+        let (client, base) = (client.clone(), served.base.clone());
+        let id = format!("req-{n:02}");
+        tokio::spawn(async move {
+            let url = format!("{base}/api/coach-plans/?coach=d&date=2024-05-10&tag={id}");
+            let reply = client
+                .get(url)
+                .header("X-Request-ID", &id)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 500);
+            assert_eq!(reply.headers()["x-request-id"], id.as_str());
+        })
+    });
+    for request in requests.collect::<Vec<_>>() {
+        request.await.unwrap();
+    }
+    served.handle.stop(true).await;
+
+    let lines = LINES.get_or_init(Default::default).lock().unwrap().clone();
+    let ours: Vec<_> = lines
+        .iter()
+        .filter(|(_, _, message)| message.contains("tag=req-") || message.contains("on purpose"))
+        .collect();
+    let access: Vec<_> = lines
+        .iter()
+        .filter(|(_, target, message)| target == ACCESS_TARGET && message.contains("tag=req-"))
+        .collect();
+    assert_eq!(access.len(), 24, "one access line per request");
+    for (id, _, message) in &access {
+        let tag = message
+            .split("tag=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        assert_eq!(
+            id.as_deref(),
+            Some(tag),
+            "access line carries its request's id: {message}"
+        );
+        assert!(
+            message.starts_with("GET /api/coach-plans/?coach=d") && message.contains(" 500 "),
+            "{message}"
+        );
+    }
+    let errors: Vec<_> = lines
+        .iter()
+        .filter(|(_, _, message)| message.contains("lookup failed on purpose"))
+        .collect();
+    assert_eq!(errors.len(), 24, "one error line per failed request");
+    let mut error_ids: Vec<_> = errors
+        .iter()
+        .map(|(id, _, _)| id.clone().unwrap())
+        .collect();
+    error_ids.sort();
+    error_ids.dedup();
+    assert_eq!(
+        error_ids.len(),
+        24,
+        "each error line carries a different request's id"
+    );
+    assert!(
+        ours.iter()
+            .all(|(id, _, _)| id.as_deref().is_some_and(|id| id.starts_with("req-")))
+    );
+}
