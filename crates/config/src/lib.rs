@@ -3,10 +3,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use coach_plans_model::{ChannelId, Coach, RoleId, UserId};
+use coach_plans_model::{ChannelId, Coach, RoleId, Roster, UserId};
 
+mod env;
+mod error;
+mod file;
+mod load;
+mod masked;
 mod secret;
 
+pub use error::ConfigError;
+pub use load::LoadOptions;
 pub use secret::Secret;
 
 /// The whole configuration, after defaults, the YAML file and the environment were applied and
@@ -147,12 +154,107 @@ pub struct PlansConfig {
     pub max_chart_attachments: usize,
 }
 
+impl Config {
+    /// Every default of SPEC 9. Not a valid configuration on its own outside mock mode: the bot
+    /// token has no default.
+    pub fn defaults() -> Self {
+        Self {
+            discord: DiscordConfig::default(),
+            database: DatabaseConfig::default(),
+            api: ApiConfig::default(),
+            logging: LoggingConfig::default(),
+            cache: CacheConfig::default(),
+            mock: MockConfig::default(),
+            plans: PlansConfig::default(),
+            coaches: Roster::default().coaches().to_vec(),
+        }
+    }
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        Self {
+            bot_token: None,
+            command_prefix: "!".to_owned(),
+            reconnect_attempts: 5,
+            reconnect_delay: Duration::from_secs(5),
+            channels: Vec::new(),
+            admin_user_ids: Vec::new(),
+            admin_role_ids: Vec::new(),
+            gateway_url: None,
+            api_url: None,
+        }
+    }
+}
+
 impl Default for DatabaseConfig {
     fn default() -> Self {
         Self {
             path: PathBuf::from("./data/coach_plans.db"),
             connection_timeout: Duration::from_secs(10),
             pool_size: 8,
+        }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".to_owned(),
+            port: 5000,
+            cors_origins: Vec::new(),
+            auth_token: None,
+        }
+    }
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            level: LogLevel::Info,
+            file: PathBuf::from("./logs/discord_bot.log"),
+            max_size_mb: 10,
+            backup_count: 5,
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(3600),
+            max_size: 100,
+        }
+    }
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            seed_days: 5,
+        }
+    }
+}
+
+impl Default for PlansConfig {
+    fn default() -> Self {
+        Self {
+            timezone: "America/New_York".to_owned(),
+            max_chart_attachments: 10,
+        }
+    }
+}
+
+impl LogLevel {
+    /// The level's name as configured: DEBUG, INFO, WARNING, ERROR.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "DEBUG",
+            Self::Info => "INFO",
+            Self::Warn => "WARNING",
+            Self::Error => "ERROR",
         }
     }
 }
