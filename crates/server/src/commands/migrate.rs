@@ -1,0 +1,80 @@
+//! `coach-plans migrate [--dry-run]`: open the configured database, upgrading its schema in
+//! place after a backup, and say what was done.
+
+use coach_plans_config::Config;
+use coach_plans_storage::{SqliteStore, StoreError};
+
+use super::{fail, say};
+use crate::exit::Exit;
+
+pub(crate) fn run(config: &Config, dry_run: bool) -> Exit {
+    let path = &config.database.path;
+    say!("database: {}", path.display());
+    let result = if dry_run {
+        preview(config)
+    } else {
+        migrate(config)
+    };
+    match result {
+        Ok(()) => Exit::Ok,
+        Err(error @ StoreError::IncompatibleSchema { .. }) => {
+            fail!("{error}");
+            Exit::IncompatibleDatabase
+        }
+        Err(error) => {
+            fail!("migration failed: {error}");
+            Exit::Failure
+        }
+    }
+}
+
+fn preview(config: &Config) -> Result<(), StoreError> {
+    let status = SqliteStore::inspect(&config.database.path)?;
+    match status.version {
+        None if !status.exists => {
+            say!("schema version: none (the file does not exist; it would be created)")
+        }
+        None => say!("schema version: none (an empty database)"),
+        Some(version) => say!("schema version: {version} (this build: {})", status.latest),
+    }
+    if status.pending.is_empty() {
+        say!("up to date: nothing to do");
+    }
+    for (version, summary) in &status.pending {
+        say!("would apply migration {version}: {summary}");
+    }
+    if status.needs_backup() {
+        say!(
+            "would back up the file first, beside it, as {}.v{}-backup-<UTC time>",
+            config
+                .database
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            status.version.unwrap_or_default()
+        );
+    }
+    say!("dry run: nothing was changed");
+    Ok(())
+}
+
+fn migrate(config: &Config) -> Result<(), StoreError> {
+    let (_store, report) = SqliteStore::open(&config.database)?;
+    match report.before {
+        Some(version) => say!("schema version before: {version}"),
+        None => say!("schema version before: none (new database)"),
+    }
+    say!("schema version after: {}", report.after);
+    if report.applied.is_empty() {
+        say!("up to date: nothing to do");
+    } else {
+        let applied: Vec<String> = report.applied.iter().map(i64::to_string).collect();
+        say!("applied migrations: {}", applied.join(", "));
+    }
+    match &report.backup {
+        Some(backup) => say!("backup: {}", backup.display()),
+        None => say!("backup: none needed"),
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! One module per command.
+
+use coach_plans_config::{Config, LoadOptions};
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+mod check_config;
+mod migrate;
+
+/// Prints a one-line error for the person at the terminal.
+macro_rules! fail {
+    ($($arg:tt)*) => {{
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("coach-plans: {}", format_args!($($arg)*));
+        }
+    }};
+}
+pub(crate) use fail;
+
+/// Prints a line of a command's result on standard output.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        #[allow(clippy::print_stdout)]
+        {
+            println!($($arg)*);
+        }
+    }};
+}
+pub(crate) use say;
+
+pub(crate) fn run(cli: Cli) -> Exit {
+    let config = match Config::load(&LoadOptions {
+        file: cli.config.clone(),
+        mock: cli.mock,
+    }) {
+        Ok(config) => config,
+        Err(error) => {
+            fail!("configuration error: {error}");
+            return Exit::Config;
+        }
+    };
+    match cli.command {
+        Some(Command::CheckConfig) => check_config::run(&config),
+        Some(Command::Migrate { dry_run }) => migrate::run(&config, dry_run),
+        None => {
+            fail!("serving is not built yet; use check-config or migrate");
+            Exit::Config
+        }
+    }
+}
