@@ -1,0 +1,219 @@
+//! The fake REST API: `/api/v10/...` over HTTP/1.1 (hyper).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use super::{BOT_USER_ID, GUILD_ID, MESSAGE_ID_BASE, RecordedRequest, SentMessage, Shared};
+
+pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    let shared = Arc::clone(&shared);
+                    connections.spawn(async move {
+                        let service = service_fn(move |request| answer(Arc::clone(&shared), request));
+                        let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    });
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+type Reply = Response<Full<Bytes>>;
+
+async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Reply, Infallible> {
+    let method = request.method().clone();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or_else(|| request.uri().path().to_owned(), |p| p.to_string());
+    let authorized = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| shared.token_ok(value));
+    let body = match request.into_body().collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+        Err(_) => String::new(),
+    };
+    let reply = {
+        let mut state = shared.lock();
+        state.seen.requests.push(RecordedRequest {
+            method: method.to_string(),
+            path: path.clone(),
+            body: body.clone(),
+            authorized,
+        });
+        if authorized {
+            route(&shared, &mut state, &method, &path, &body)
+        } else {
+            json_reply(
+                StatusCode::UNAUTHORIZED,
+                &json!({ "message": "401: Unauthorized", "code": 0 }),
+            )
+        }
+    };
+    shared.bump();
+    Ok(reply)
+}
+
+fn route(
+    shared: &Shared,
+    state: &mut super::State,
+    method: &Method,
+    path: &str,
+    body: &str,
+) -> Reply {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
+    match (method, segments.as_slice()) {
+        (&Method::GET, ["gateway", "bot"]) => json_reply(
+            StatusCode::OK,
+            &json!({
+                "url": shared.gateway_url,
+                "shards": 1,
+                "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1 },
+            }),
+        ),
+        (&Method::GET, ["channels", id]) => match id.parse::<u64>() {
+            Ok(id) => match state.channels.get(&id) {
+                Some(None) => unknown("Unknown Channel", 10003),
+                Some(Some(name)) => channel_reply(id, name),
+                None => channel_reply(id, &format!("channel-{id}")),
+            },
+            Err(_) => unknown("Unknown Channel", 10003),
+        },
+        (&Method::GET, ["channels", id, "messages"]) => {
+            let Ok(channel) = id.parse::<u64>() else {
+                return unknown("Unknown Channel", 10003);
+            };
+            let param = |name: &str| {
+                query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            };
+            let after = param("after")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            let limit = param("limit")
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(50)
+                .clamp(1, 100);
+            // Discord answers newest first; with `after` it returns the oldest `limit` after it.
+            let mut found: Vec<&str> = state
+                .history
+                .iter()
+                .filter(|(c, id, _)| *c == channel && *id > after)
+                .take(limit)
+                .map(|(_, _, json)| json.as_str())
+                .collect();
+            found.reverse();
+            text_reply(StatusCode::OK, format!("[{}]", found.join(",")))
+        }
+        (&Method::POST, ["channels", id, "messages"]) => {
+            let Ok(channel_id) = id.parse::<u64>() else {
+                return unknown("Unknown Channel", 10003);
+            };
+            let Ok(payload) = serde_json::from_str::<Value>(body) else {
+                return json_reply(
+                    StatusCode::BAD_REQUEST,
+                    &json!({ "message": "Cannot send an empty message", "code": 50006 }),
+                );
+            };
+            let content = payload["content"].as_str().unwrap_or_default().to_owned();
+            let reply_to = payload["message_reference"]["message_id"]
+                .as_str()
+                .and_then(|id| id.parse().ok());
+            let may_mention = match &payload["allowed_mentions"] {
+                Value::Object(allowed) => {
+                    allowed
+                        .get("parse")
+                        .and_then(Value::as_array)
+                        .is_some_and(|parse| !parse.is_empty())
+                        || ["users", "roles"].iter().any(|key| {
+                            allowed
+                                .get(*key)
+                                .and_then(Value::as_array)
+                                .is_some_and(|ids| !ids.is_empty())
+                        })
+                        || allowed
+                            .get("replied_user")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false)
+                }
+                _ => true,
+            };
+            state.seen.messages.push(SentMessage {
+                channel_id,
+                content: content.clone(),
+                reply_to,
+                may_mention,
+            });
+            state.next_message_id += 1;
+            let message_id = MESSAGE_ID_BASE + state.next_message_id;
+            json_reply(
+                StatusCode::OK,
+                &json!({
+                    "id": message_id.to_string(),
+                    "channel_id": channel_id.to_string(),
+                    "author": { "id": BOT_USER_ID.to_string(), "username": "coach-plans", "discriminator": "0", "bot": true },
+                    "content": content,
+                    "timestamp": "2024-05-10T13:30:01.000000+00:00",
+                    "edited_timestamp": null,
+                    "tts": false,
+                    "mention_everyone": false,
+                    "mentions": [],
+                    "mention_roles": [],
+                    "attachments": [],
+                    "embeds": [],
+                    "pinned": false,
+                    "type": if reply_to.is_some() { 19 } else { 0 },
+                }),
+            )
+        }
+        _ => unknown("404: Not Found", 0),
+    }
+}
+
+fn channel_reply(id: u64, name: &str) -> Reply {
+    json_reply(
+        StatusCode::OK,
+        &json!({ "id": id.to_string(), "type": 0, "guild_id": GUILD_ID.to_string(), "name": name, "position": 0 }),
+    )
+}
+
+fn unknown(message: &str, code: u32) -> Reply {
+    json_reply(
+        StatusCode::NOT_FOUND,
+        &json!({ "message": message, "code": code }),
+    )
+}
+
+fn json_reply(status: StatusCode, body: &Value) -> Reply {
+    text_reply(status, body.to_string())
+}
+
+fn text_reply(status: StatusCode, body: String) -> Reply {
+    let mut reply = Response::new(Full::new(Bytes::from(body)));
+    *reply.status_mut() = status;
+    reply.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    reply
+}

@@ -1,0 +1,135 @@
+//! The bot's connection state, shared with the health endpoint.
+
+use std::sync::Arc;
+
+use coach_plans_model::wire::{BotHealth, BotStatus};
+use tokio::sync::watch;
+
+#[derive(Debug, Clone)]
+struct Inner {
+    status: BotStatus,
+    reason: Option<String>,
+    last_event_at: Option<jiff::Timestamp>,
+}
+
+/// The bot's connection state: connected, disconnected (with a reason for the operator) or mock,
+/// and when the last gateway event arrived. Cheap to clone; clones share the state.
+#[derive(Debug, Clone)]
+pub struct BotState {
+    inner: Arc<watch::Sender<Inner>>,
+}
+
+impl Default for BotState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BotState {
+    /// A bot that has not connected yet.
+    pub fn new() -> Self {
+        Self::with(
+            BotStatus::Disconnected,
+            Some("not connected yet".to_owned()),
+        )
+    }
+
+    /// The state of a mock bot: no Discord connection, by design.
+    pub fn mock() -> Self {
+        Self::with(BotStatus::Mock, None)
+    }
+
+    fn with(status: BotStatus, reason: Option<String>) -> Self {
+        let (tx, _) = watch::channel(Inner {
+            status,
+            reason,
+            last_event_at: None,
+        });
+        Self {
+            inner: Arc::new(tx),
+        }
+    }
+
+    /// The state as the health report shows it.
+    pub fn snapshot(&self) -> BotHealth {
+        let inner = self.inner.borrow();
+        BotHealth {
+            status: inner.status,
+            last_event_at: inner
+                .last_event_at
+                .map(|at| coach_plans_service::format_timestamp(at).to_string()),
+            reason: inner.reason.clone(),
+        }
+    }
+
+    /// The connection status alone.
+    pub fn status(&self) -> BotStatus {
+        self.inner.borrow().status
+    }
+
+    /// Waits until the state satisfies `condition` (checked at once, then on every change of
+    /// status or reason).
+    pub async fn wait_until(&self, mut condition: impl FnMut(&BotHealth) -> bool) {
+        let mut rx = self.inner.subscribe();
+        loop {
+            if condition(&self.snapshot()) {
+                return;
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn set_connected(&self) {
+        self.inner.send_if_modified(|inner| {
+            let changed = inner.status != BotStatus::Connected || inner.reason.is_some();
+            inner.status = BotStatus::Connected;
+            inner.reason = None;
+            changed
+        });
+    }
+
+    pub(crate) fn set_disconnected(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.inner.send_modify(|inner| {
+            inner.status = BotStatus::Disconnected;
+            inner.reason = Some(reason);
+        });
+    }
+
+    /// Records that a gateway event arrived now.
+    pub(crate) fn touch(&self) {
+        let now = jiff::Timestamp::now();
+        // Not a change waiters care about: no wake-up.
+        self.inner.send_if_modified(|inner| {
+            inner.last_event_at = Some(now);
+            false
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_bot_is_disconnected_until_it_connects() {
+        let state = BotState::new();
+        assert_eq!(state.status(), BotStatus::Disconnected);
+        let shared = state.clone();
+        shared.set_connected();
+        shared.touch();
+        let health = state.snapshot();
+        assert_eq!(health.status, BotStatus::Connected);
+        assert_eq!(health.reason, None);
+        let at = health.last_event_at.unwrap();
+        assert!(
+            at.ends_with("+00:00") && at.len() == "2025-11-09T20:36:52.274074+00:00".len(),
+            "{at}"
+        );
+        state.set_disconnected("gone");
+        assert_eq!(shared.snapshot().reason.as_deref(), Some("gone"));
+        assert_eq!(BotState::mock().status(), BotStatus::Mock);
+    }
+}

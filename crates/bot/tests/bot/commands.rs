@@ -1,0 +1,448 @@
+//! The command layer: plain messages in, plain replies out, over an in-memory store.
+
+use coach_plans_bot::{CommandSettings, MAX_MESSAGE_CHARS};
+use coach_plans_model::{ChannelId, RoleId, UserId};
+use coach_plans_service::ServiceSettings;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_plan_with_two_images_and_a_pdf_keeps_two_charts_in_order_and_names_the_pdf() {
+    let handler = handler();
+    let mut post = message(
+        DANA,
+        "dana",
+        "!plan d NVDA above 950, stop 920\nAAPL watch 190",
+    );
+    post.channel_name = Some("trading".into());
+    post.attachments = vec![
+        attachment("first.png", "image/png"),
+        attachment("notes.pdf", "application/pdf"),
+        attachment("second.png", "image/png"),
+    ];
+    let reply = reply(&handler, &post).await;
+    assert!(reply.starts_with("✅"), "{reply}");
+    for part in [
+        "Coach D",
+        TODAY,
+        "2 charts",
+        "NVDA above 950, stop 920 AAPL watch 190",
+        "Skipped: notes.pdf (not an image)",
+        "created",
+    ] {
+        assert!(reply.contains(part), "{part:?} missing from {reply}");
+    }
+    let plan = handler
+        .service()
+        .plan(&coach("d"), date(TODAY))
+        .await
+        .unwrap()
+        .unwrap();
+    let names: Vec<_> = plan.charts.iter().map(|c| c.filename().unwrap()).collect();
+    assert_eq!(names, ["first.png", "second.png"]);
+    assert_eq!(
+        plan.text.as_str(),
+        "NVDA above 950, stop 920\nAAPL watch 190"
+    );
+    assert_eq!(plan.channel.name.as_deref(), Some("#trading"));
+    assert_eq!(plan.author.name, "dana");
+}
+
+#[tokio::test]
+async fn success_replies_quote_a_hundred_characters_at_most() {
+    let handler = handler();
+    let long = "x".repeat(300);
+    let reply = reply(
+        &handler,
+        &message(DANA, "dana", &format!("!plan s 2024-05-09 {long}")),
+    )
+    .await;
+    let quote = reply.lines().find(|l| l.starts_with("> ")).unwrap();
+    assert_eq!(quote, format!("> {}…", "x".repeat(100)));
+    assert!(
+        reply.contains("Coach S") && reply.contains("2024-05-09") && reply.contains("0 charts")
+    );
+}
+
+#[tokio::test]
+async fn a_second_post_by_the_same_author_replaces_the_plan() {
+    let handler = handler();
+    reply(&handler, &message(DANA, "dana", "!plan d first")).await;
+    let second = reply(&handler, &message(DANA, "dana", "!plan D: second")).await;
+    assert!(second.starts_with("✅ Plan replaced"), "{second}");
+    let plan = handler
+        .service()
+        .plan(&coach("d"), date(TODAY))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.text.as_str(), "second");
+}
+
+#[tokio::test]
+async fn a_second_post_by_another_user_is_refused_and_says_who_may() {
+    let handler = handler();
+    reply(&handler, &message(DANA, "dana", "!plan d first")).await;
+    let refused = reply(&handler, &message(EVE, "eve", "!plan d mine now")).await;
+    assert!(refused.starts_with("❌"), "{refused}");
+    assert!(
+        refused.contains("dana") && refused.contains("admin"),
+        "{refused}"
+    );
+    let plan = handler
+        .service()
+        .plan(&coach("d"), date(TODAY))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.text.as_str(), "first");
+}
+
+#[tokio::test]
+async fn an_edit_by_another_user_is_refused_and_an_edit_by_the_author_is_kept() {
+    let handler = handler();
+    reply(&handler, &message(DANA, "dana", "!plan d first")).await;
+    let refused = reply(&handler, &message(EVE, "eve", "!edit d hijacked")).await;
+    assert!(
+        refused.starts_with("❌ You can't edit this plan"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("only its author (dana) or an admin"),
+        "{refused}"
+    );
+
+    let edited = reply(
+        &handler,
+        &message(DANA, "dana", "!edit d 2024-05-10 better"),
+    )
+    .await;
+    assert!(
+        edited.starts_with("✅ Plan edited for **Coach D** on 2024-05-10"),
+        "{edited}"
+    );
+    let plan = handler
+        .service()
+        .plan(&coach("d"), date(TODAY))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.text.as_str(), "better");
+    assert!(plan.edited_at.is_some());
+
+    // By id, with a new image: the charts are replaced.
+    let mut by_id = message(DANA, "dana", &format!("!edit {} best", plan.id));
+    by_id.attachments = vec![attachment("new.png", "image/png")];
+    let edited = reply(&handler, &by_id).await;
+    assert!(
+        edited.contains("1 chart") && edited.contains("charts replaced"),
+        "{edited}"
+    );
+}
+
+#[tokio::test]
+async fn an_admin_may_change_anyones_plan() {
+    let admin_role = RoleId::new(77).unwrap();
+    let settings = ServiceSettings {
+        admin_role_ids: vec![admin_role],
+        ..ServiceSettings::default()
+    };
+    let handler = handler_with(service_with(settings), CommandSettings::default());
+    reply(&handler, &message(DANA, "dana", "!plan i intraday plan")).await;
+    let mut admin = message(EVE, "eve", "!edit i fixed a typo");
+    admin.role_ids = vec![admin_role];
+    assert!(reply(&handler, &admin).await.starts_with("✅"));
+    admin.content = "!delete i".into();
+    assert!(reply(&handler, &admin).await.starts_with("✅ Plan deleted"));
+}
+
+#[tokio::test]
+async fn delete_keeps_history_and_the_date_may_be_posted_again() {
+    let handler = handler();
+    reply(&handler, &message(DANA, "dana", "!plan n CPI at 8:30")).await;
+    reply(
+        &handler,
+        &message(DANA, "dana", "!edit n CPI at 8:30, FOMC at 2"),
+    )
+    .await;
+    let deleted = reply(&handler, &message(DANA, "dana", "!delete n")).await;
+    assert!(
+        deleted.starts_with("✅ Plan deleted for **Coach N** on 2024-05-10"),
+        "{deleted}"
+    );
+    assert!(
+        handler
+            .service()
+            .plan(&coach("n"), date(TODAY))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let history = reply(&handler, &message(EVE, "eve", "!history n")).await;
+    assert!(history.contains("(deleted)"), "{history}");
+    let deleted_at = history.find("**deleted**").unwrap();
+    let edited_at = history.find("**edited**").unwrap();
+    assert!(deleted_at < edited_at, "newest first: {history}");
+    assert!(
+        history.contains("> CPI at 8:30\n") || history.ends_with("> CPI at 8:30"),
+        "{history}"
+    );
+
+    let again = reply(&handler, &message(EVE, "eve", "!plan n new plan")).await;
+    assert!(again.starts_with("✅ Plan created"), "{again}");
+}
+
+#[tokio::test]
+async fn missing_plans_are_named_clearly() {
+    let handler = handler();
+    let missing = reply(&handler, &message(DANA, "dana", "!delete s 2024-05-01")).await;
+    assert_eq!(
+        missing,
+        "❌ There is no plan for **Coach S** on 2024-05-01."
+    );
+    let missing = reply(&handler, &message(DANA, "dana", "!edit 999 text")).await;
+    assert_eq!(missing, "❌ There is no plan with id 999.");
+    let today = reply(&handler, &message(DANA, "dana", "!history d")).await;
+    assert!(today.contains("today (2024-05-10)"), "{today}");
+}
+
+#[tokio::test]
+async fn plans_lists_every_plan_and_myplans_only_the_callers() {
+    let handler = handler();
+    reply(&handler, &message(DANA, "dana", "!plan s swing plan")).await;
+    reply(&handler, &message(EVE, "eve", "!plan d day plan")).await;
+    reply(
+        &handler,
+        &message(EVE, "eve", "!plan i 2024-05-09 yesterday's plan"),
+    )
+    .await;
+
+    let all = reply(&handler, &message(DANA, "dana", "!plans")).await;
+    assert!(all.starts_with("📋 Plans for 2024-05-10 (2):"), "{all}");
+    assert!(
+        all.find("Coach D").unwrap() < all.find("Coach S").unwrap(),
+        "roster order: {all}"
+    );
+    assert!(all.contains("day plan") && all.contains("swing plan") && !all.contains("yesterday"));
+
+    let mine = reply(&handler, &message(EVE, "eve", "!myplans 2024-05-09")).await;
+    assert!(
+        mine.contains("yesterday's plan") && mine.contains("(1)"),
+        "{mine}"
+    );
+    let none = reply(&handler, &message(DANA, "dana", "!myplans 2024-05-09")).await;
+    assert_eq!(none, "📋 Your plans for 2024-05-09: none yet.");
+}
+
+#[tokio::test]
+async fn a_long_listing_is_split_into_messages_discord_accepts() {
+    let handler = handler();
+    for (coach, author) in [("d", DANA), ("i", EVE)] {
+        let text = (0..15)
+            .map(|n| format!("level {n}: {}", "é".repeat(80)))
+            .collect::<Vec<_>>()
+            .join("\n");
+        reply(
+            &handler,
+            &message(author, "poster", &format!("!plan {coach} {text}")),
+        )
+        .await;
+    }
+    let replies = handler.handle(&message(DANA, "dana", "!plans")).await;
+    let total: usize = replies.iter().map(|r| r.chars().count()).sum();
+    assert!(total > 2500, "the listing should be long, was {total}");
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.chars().count() <= MAX_MESSAGE_CHARS)
+    );
+    assert!(
+        replies.iter().all(|r| r
+            .lines()
+            .all(|l| !l.starts_with("level") || l.ends_with('é'))),
+        "a line was cut"
+    );
+}
+
+#[tokio::test]
+async fn mistakes_get_an_answer_a_coach_understands() {
+    let handler = handler();
+    let unknown = reply(&handler, &message(DANA, "dana", "!plan x buy")).await;
+    assert_eq!(
+        unknown,
+        "❌ Unknown coach 'x'. Valid coaches: d (Coach D), i (Coach I), s (Coach S), n (Coach N)."
+    );
+    let bad_date = reply(&handler, &message(DANA, "dana", "!plan d 2024-02-30 buy")).await;
+    assert!(
+        bad_date.starts_with("❌ '2024-02-30' is not a date") && bad_date.contains("YYYY-MM-DD"),
+        "{bad_date}"
+    );
+    let no_coach = reply(&handler, &message(DANA, "dana", "!plan")).await;
+    assert!(
+        no_coach.contains("Usage: `!plan <coach> [YYYY-MM-DD] <text>`"),
+        "{no_coach}"
+    );
+    let too_long = reply(
+        &handler,
+        &message(DANA, "dana", &format!("!plan d {}", "x".repeat(4001))),
+    )
+    .await;
+    assert!(
+        too_long.starts_with("❌ The plan text is 4001 characters long"),
+        "{too_long}"
+    );
+
+    let mut charts_only = message(DANA, "dana", "!plan d");
+    charts_only.attachments = vec![attachment("chart.png", "image/png")];
+    let reply_text = reply(&handler, &charts_only).await;
+    assert!(
+        reply_text.starts_with("❌ Add the plan text"),
+        "{reply_text}"
+    );
+    assert!(
+        handler
+            .service()
+            .plan(&coach("d"), date(TODAY))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn too_many_images_are_refused_and_nothing_is_saved() {
+    let handler = handler();
+    let mut post = message(DANA, "dana", "!plan d lots of charts");
+    post.attachments = (0..11)
+        .map(|n| attachment(&format!("c{n}.png"), "image/png"))
+        .collect();
+    let refused = reply(&handler, &post).await;
+    assert!(
+        refused.starts_with("❌ 11 chart images") && refused.contains("at most 10"),
+        "{refused}"
+    );
+    assert!(
+        handler
+            .service()
+            .plan(&coach("d"), date(TODAY))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn restricted_coaches_refuse_other_posters_and_say_so() {
+    let mut settings = ServiceSettings::default();
+    let mut coaches = settings.roster.coaches().to_vec();
+    coaches[0].poster_user_ids = vec![UserId::new(DANA).unwrap()];
+    settings.roster = coach_plans_model::Roster::new(coaches).unwrap();
+    let handler = handler_with(service_with(settings), CommandSettings::default());
+    let refused = reply(&handler, &message(EVE, "eve", "!plan d not mine")).await;
+    assert!(
+        refused.starts_with("❌ You can't post plans for **Coach D**"),
+        "{refused}"
+    );
+    assert!(
+        reply(&handler, &message(DANA, "dana", "!plan d mine"))
+            .await
+            .starts_with("✅")
+    );
+}
+
+#[tokio::test]
+async fn help_shows_usage() {
+    let handler = handler();
+    let help = reply(&handler, &message(DANA, "dana", "!help")).await;
+    for command in [
+        "!plan", "!edit", "!delete", "!plans", "!myplans", "!history", "!help",
+    ] {
+        assert!(
+            help.contains(&format!("`{command} ")),
+            "{command} missing from {help}"
+        );
+    }
+    let plan = reply(&handler, &message(DANA, "dana", "!help plan")).await;
+    assert!(
+        plan.starts_with("Usage: `!plan <coach> [YYYY-MM-DD] <text>`"),
+        "{plan}"
+    );
+    assert!(plan.contains("png, jpg, gif or webp"));
+}
+
+#[tokio::test]
+async fn messages_not_for_us_are_ignored_silently() {
+    let settings = CommandSettings {
+        prefix: "!".into(),
+        channels: vec![ChannelId::new(CHANNEL).unwrap()],
+        bot_user_id: Some(UserId::new(99).unwrap()),
+    };
+    let handler = handler_with(service_with(ServiceSettings::default()), settings);
+
+    let mut from_bot = message(DANA, "dana", "!plan d from a bot");
+    from_bot.author_is_bot = true;
+    let mut from_webhook = message(DANA, "dana", "!plan d from a webhook");
+    from_webhook.from_webhook = true;
+    let own = message(99, "coach-plans", "!plan d from ourselves");
+    let mut elsewhere = message(DANA, "dana", "!plan d in another channel");
+    elsewhere.channel_id = ChannelId::new(CHANNEL + 1).unwrap();
+    let other_bot = message(DANA, "dana", "!planet d hello");
+    let chat = message(DANA, "dana", "good morning");
+    let mut attachments_only = message(DANA, "dana", "");
+    attachments_only.attachments = vec![attachment("chart.png", "image/png")];
+
+    for ignored in [
+        from_bot,
+        from_webhook,
+        own,
+        elsewhere,
+        other_bot,
+        chat,
+        attachments_only,
+    ] {
+        assert!(
+            handler.handle(&ignored).await.is_empty(),
+            "{ignored:?} got a reply"
+        );
+    }
+    assert!(
+        handler
+            .service()
+            .plan(&coach("d"), date(TODAY))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !reply(&handler, &message(DANA, "dana", "!help"))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_prefix_comes_from_the_settings() {
+    let settings = CommandSettings {
+        prefix: "cp!".into(),
+        ..CommandSettings::default()
+    };
+    let handler = handler_with(service_with(ServiceSettings::default()), settings);
+    assert!(
+        handler
+            .handle(&message(DANA, "dana", "!plan d text"))
+            .await
+            .is_empty()
+    );
+    assert!(
+        reply(&handler, &message(DANA, "dana", "cp!PLAN d text"))
+            .await
+            .starts_with("✅")
+    );
+    assert!(
+        reply(&handler, &message(DANA, "dana", "cp!help"))
+            .await
+            .contains("`cp!plan ")
+    );
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the bot through its public API: the command handler over an in-memory
+//! store, and the real twilight shard and HTTP client against the fake Discord.
+// Test helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
+#![allow(clippy::unwrap_used)]
+
+mod commands;
+mod gateway;
+mod helpers;
