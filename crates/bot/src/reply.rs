@@ -456,6 +456,31 @@ mod tests {
     }
 
     #[test]
+    fn storage_trouble_asks_to_try_again_without_details() {
+        let roster = Roster::default();
+        let today = PlanDate::UNIX_EPOCH;
+        let unavailable = service_error(
+            &ServiceError::Unavailable("disk I/O error at /srv/db".into()),
+            &roster,
+            today,
+        );
+        assert!(
+            unavailable.starts_with("❌") && unavailable.contains("try again"),
+            "{unavailable}"
+        );
+        assert!(unavailable.contains("nothing was saved"));
+        let internal = service_error(
+            &ServiceError::Internal("constraint failed: plans.id".into()),
+            &roster,
+            today,
+        );
+        assert!(
+            internal.starts_with("❌") && !internal.contains("constraint"),
+            "{internal}"
+        );
+    }
+
+    #[test]
     fn quotes_are_one_line_and_cut_at_a_hundred_characters() {
         let q = quote(
             &format!("line one\nline two {}", "x".repeat(200)),

@@ -463,3 +463,40 @@ async fn shutdown_closes_the_gateway_cleanly() {
         .unwrap();
     assert_eq!(fake.seen().identifies, 1, "no reconnect after a shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_roles_from_the_gateway_make_an_admin() {
+    let fake = FakeDiscord::start().await.unwrap();
+    let admins = ServiceSettings {
+        admin_role_ids: vec![coach_plans_model::RoleId::new(77).unwrap()],
+        ..ServiceSettings::default()
+    };
+    let bot = RunningBot::start(
+        &fake,
+        handler_with(service_with(admins), CommandSettings::default()),
+    );
+    fake.wait_for_ready(1).await.unwrap();
+    fake.send_message(say(DANA, "dana", "!plan d dana's plan"));
+    fake.send_message(say(EVE, "eve", "!edit d not an admin"));
+    fake.send_message(say(EVE, "eve", "!edit d an admin now").roles(&[5, 77]));
+    let replies = fake.wait_for_messages(3).await.unwrap();
+    assert!(
+        replies[1].content.starts_with("❌"),
+        "{}",
+        replies[1].content
+    );
+    assert!(
+        replies[2].content.starts_with("✅ Plan edited"),
+        "{}",
+        replies[2].content
+    );
+    let plan = bot
+        .handler
+        .service()
+        .plan(&coach("d"), date(TODAY))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.text.as_str(), "an admin now");
+    bot.shutdown().await.unwrap();
+}
