@@ -61,7 +61,15 @@ fn check_client_dependencies() -> Result<(), String> {
     ])?;
     let offenders: Vec<&str> = tree
         .lines()
-        .filter(|line| FORBIDDEN_IN_CLIENT.iter().any(|bad| line.starts_with(bad)))
+        .filter(|line| {
+            let name = line.split_whitespace().next().unwrap_or_default();
+            FORBIDDEN_IN_CLIENT
+                .iter()
+                .any(|bad| match bad.strip_suffix('*') {
+                    Some(prefix) => name.starts_with(prefix),
+                    None => name == *bad,
+                })
+        })
         .collect();
     if offenders.is_empty() {
         eprintln!("client dependency tree: no actix, rusqlite, twilight or openssl");
