@@ -2,7 +2,7 @@
 
 use coach_plans_config::DiscordConfig;
 use coach_plans_model::{Attachment, Channel, ChannelId, MessageId, RoleId, UserId};
-use coach_plans_service::{Actor, NewPost, PlanEdit, PlanService, ServiceError};
+use coach_plans_service::{Actor, NewPost, PlanEdit, PlanRef, PlanService, ServiceError};
 
 use crate::parse::{Command, CommandName, parse};
 use crate::reply::{self, MAX_MESSAGE_CHARS, split_reply};
@@ -243,30 +243,47 @@ impl CommandHandler {
     }
 }
 
+/// A plan reference for the log: `17`, `d/2024-05-10`, `d/today`.
+fn describe(target: &PlanRef) -> String {
+    match target {
+        PlanRef::Id(id) => id.to_string(),
+        PlanRef::CoachDate(coach, date) => {
+            format!(
+                "{coach}/{}",
+                date.map_or_else(|| "today".to_owned(), |d| d.to_string())
+            )
+        }
+    }
+}
+
 /// One line per command received; never the text itself (it may be long or private).
 fn log_received(command: &Command, message: &IncomingMessage) {
     let author = format!("{} ({})", message.author_name, message.author_id);
+    let channel = message.channel_id;
+    let images = message.attachments.iter().filter(|a| a.is_image()).count();
     match command {
         Command::Post { coach, date, text } => {
-            let images = message.attachments.iter().filter(|a| a.is_image()).count();
+            let date = date.map_or_else(|| "today".to_owned(), |d| d.to_string());
             log::info!(
-                "plan received: coach={coach} date={} author={author} channel={} chars={} charts={images} attachments={}",
-                date.map_or_else(|| "today".to_owned(), |d| d.to_string()),
-                message.channel_id,
+                "plan received: coach={coach} date={date} author={author} channel={channel} chars={} charts={images} attachments={}",
                 text.char_count(),
                 message.attachments.len()
             );
         }
         Command::Edit { target, text } => {
+            let plan = describe(target);
             log::info!(
-                "edit received: target={target:?} author={author} chars={}",
+                "edit received: plan={plan} author={author} channel={channel} chars={} charts={images}",
                 text.char_count()
             );
         }
+        Command::Delete { target } => {
+            let plan = describe(target);
+            log::info!("delete received: plan={plan} author={author} channel={channel}");
+        }
         other => log::debug!(
-            "!{} received from {author} in {}",
-            other.name().as_str(),
-            message.channel_id
+            "!{} received from {author} in {channel}",
+            other.name().as_str()
         ),
     }
 }

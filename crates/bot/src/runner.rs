@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use backon::{ExponentialBuilder, Retryable as _};
 use coach_plans_model::{Attachment, ChannelId, MessageId, RoleId, UserId};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::JoinHandle;
 use twilight_gateway::error::ReceiveMessageErrorType;
 use twilight_gateway::queue::InMemoryQueue;
 use twilight_gateway::{
@@ -174,12 +174,14 @@ impl DiscordBot {
         log::info!("connecting to the Discord gateway");
 
         let (jobs, rx) = mpsc::unbounded_channel();
+        let (replies, outbox) = mpsc::unbounded_channel();
         let worker = Worker {
             handler: self.handler.clone(),
             http: Arc::clone(&http),
             channel_names: HashMap::new(),
             handled: RecentIds::default(),
-            replies: JoinSet::new(),
+            replies,
+            sender: tokio::spawn(send_replies(Arc::clone(&http), outbox)),
         };
         let worker = tokio::spawn(worker.run(rx));
 
@@ -421,13 +423,22 @@ enum Job {
 }
 
 /// Carries out commands one at a time, in the order received, so that a post followed by an
-/// edit happen in that order. Replies are sent on their own tasks.
+/// edit happen in that order. Replies go out on a task of their own, in the same order, so a
+/// slow REST call never holds up the next command.
 struct Worker {
     handler: CommandHandler,
     http: Arc<Client>,
     channel_names: HashMap<ChannelId, (Option<String>, Instant)>,
     handled: RecentIds,
-    replies: JoinSet<()>,
+    replies: mpsc::UnboundedSender<Outgoing>,
+    sender: JoinHandle<()>,
+}
+
+/// The replies to one message.
+struct Outgoing {
+    channel: ChannelId,
+    reply_to: Option<MessageId>,
+    replies: Vec<String>,
 }
 
 impl Worker {
@@ -437,9 +448,10 @@ impl Worker {
                 Job::Message(message) => self.message(*message).await,
                 Job::CatchUp(anchors) => self.catch_up(anchors).await,
             }
-            while self.replies.try_join_next().is_some() {}
         }
-        while self.replies.join_next().await.is_some() {}
+        // The last replies go out before the worker ends.
+        drop(self.replies);
+        let _ = self.sender.await;
     }
 
     async fn message(&mut self, mut message: IncomingMessage) {
@@ -451,12 +463,12 @@ impl Worker {
         message.channel_name = self.channel_name(message.channel_id).await;
         let replies = self.handler.handle(&message).await;
         if !replies.is_empty() {
-            self.replies.spawn(send_replies(
-                Arc::clone(&self.http),
-                message.channel_id,
-                message.id,
+            let outgoing = Outgoing {
+                channel: message.channel_id,
+                reply_to: message.id,
                 replies,
-            ));
+            };
+            let _ = self.replies.send(outgoing);
         }
     }
 
@@ -538,25 +550,28 @@ impl Worker {
     }
 }
 
-async fn send_replies(
-    http: Arc<Client>,
-    channel: ChannelId,
-    reply_to: Option<MessageId>,
-    replies: Vec<String>,
-) {
+/// Posts replies in the order the commands were handled.
+async fn send_replies(http: Arc<Client>, mut outbox: mpsc::UnboundedReceiver<Outgoing>) {
     // Replies quote user text: they must never ping anyone (no @everyone, no roles, no users).
     let no_pings = AllowedMentions::default();
-    for reply in replies {
-        let mut request = http
-            .create_message(Id::new(channel.get()))
-            .content(&reply)
-            .allowed_mentions(Some(&no_pings));
-        if let Some(id) = reply_to {
-            request = request.reply(Id::new(id.get())).fail_if_not_exists(false);
-        }
-        if let Err(error) = request.await {
-            log::warn!("could not post a reply in channel {channel}: {error}");
-            break;
+    while let Some(Outgoing {
+        channel,
+        reply_to,
+        replies,
+    }) = outbox.recv().await
+    {
+        for reply in replies {
+            let mut request = http
+                .create_message(Id::new(channel.get()))
+                .content(&reply)
+                .allowed_mentions(Some(&no_pings));
+            if let Some(id) = reply_to {
+                request = request.reply(Id::new(id.get())).fail_if_not_exists(false);
+            }
+            if let Err(error) = request.await {
+                log::warn!("could not post a reply in channel {channel}: {error}");
+                break;
+            }
         }
     }
 }
