@@ -24,6 +24,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the API and run the Discord bot (or the mock bot) until SIGINT or SIGTERM.
+    Serve,
     /// Print the effective configuration, secrets masked, and exit (2 on any error).
     CheckConfig,
     /// Open the configured database, upgrading its schema in place (after a backup).

@@ -7,6 +7,8 @@ use clap::Parser;
 mod cli;
 mod commands;
 mod exit;
+mod logging;
+mod wiring;
 
 pub use cli::{Cli, Command};
 pub use exit::Exit;

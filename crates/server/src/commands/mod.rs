@@ -7,6 +7,7 @@ use crate::exit::Exit;
 
 mod check_config;
 mod migrate;
+mod serve;
 
 /// Prints a one-line error for the person at the terminal.
 macro_rules! fail {
@@ -44,9 +45,6 @@ pub(crate) fn run(cli: Cli) -> Exit {
     match cli.command {
         Some(Command::CheckConfig) => check_config::run(&config),
         Some(Command::Migrate { dry_run }) => migrate::run(&config, dry_run),
-        None => {
-            fail!("serving is not built yet; use check-config or migrate");
-            Exit::Config
-        }
+        Some(Command::Serve) | None => serve::run(config),
     }
 }
