@@ -2,12 +2,13 @@
 //! readable through the service (SPEC 13: under 5 ms median), with the real twilight shard.
 //!
 //! ```text
-//! cargo run --release -p coach-plans-bot --features fake-discord --example message_latency -- [COUNT]
+//! cargo run --release -p coach-plans-bot --features fake-discord --example message_latency -- [COUNT] [--sqlite]
 //! ```
 //!
 //! Prints one human line and one JSON line (`{"bench":"bot_message_to_plan",...}`) for
-//! `cargo xtask bench` to read. The store is the in-memory one: this measures the bot's own path
-//! (gateway frame, parsing, command, service), not SQLite's durable write.
+//! `cargo xtask bench` to read. By default the store is the in-memory one, which measures the
+//! bot's own path (gateway frame, parsing, command, service); `--sqlite` puts a SQLite file in a
+//! temporary directory behind the service, adding the durable write.
 #![allow(clippy::print_stdout, clippy::unwrap_used)] // a measuring tool that reports on stdout
 
 use std::sync::Arc;
@@ -15,27 +16,38 @@ use std::time::{Duration, Instant};
 
 use coach_plans_bot::fake::{FakeAttachment, FakeDiscord, FakeMessage};
 use coach_plans_bot::{CommandHandler, CommandSettings, DiscordBot, GatewaySettings};
+use coach_plans_config::DatabaseConfig;
 use coach_plans_model::{CoachId, PlanDate};
 use coach_plans_service::{PlanService, ServiceSettings};
-use coach_plans_storage::MemoryStore;
+use coach_plans_storage::{MemoryStore, PlanStore, SqliteStore};
 
 fn main() {
-    let count: usize = std::env::args()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(500);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let count: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(500);
+    let sqlite = args.iter().any(|a| a == "--sqlite");
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn PlanStore> = if sqlite {
+        let config = DatabaseConfig {
+            path: dir.path().join("bench.db"),
+            connection_timeout: Duration::from_secs(10),
+            pool_size: 4,
+        };
+        Arc::new(SqliteStore::open(&config).unwrap().0)
+    } else {
+        Arc::new(MemoryStore::new())
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let latencies = runtime.block_on(measure(count));
-    report(&latencies);
+    let latencies = runtime.block_on(measure(count, store));
+    report(&latencies, if sqlite { "sqlite" } else { "memory" });
 }
 
-async fn measure(count: usize) -> Vec<Duration> {
+async fn measure(count: usize, store: Arc<dyn PlanStore>) -> Vec<Duration> {
     let fake = FakeDiscord::start().await.unwrap();
-    let service = PlanService::new(Arc::new(MemoryStore::new()), ServiceSettings::default());
+    let service = PlanService::new(store, ServiceSettings::default());
     let handler = CommandHandler::new(service.clone(), CommandSettings::default());
     let settings = GatewaySettings::for_fake(fake.token(), fake.gateway_url(), fake.api_url());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -76,7 +88,7 @@ async fn measure(count: usize) -> Vec<Duration> {
     latencies
 }
 
-fn report(latencies: &[Duration]) {
+fn report(latencies: &[Duration], store: &str) {
     let mut sorted = latencies.to_vec();
     sorted.sort();
     let at = |q: f64| {
@@ -85,11 +97,11 @@ fn report(latencies: &[Duration]) {
     };
     let (median, p90, p99, max) = (at(0.5), at(0.9), at(0.99), at(1.0));
     println!(
-        "bot: MESSAGE_CREATE -> plan readable, {} messages: median {median:.0} us, p90 {p90:.0} us, p99 {p99:.0} us, max {max:.0} us",
+        "bot: MESSAGE_CREATE -> plan readable, {store} store, {} messages: median {median:.0} us, p90 {p90:.0} us, p99 {p99:.0} us, max {max:.0} us",
         sorted.len()
     );
     println!(
-        r#"{{"bench":"bot_message_to_plan","count":{},"median_us":{median:.1},"p90_us":{p90:.1},"p99_us":{p99:.1},"max_us":{max:.1}}}"#,
+        r#"{{"bench":"bot_message_to_plan","store":"{store}","count":{},"median_us":{median:.1},"p90_us":{p90:.1},"p99_us":{p99:.1},"max_us":{max:.1}}}"#,
         sorted.len()
     );
 }
