@@ -6,7 +6,6 @@ use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tokio_websockets::{CloseCode, Message, ServerBuilder};
 
 use super::{BOT_USER_ID, GUILD_ID, Shared};
@@ -26,18 +25,10 @@ const HEARTBEAT_ACK: &str = r#"{"op":11,"s":null,"t":null,"d":null}"#;
 const MESSAGE_CONTENT_INTENT: u64 = 1 << 15;
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    // Dropping the set (when this task is aborted) aborts every connection.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
-                    connections.spawn(connection(stream, Arc::clone(&shared)));
-                }
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
+    super::serve_each(listener, move |stream| {
+        connection(stream, Arc::clone(&shared))
+    })
+    .await;
 }
 
 async fn connection(stream: TcpStream, shared: Arc<Shared>) {

@@ -363,6 +363,26 @@ impl FakeDiscord {
     }
 }
 
+/// Accepts connections and serves each on a task of its own until this future is dropped
+/// (the tasks are aborted with it).
+async fn serve_each<F, Fut>(listener: TcpListener, mut serve: F)
+where
+    F: FnMut(tokio::net::TcpStream) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    connections.spawn(serve(stream));
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
 /// Fake message ids start here, so they look like snowflakes and sort by age.
 const MESSAGE_ID_BASE: u64 = 1_200_000_000_000_000_000;
 

@@ -12,26 +12,20 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 
 use super::{BOT_USER_ID, GUILD_ID, MESSAGE_ID_BASE, RecordedRequest, SentMessage, Shared};
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((stream, _)) = accepted {
-                    let shared = Arc::clone(&shared);
-                    connections.spawn(async move {
-                        let service = service_fn(move |request| answer(Arc::clone(&shared), request));
-                        let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                    });
-                }
-            }
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+    super::serve_each(listener, move |stream| {
+        let shared = Arc::clone(&shared);
+        async move {
+            let service = service_fn(move |request| answer(Arc::clone(&shared), request));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         }
-    }
+    })
+    .await;
 }
 
 type Reply = Response<Full<Bytes>>;
