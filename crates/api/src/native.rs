@@ -107,14 +107,23 @@ fn bad(parameter: &'static str, message: String) -> ApiError {
     ApiError::BadParameter { parameter, message }
 }
 
-fn date(query: &Query<'_>, parameter: &'static str) -> Result<Option<PlanDate>, ApiError> {
+/// A date parameter: `YYYY-MM-DD`, or `today` for today in the server's time zone (so clients
+/// need not know it).
+fn date(
+    state: &AppState,
+    query: &Query<'_>,
+    parameter: &'static str,
+) -> Result<Option<PlanDate>, ApiError> {
     query
         .get(parameter)
         .map(|input| {
+            if input.eq_ignore_ascii_case("today") {
+                return Ok(state.service.today());
+            }
             PlanDate::parse(input).map_err(|_| {
                 bad(
                     parameter,
-                    format!("'{}' is not a date; use YYYY-MM-DD", echo(input)),
+                    format!("'{}' is not a date; use YYYY-MM-DD or today", echo(input)),
                 )
             })
         })
@@ -141,8 +150,8 @@ fn plan_query(state: &AppState, query: &Query<'_>) -> Result<PlanQuery, ApiError
                 })
         })
         .transpose()?;
-    let (mut from, mut to) = (date(query, "from")?, date(query, "to")?);
-    if let Some(day) = date(query, "date")? {
+    let (mut from, mut to) = (date(state, query, "from")?, date(state, query, "to")?);
+    if let Some(day) = date(state, query, "date")? {
         if from.is_some() || to.is_some() {
             return Err(bad(
                 "date",

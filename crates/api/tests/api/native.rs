@@ -203,6 +203,11 @@ async fn plans_can_be_filtered_by_date_coach_author_and_range() {
         texts(app.get("/api/v1/plans?to=2024-05-09").await.json()),
         ["d9"]
     );
+    // `today` is today in the server's time zone (the test clock says 2024-05-10).
+    assert_eq!(
+        texts(app.get("/api/v1/plans?date=today&coach=d").await.json()),
+        ["d10"]
+    );
 }
 
 #[actix_web::test]

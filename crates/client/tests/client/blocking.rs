@@ -1,0 +1,34 @@
+//! The blocking facade, from a plain thread.
+
+use coach_plans_client::blocking::PlanClient;
+use coach_plans_client::{CoachId, PlanDate};
+
+use crate::against_api::serve_api;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blocking_client_works_from_synchronous_code() {
+    let served = serve_api(None);
+    served
+        .post("d", PlanDate::from_ymd(2024, 5, 10), "sync plan")
+        .await;
+    let base = served.base.clone();
+    let (text, all, health_ok, metrics) = std::thread::spawn(move || {
+        let client = PlanClient::new(base).unwrap();
+        let d = CoachId::parse("d").unwrap();
+        let outcome = client.fetch_coach_plan(&d, PlanDate::from_ymd(2024, 5, 10));
+        let again = client.fetch_coach_plan(&d, PlanDate::from_ymd(2024, 5, 10));
+        assert!(again.is_found());
+        let all = client
+            .fetch_all_coach_plans(PlanDate::from_ymd(2024, 5, 10))
+            .unwrap()
+            .len();
+        let text = outcome.plan().map(|p| p.text.as_str().to_owned());
+        (text, all, client.check_health().is_ok(), client.metrics())
+    })
+    .join()
+    .unwrap();
+    assert_eq!(text.as_deref(), Some("sync plan"));
+    assert_eq!(all, 1);
+    assert!(health_ok);
+    assert_eq!((metrics.cache_hits, metrics.cache_misses), (1, 1));
+}
