@@ -31,6 +31,7 @@ fn main() {
             path: dir.path().join("bench.db"),
             connection_timeout: Duration::from_secs(10),
             pool_size: 4,
+            ..DatabaseConfig::default()
         };
         Arc::new(SqliteStore::open(&config).unwrap().0)
     } else {

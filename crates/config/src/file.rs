@@ -42,6 +42,7 @@ pub(crate) struct FileDatabase {
     pub(crate) path: Option<PathBuf>,
     pub(crate) connection_timeout: Option<f64>,
     pub(crate) pool_size: Option<u32>,
+    pub(crate) retry_max_delay: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

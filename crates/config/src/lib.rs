@@ -74,6 +74,10 @@ pub struct DatabaseConfig {
     pub connection_timeout: Duration,
     /// `database.pool_size` / `DATABASE_POOL_SIZE`, default 8.
     pub pool_size: u32,
+    /// `database.retry_max_delay` / `DATABASE_RETRY_MAX_DELAY` (seconds), default 60: the
+    /// longest wait between attempts to reach the database while plans are held in memory
+    /// (the wait starts at a quarter of a second and doubles).
+    pub retry_max_delay: Duration,
 }
 
 /// `api.*`.
@@ -193,6 +197,7 @@ impl Default for DatabaseConfig {
             path: PathBuf::from("./data/coach_plans.db"),
             connection_timeout: Duration::from_secs(10),
             pool_size: 8,
+            retry_max_delay: Duration::from_secs(60),
         }
     }
 }

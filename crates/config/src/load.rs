@@ -131,6 +131,13 @@ impl Config {
                 "must be more than 0 seconds".into(),
             );
         }
+        if self.database.retry_max_delay.is_zero() {
+            return invalid(
+                "database.retry_max_delay",
+                Some("DATABASE_RETRY_MAX_DELAY"),
+                "must be more than 0 seconds".into(),
+            );
+        }
         if self.database.pool_size == 0 {
             return invalid(
                 "database.pool_size",
@@ -307,6 +314,22 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
             .map(|v| seconds(v, "database.connection_timeout", "CONNECTION_TIMEOUT"))
             .transpose()?,
     };
+    let retry_max_delay = match parsed::<f64>(
+        &env.database_retry_max_delay,
+        "DATABASE_RETRY_MAX_DELAY",
+        "database.retry_max_delay",
+        "a number of seconds",
+    )? {
+        Some(v) => Some(seconds(
+            v,
+            "database.retry_max_delay",
+            "DATABASE_RETRY_MAX_DELAY",
+        )?),
+        None => db
+            .retry_max_delay
+            .map(|v| seconds(v, "database.retry_max_delay", "DATABASE_RETRY_MAX_DELAY"))
+            .transpose()?,
+    };
     let level = match &env.log_level {
         Some(raw) => Some(log_level(raw, true)?),
         None => log
@@ -383,6 +406,7 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
                 .or(db.path)
                 .unwrap_or(defaults.database.path),
             connection_timeout: connection_timeout.unwrap_or(defaults.database.connection_timeout),
+            retry_max_delay: retry_max_delay.unwrap_or(defaults.database.retry_max_delay),
             pool_size: parsed(
                 &env.database_pool_size,
                 "DATABASE_POOL_SIZE",

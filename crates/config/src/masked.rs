@@ -34,6 +34,7 @@ struct DatabaseView<'a> {
     path: &'a std::path::Path,
     connection_timeout: f64,
     pool_size: u32,
+    retry_max_delay: f64,
 }
 
 #[derive(Serialize)]
@@ -95,6 +96,7 @@ impl Config {
                 path: &self.database.path,
                 connection_timeout: self.database.connection_timeout.as_secs_f64(),
                 pool_size: self.database.pool_size,
+                retry_max_delay: self.database.retry_max_delay.as_secs_f64(),
             },
             api: ApiView {
                 host: &self.api.host,

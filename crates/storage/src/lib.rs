@@ -3,11 +3,13 @@
 mod error;
 mod import;
 mod memory;
+mod resilient;
 mod sqlite;
 mod store;
 
 pub use error::{Cause, StoreError};
 pub use memory::MemoryStore;
+pub use resilient::{CloseReport, PROVISIONAL_ID_BASE, ResilientStore};
 pub use sqlite::{MigrationReport, SchemaStatus, SqliteStore};
 pub use store::{
     AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,

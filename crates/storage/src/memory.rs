@@ -232,7 +232,7 @@ impl PlanStore for MemoryStore {
 }
 
 /// Whether a live plan matches a query's filters and comes after its cursor.
-fn matches_query(plan: &Plan, query: &PlanQuery) -> bool {
+pub(crate) fn matches_query(plan: &Plan, query: &PlanQuery) -> bool {
     query.coach.as_ref().is_none_or(|c| &plan.coach == c)
         && query.from.is_none_or(|from| plan.date >= from)
         && query.to.is_none_or(|to| plan.date <= to)

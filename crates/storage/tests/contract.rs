@@ -1,4 +1,5 @@
-//! The contract every `PlanStore` meets, run against the in-memory and the SQLite store alike.
+//! The contract every `PlanStore` meets, run against the in-memory store, the SQLite store and the
+//! SQLite store behind the fallback alike.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -22,6 +23,17 @@ macro_rules! contract {
                     ..Default::default()
                 };
                 let (store, _) = coach_plans_storage::SqliteStore::open(&config).unwrap();
+                super::$name(&store);
+            })*
+        }
+        mod resilient {
+            $(#[test] fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                let config = coach_plans_config::DatabaseConfig {
+                    path: dir.path().join("plans.db"),
+                    ..Default::default()
+                };
+                let store = coach_plans_storage::ResilientStore::open(&config).unwrap();
                 super::$name(&store);
             })*
         }
