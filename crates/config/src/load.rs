@@ -21,6 +21,9 @@ pub struct LoadOptions {
     pub file: Option<PathBuf>,
     /// The `--mock` flag: mock mode on whatever the file and environment say.
     pub mock: bool,
+    /// The command does not connect to Discord (`migrate`, `import-legacy`, `simulate`), so
+    /// the bot token is not required.
+    pub offline: bool,
 }
 
 impl Config {
@@ -45,10 +48,11 @@ impl Config {
         // vars_os, not vars: one non-UTF-8 variable anywhere must not stop the server.
         let env = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        Self::from_sources(
+        Self::build(
             text.as_deref().map(|t| (label.as_str(), t)),
             env,
             options.mock,
+            !options.offline,
         )
     }
 
@@ -59,6 +63,15 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
         mock: bool,
     ) -> Result<Self, ConfigError> {
+        Self::build(file, env, mock, true)
+    }
+
+    fn build(
+        file: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+        mock: bool,
+        needs_token: bool,
+    ) -> Result<Self, ConfigError> {
         let env: HashMap<String, String> = env.into_iter().collect();
         let file = match file {
             Some((label, text)) => file::parse(label, text, &env)?,
@@ -66,7 +79,7 @@ impl Config {
         };
         let overrides = EnvConfig::read(&env)?;
         let config = merge(file, &overrides, mock)?;
-        config.validate()?;
+        config.validate(needs_token)?;
         Ok(config)
     }
 
@@ -76,9 +89,9 @@ impl Config {
         Roster::new(self.coaches.clone()).unwrap_or_default()
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    fn validate(&self, needs_token: bool) -> Result<(), ConfigError> {
         let invalid = |key, env, message: String| Err(ConfigError::Invalid { key, env, message });
-        if !self.mock.enabled && self.discord.bot_token.is_none() {
+        if needs_token && !self.mock.enabled && self.discord.bot_token.is_none() {
             return Err(ConfigError::MissingToken);
         }
         let prefix = &self.discord.command_prefix;

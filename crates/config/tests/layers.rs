@@ -396,6 +396,7 @@ fn a_missing_file_names_its_path() {
     let options = LoadOptions {
         file: Some("/nonexistent/coach-plans.yaml".into()),
         mock: true,
+        offline: false,
     };
     let message = Config::load(&options).unwrap_err().to_string();
     assert!(

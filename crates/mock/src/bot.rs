@@ -2,7 +2,7 @@
 //! coaches had typed `!plan` in Discord.
 
 use coach_plans_bot::{CommandHandler, IncomingMessage};
-use coach_plans_model::{ChannelId, Coach, PlanDate, UserId};
+use coach_plans_model::{ChannelId, Coach, CoachId, PlanDate, UserId};
 
 use crate::data::mock_plan;
 
@@ -45,6 +45,11 @@ impl MockBot {
     /// Posts a mock plan for every coach for `today` and the `days` days before it, except
     /// where a plan exists already (so restarts never duplicate or overwrite).
     pub async fn seed(&self, today: PlanDate, days: u32) -> SeedReport {
+        self.seed_coaches(today, days, &[]).await
+    }
+
+    /// Like [`seed`](Self::seed), for the listed coaches only (every coach when empty).
+    pub async fn seed_coaches(&self, today: PlanDate, days: u32, only: &[CoachId]) -> SeedReport {
         let mut report = SeedReport::default();
         let service = self.handler.service();
         for back in (0..=i64::from(days)).rev() {
@@ -52,6 +57,9 @@ impl MockBot {
                 continue;
             };
             for (position, coach) in service.roster().coaches().iter().enumerate() {
+                if !only.is_empty() && !only.contains(&coach.id) {
+                    continue;
+                }
                 match service.plan(&coach.id, date).await {
                     Ok(Some(_)) => {
                         report.already_present += 1;

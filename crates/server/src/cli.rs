@@ -3,6 +3,11 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use coach_plans_model::PlanDate;
+
+fn parse_date(input: &str) -> Result<PlanDate, String> {
+    PlanDate::parse(input).map_err(|e| e.to_string())
+}
 
 /// coach-plans: trading coaches' daily plans from Discord, stored and served over HTTP.
 #[derive(Debug, Parser)]
@@ -33,5 +38,27 @@ pub enum Command {
         /// Show what would be done without touching the database.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Import the Python version's memory export (or a spill file): backup first, one
+    /// transaction, every record verified; a bad record changes nothing.
+    ImportLegacy {
+        /// The JSON file (`{"coach_d_2024-05-10": {"plan", "charts", "author", "timestamp", "channel"}}`).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Check every record and show what would be imported, changing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write mock plans into the configured database without starting the server.
+    Simulate {
+        /// The last date to post for (default: today in plans.timezone).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        date: Option<PlanDate>,
+        /// Also post for this many days before it.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=3660))]
+        days: u32,
+        /// Only these coaches (repeatable; default: every coach).
+        #[arg(long = "coach", value_name = "COACH")]
+        coaches: Vec<String>,
     },
 }

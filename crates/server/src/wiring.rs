@@ -4,31 +4,16 @@ use std::sync::Arc;
 
 use coach_plans_config::{Config, DatabaseConfig};
 use coach_plans_service::{PlanService, ServiceSettings};
-use coach_plans_storage::{PlanStore, SqliteStore, StoreError};
+use coach_plans_storage::{PlanStore, ResilientStore, StoreError};
 
-use crate::commands::fail;
+use crate::commands::{fail, say};
 use crate::exit::Exit;
 
-/// Opens the configured database, upgrading it if needed.
-pub(crate) fn open_store(config: &DatabaseConfig) -> Result<Arc<dyn PlanStore>, Exit> {
-    match SqliteStore::open(config) {
-        Ok((store, report)) => {
-            if !report.applied.is_empty() {
-                log::info!(
-                    "database {}: schema {} -> {} (backup: {})",
-                    config.path.display(),
-                    report
-                        .before
-                        .map_or_else(|| "new".to_owned(), |v| v.to_string()),
-                    report.after,
-                    report
-                        .backup
-                        .as_ref()
-                        .map_or_else(|| "none".to_owned(), |p| p.display().to_string())
-                );
-            }
-            Ok(Arc::new(store))
-        }
+/// Opens the configured database, upgrading it if needed. A database that cannot be reached
+/// now does not stop the server: plans are held in memory until it can (SPEC 5.1).
+pub(crate) fn open_store(config: &DatabaseConfig) -> Result<Arc<ResilientStore>, Exit> {
+    match ResilientStore::open(config) {
+        Ok(store) => Ok(Arc::new(store)),
         Err(error @ StoreError::IncompatibleSchema { .. }) => {
             fail!("{error}");
             log::error!("{error}");
@@ -58,5 +43,26 @@ pub(crate) fn service(config: &Config, store: Arc<dyn PlanStore>) -> Result<Plan
     Ok(PlanService::new(store, settings))
 }
 
-/// Called once at shutdown, after the last request: makes sure nothing accepted is lost.
-pub(crate) async fn close_store(_service: &PlanService) {}
+/// Called once at shutdown, after the last request: writes held plans through, or spills them
+/// to a file beside the database, so nothing accepted is lost.
+pub(crate) async fn close_store(store: Arc<ResilientStore>) {
+    let report = tokio::task::spawn_blocking(move || store.close()).await;
+    match report {
+        Ok(report) => {
+            if report.written > 0 {
+                log::info!(
+                    "{} held change(s) written to the database at shutdown",
+                    report.written
+                );
+            }
+            if let Some((path, count)) = &report.spilled {
+                say!(
+                    "the database is unavailable: {count} held plan(s) saved to {} (load with: coach-plans import-legacy {})",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
+        Err(error) => log::error!("closing the store failed: {error}"),
+    }
+}

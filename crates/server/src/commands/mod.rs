@@ -6,8 +6,10 @@ use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
 mod check_config;
+mod import_legacy;
 mod migrate;
 mod serve;
+mod simulate;
 
 /// Prints a one-line error for the person at the terminal.
 macro_rules! fail {
@@ -35,6 +37,10 @@ pub(crate) fn run(cli: Cli) -> Exit {
     let config = match Config::load(&LoadOptions {
         file: cli.config.clone(),
         mock: cli.mock,
+        offline: matches!(
+            cli.command,
+            Some(Command::Migrate { .. } | Command::ImportLegacy { .. } | Command::Simulate { .. })
+        ),
     }) {
         Ok(config) => config,
         Err(error) => {
@@ -45,6 +51,14 @@ pub(crate) fn run(cli: Cli) -> Exit {
     match cli.command {
         Some(Command::CheckConfig) => check_config::run(&config),
         Some(Command::Migrate { dry_run }) => migrate::run(&config, dry_run),
+        Some(Command::ImportLegacy { file, dry_run }) => {
+            import_legacy::run(&config, &file, dry_run)
+        }
+        Some(Command::Simulate {
+            date,
+            days,
+            coaches,
+        }) => simulate::run(&config, date, days, &coaches),
         Some(Command::Serve) | None => serve::run(config),
     }
 }

@@ -57,7 +57,7 @@ async fn serve(config: Config) -> Exit {
         Ok(store) => store,
         Err(exit) => return exit,
     };
-    let service = match wiring::service(&config, store) {
+    let service = match wiring::service(&config, store.clone()) {
         Ok(service) => service,
         Err(exit) => return exit,
     };
@@ -155,7 +155,7 @@ async fn serve(config: Config) -> Exit {
     {
         log::warn!("the bot did not stop within 5 s");
     }
-    wiring::close_store(&service).await;
+    wiring::close_store(store).await;
     log::info!("stopped");
     Exit::Ok
 }

@@ -1,0 +1,85 @@
+//! `coach-plans simulate [--date D] [--days N] [--coach C]...`: mock plans written into the
+//! configured database through the mock bot, without starting the server.
+
+use coach_plans_bot::{CommandHandler, CommandSettings};
+use coach_plans_config::Config;
+use coach_plans_mock::MockBot;
+use coach_plans_model::{CoachId, PlanDate};
+use coach_plans_storage::{SqliteStore, StoreError};
+use std::sync::Arc;
+
+use super::{fail, say};
+use crate::exit::Exit;
+use crate::wiring;
+
+pub(crate) fn run(
+    config: &Config,
+    date: Option<PlanDate>,
+    days: u32,
+    coaches: &[String],
+) -> Exit {
+    let store = match SqliteStore::open(&config.database) {
+        Ok((store, _)) => Arc::new(store),
+        Err(error @ StoreError::IncompatibleSchema { .. }) => {
+            fail!("{error}");
+            return Exit::IncompatibleDatabase;
+        }
+        Err(error) => {
+            fail!("cannot open the database: {error}");
+            return Exit::Failure;
+        }
+    };
+    let service = match wiring::service(config, store) {
+        Ok(service) => service,
+        Err(exit) => return exit,
+    };
+    let coaches: Vec<CoachId> = match coaches
+        .iter()
+        .map(|input| service.roster().resolve(input).map(|c| c.id.clone()))
+        .collect()
+    {
+        Ok(coaches) => coaches,
+        Err(unknown) => {
+            fail!(
+                "unknown coach '{}'; valid coaches: {}",
+                unknown.input,
+                unknown.valid
+            );
+            return Exit::Config;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            fail!("cannot start the async runtime: {error}");
+            return Exit::Failure;
+        }
+    };
+    let date = date.unwrap_or_else(|| service.today());
+    let handler = CommandHandler::new(
+        service.clone(),
+        CommandSettings::from_config(&config.discord),
+    );
+    let report = runtime.block_on(MockBot::new(handler).seed_coaches(date, days, &coaches));
+    for (coach, day) in &report.posted {
+        say!("posted: {coach} {day}");
+    }
+    say!(
+        "simulate: {} posted, {} already present, {} refused ({})",
+        report.posted.len(),
+        report.already_present,
+        report.refused.len(),
+        config.database.path.display()
+    );
+    for refused in &report.refused {
+        say!("refused: {refused}");
+    }
+    if report.refused.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Failure
+    }
+}
