@@ -59,7 +59,7 @@ pub(crate) struct FileApi {
 pub(crate) struct FileLogging {
     pub(crate) level: Option<String>,
     pub(crate) file: Option<PathBuf>,
-    pub(crate) max_size_mb: Option<u64>,
+    pub(crate) max_size_mb: Option<f64>,
     pub(crate) backup_count: Option<u32>,
     pub(crate) format: Option<String>,
 }

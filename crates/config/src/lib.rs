@@ -95,14 +95,15 @@ pub struct ApiConfig {
 }
 
 /// `logging.*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoggingConfig {
     /// `logging.level` / `LOG_LEVEL`, default INFO.
     pub level: LogLevel,
     /// `logging.file` / `LOG_FILE`, default `./logs/discord_bot.log`.
     pub file: PathBuf,
-    /// `logging.max_size_mb` / `LOG_MAX_SIZE_MB`, default 10: the size at which the file rotates.
-    pub max_size_mb: u64,
+    /// `logging.max_size_mb` / `LOG_MAX_SIZE_MB`, default 10: the size at which the file rotates,
+    /// in MiB (fractions allowed, such as 0.5).
+    pub max_size_mb: f64,
     /// `logging.backup_count` / `LOG_BACKUP_COUNT`, default 5: rotated files kept.
     pub backup_count: u32,
     /// `logging.format` / `LOG_FORMAT`, default text.
@@ -218,7 +219,7 @@ impl Default for LoggingConfig {
         Self {
             level: LogLevel::Info,
             file: PathBuf::from("./logs/discord_bot.log"),
-            max_size_mb: 10,
+            max_size_mb: 10.0,
             backup_count: 5,
             format: LogFormat::Text,
         }

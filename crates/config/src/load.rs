@@ -161,11 +161,12 @@ impl Config {
         if self.api.host.trim().is_empty() {
             return invalid("api.host", Some("API_HOST"), "must not be empty".into());
         }
-        if self.logging.max_size_mb == 0 {
+        // At least 1 KiB, so a typo such as 0.0000001 does not rotate on every line.
+        if !(self.logging.max_size_mb.is_finite() && self.logging.max_size_mb >= 1.0 / 1024.0) {
             return invalid(
                 "logging.max_size_mb",
                 Some("LOG_MAX_SIZE_MB"),
-                "must be at least 1".into(),
+                "must be a size in MiB of at least 0.001 (1 KiB)".into(),
             );
         }
         if self.logging.file.as_os_str().is_empty() {
@@ -458,7 +459,7 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
                 &env.log_max_size_mb,
                 "LOG_MAX_SIZE_MB",
                 "logging.max_size_mb",
-                whole,
+                "a size in MiB",
             )?
             .or(log.max_size_mb)
             .unwrap_or(defaults.logging.max_size_mb),

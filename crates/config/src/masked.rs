@@ -49,7 +49,7 @@ struct ApiView<'a> {
 struct LoggingView<'a> {
     level: &'static str,
     file: &'a std::path::Path,
-    max_size_mb: u64,
+    max_size_mb: f64,
     backup_count: u32,
     format: &'static str,
 }

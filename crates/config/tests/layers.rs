@@ -52,7 +52,7 @@ fn the_defaults_are_those_of_spec_9() {
             c.logging.backup_count,
             c.logging.format
         ),
-        (10, 5, LogFormat::Text)
+        (10.0, 5, LogFormat::Text)
     );
     assert_eq!(
         (c.cache.ttl, c.cache.max_size),
@@ -173,7 +173,7 @@ fn every_environment_name_of_spec_9_is_read() {
             c.logging.backup_count,
             c.logging.format
         ),
-        (LogLevel::Error, Some("/tmp/x.log"), 1, 0, LogFormat::Json)
+        (LogLevel::Error, Some("/tmp/x.log"), 1.0, 0, LogFormat::Json)
     );
     assert_eq!(
         (c.cache.ttl, c.cache.max_size),

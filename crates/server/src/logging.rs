@@ -98,7 +98,7 @@ fn rolling_file(
     path: &Path,
     config: &LoggingConfig,
 ) -> Result<RollingFileAppender, Box<dyn std::error::Error + Send + Sync>> {
-    let trigger = SizeTrigger::new(config.max_size_mb.saturating_mul(1024 * 1024));
+    let trigger = SizeTrigger::new((config.max_size_mb * 1024.0 * 1024.0) as u64);
     let roller: Box<dyn Roll> = if config.backup_count == 0 {
         Box::new(DeleteRoller::new())
     } else {
