@@ -1,0 +1,290 @@
+//! `coach-plans serve` against the fake Discord of the bot crate: posts arrive through the real
+//! twilight shard and are readable through the API, survive SIGKILL once acknowledged, and are
+//! held in memory (then written through or spilled) while the database is locked.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use coach_plans_bot::fake::{FakeDiscord, FakeMessage};
+use coach_plans_e2e::{Server, base_env, run, wait_for};
+use rusqlite::Connection;
+
+const CHANNEL: u64 = 500_000_000_000_000_001;
+const DANA: u64 = 400_000_000_000_000_042;
+
+/// The fake Discord, with a runtime of its own so the test thread can block.
+struct Discord {
+    runtime: tokio::runtime::Runtime,
+    fake: FakeDiscord,
+}
+
+impl Discord {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let fake = runtime.block_on(
+            FakeDiscord::builder()
+                .wait_timeout(Duration::from_secs(30))
+                .start(),
+        )
+        .unwrap();
+        Self { runtime, fake }
+    }
+
+    /// The server's environment: files under `dir`, Discord pointed at the fake.
+    fn env(&self, dir: &Path) -> Vec<(String, String)> {
+        let mut env = base_env(dir);
+        env.extend([
+            ("DISCORD_BOT_TOKEN".into(), self.fake.token().to_owned()),
+            ("DISCORD_GATEWAY_URL".into(), self.fake.gateway_url()),
+            ("DISCORD_API_URL".into(), self.fake.api_url()),
+        ]);
+        env
+    }
+
+    fn wait_until_connected(&self, sessions: usize) {
+        self.runtime
+            .block_on(self.fake.wait_for_ready(sessions))
+            .unwrap();
+    }
+
+    /// Sends a message as Dana and returns its id.
+    fn say(&self, content: &str) -> u64 {
+        self.fake
+            .send_message(FakeMessage::new(CHANNEL, DANA, "dana", content))
+    }
+
+    /// The bot's reply to message `id`, waiting for it.
+    fn reply_to(&self, id: u64) -> String {
+        self.runtime
+            .block_on(self.fake.wait_until(&format!("a reply to {id}"), |seen| {
+                seen.messages
+                    .iter()
+                    .find(|m| m.reply_to == Some(id))
+                    .map(|m| m.content.clone())
+            }))
+            .unwrap()
+    }
+
+    /// Ids of the messages the bot acknowledged with ✅ so far.
+    fn acknowledged(&self) -> Vec<u64> {
+        self.fake
+            .seen()
+            .messages
+            .iter()
+            .filter(|m| m.content.starts_with('✅'))
+            .filter_map(|m| m.reply_to)
+            .collect()
+    }
+}
+
+fn plan_text(server: &Server, coach: &str, date: &str) -> String {
+    let reply = server.get(&format!("/api/coach-plans/?coach={coach}&date={date}"));
+    reply.json()["plan"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_plan_posted_in_discord_is_readable_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let discord = Discord::start();
+    let mut env = discord.env(dir.path());
+    env.push(("API_AUTH_TOKEN".into(), "api-token-do-not-log".into()));
+    let server = Server::start(dir.path(), &[], &env);
+    discord.wait_until_connected(1);
+    wait_for("/health to show the bot connected", 30, || {
+        let health = server.get("/health").json();
+        (health["components"]["discord_bot"]["status"] == "connected").then_some(())
+    });
+
+    let id = discord.say("!plan d 2024-05-10 NVDA above 950, stop 920");
+    let reply = discord.reply_to(id);
+    assert!(reply.starts_with('✅'), "{reply}");
+    let unauthorized = server.get("/api/coach-plans/?coach=d&date=2024-05-10");
+    assert_eq!(unauthorized.status, 401, "the API token is enforced");
+    let plan = authorized_get(
+        &server,
+        "/api/coach-plans/?coach=d&date=2024-05-10",
+        "api-token-do-not-log",
+    );
+    assert_eq!(plan["plan"], "NVDA above 950, stop 920");
+    assert_eq!(plan["author"], "dana");
+    assert_eq!(server.stop(), Some(0));
+
+    // No log line anywhere carries either secret.
+    let logs = all_logs(&dir.path().join("logs"));
+    assert!(logs.contains("GET /api/coach-plans/"), "access lines are logged");
+    assert!(!logs.contains(discord.fake.token()), "the bot token leaked");
+    assert!(!logs.contains("api-token-do-not-log"), "the API token leaked");
+}
+
+fn authorized_get(server: &Server, path: &str, token: &str) -> serde_json::Value {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(server.address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let response = coach_plans_e2e::parse_response(&raw);
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.json()
+}
+
+fn all_logs(dir: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        text.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+    }
+    text
+}
+
+#[test]
+fn every_acknowledged_plan_survives_sigkill_during_a_burst() {
+    let dir = tempfile::tempdir().unwrap();
+    let discord = Discord::start();
+    let env = discord.env(dir.path());
+    let server = Server::start(dir.path(), &[], &env);
+    discord.wait_until_connected(1);
+
+    let days: Vec<String> = (1..=28).map(|d| format!("2024-02-{d:02}")).collect();
+    let ids: Vec<(u64, &String)> = days
+        .iter()
+        .map(|day| (discord.say(&format!("!plan s {day} burst plan for {day}")), day))
+        .collect();
+    wait_for("a few acknowledgements", 30, || {
+        (discord.acknowledged().len() >= 5).then_some(())
+    });
+    server.signal("KILL");
+    assert_eq!(server.wait(), None, "killed by the signal");
+    let acknowledged = discord.acknowledged();
+
+    // Read back in mock-free offline mode: a fresh server on the same database.
+    let mut env = base_env(dir.path());
+    env.push(("MOCK_MODE".into(), "true".into()));
+    let again = Server::start(dir.path(), &[], &env);
+    for (id, day) in &ids {
+        if acknowledged.contains(id) {
+            assert_eq!(
+                plan_text(&again, "s", day),
+                format!("burst plan for {day}"),
+                "acknowledged plan for {day} lost"
+            );
+        }
+    }
+    assert!(acknowledged.len() >= 5);
+}
+
+/// Holds `BEGIN EXCLUSIVE` on the database, as another process would, until dropped.
+struct Locker(Connection);
+
+impl Locker {
+    fn lock(path: &Path) -> Self {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+        Self(conn)
+    }
+}
+
+impl Drop for Locker {
+    fn drop(&mut self) {
+        let _ = self.0.execute_batch("ROLLBACK");
+    }
+}
+
+fn stored_texts(db: &Path) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT plan FROM coach_plans WHERE is_deleted = 0 ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_locked_database_holds_posts_then_writes_them_through_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data/plans.db");
+    let discord = Discord::start();
+    let server = Server::start(dir.path(), &[], &discord.env(dir.path()));
+    discord.wait_until_connected(1);
+    let first = discord.say("!plan d 2024-05-09 before the lock");
+    assert!(discord.reply_to(first).starts_with('✅'));
+
+    let locker = Locker::lock(&db);
+    let texts = ["held one", "held two", "held three"];
+    for (n, text) in texts.iter().enumerate() {
+        let id = discord.say(&format!("!plan {} 2024-05-10 {text}", ["d", "i", "s"][n]));
+        let reply = discord.reply_to(id);
+        assert!(reply.starts_with('✅'), "acknowledged while locked: {reply}");
+    }
+    let health = server.get("/health");
+    assert_eq!(health.status, 503, "{}", health.body);
+    let health = health.json();
+    assert_eq!(health["components"]["database"]["status"], "down");
+    assert_eq!(health["components"]["database"]["pending_writes"], 3);
+    assert_eq!(plan_text(&server, "i", "2024-05-10"), "held two", "served from memory");
+
+    drop(locker);
+    wait_for("/health to recover", 30, || {
+        (server.get("/health").status == 200).then_some(())
+    });
+    assert_eq!(
+        stored_texts(&db),
+        ["before the lock", "held one", "held two", "held three"],
+        "written through in order"
+    );
+    assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn stopping_while_locked_spills_held_plans_that_import_legacy_loads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data/plans.db");
+    let discord = Discord::start();
+    let env = discord.env(dir.path());
+    let server = Server::start(dir.path(), &[], &env);
+    discord.wait_until_connected(1);
+
+    let locker = Locker::lock(&db);
+    for coach in ["d", "n"] {
+        let id = discord.say(&format!("!plan {coach} 2024-05-10 spilled plan for {coach}"));
+        assert!(discord.reply_to(id).starts_with('✅'));
+    }
+    server.signal("TERM");
+    let stdout_before_exit = wait_for("the spill line", 30, || {
+        let out = server.stdout();
+        out.contains("import-legacy").then_some(out)
+    });
+    assert_eq!(server.wait(), Some(0));
+    let spill = stdout_before_exit
+        .lines()
+        .find_map(|line| line.split("coach-plans import-legacy ").nth(1))
+        .unwrap()
+        .trim()
+        .trim_end_matches(')')
+        .to_owned();
+    assert!(Path::new(&spill).exists(), "{spill}");
+    assert!(stored_texts(&db).is_empty(), "nothing reached the database");
+    drop(locker);
+
+    let flat: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = run(dir.path(), &["import-legacy", &spill], &flat);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stored_texts(&db),
+        ["spilled plan for d", "spilled plan for n"]
+    );
+}
