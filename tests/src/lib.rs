@@ -151,11 +151,16 @@ fn collect_lines(
 impl Server {
     /// Starts `coach-plans ARGS` in `dir` with `env` and waits for its `ready:` line.
     pub fn start(dir: &Path, args: &[&str], env: &[(String, String)]) -> Self {
-        Self::try_start(dir, args, env).unwrap_or_else(|e| panic!("the server did not start: {e:?}"))
+        Self::try_start(dir, args, env)
+            .unwrap_or_else(|e| panic!("the server did not start: {e:?}"))
     }
 
     /// Like [`Server::start`], returning what it printed when it exits instead.
-    pub fn try_start(dir: &Path, args: &[&str], env: &[(String, String)]) -> Result<Self, NotReady> {
+    pub fn try_start(
+        dir: &Path,
+        args: &[&str],
+        env: &[(String, String)],
+    ) -> Result<Self, NotReady> {
         use std::process::Stdio;
         let mut child = Command::new(binary())
             .args(args)
@@ -292,8 +297,7 @@ pub struct Response {
 impl Response {
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 

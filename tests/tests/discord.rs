@@ -26,12 +26,13 @@ impl Discord {
             .enable_all()
             .build()
             .unwrap();
-        let fake = runtime.block_on(
-            FakeDiscord::builder()
-                .wait_timeout(Duration::from_secs(30))
-                .start(),
-        )
-        .unwrap();
+        let fake = runtime
+            .block_on(
+                FakeDiscord::builder()
+                    .wait_timeout(Duration::from_secs(30))
+                    .start(),
+            )
+            .unwrap();
         Self { runtime, fake }
     }
 
@@ -116,9 +117,15 @@ fn a_plan_posted_in_discord_is_readable_through_the_api() {
 
     // No log line anywhere carries either secret.
     let logs = all_logs(&dir.path().join("logs"));
-    assert!(logs.contains("GET /api/coach-plans/"), "access lines are logged");
+    assert!(
+        logs.contains("GET /api/coach-plans/"),
+        "access lines are logged"
+    );
     assert!(!logs.contains(discord.fake.token()), "the bot token leaked");
-    assert!(!logs.contains("api-token-do-not-log"), "the API token leaked");
+    assert!(
+        !logs.contains("api-token-do-not-log"),
+        "the API token leaked"
+    );
 }
 
 fn authorized_get(server: &Server, path: &str, token: &str) -> serde_json::Value {
@@ -155,7 +162,12 @@ fn every_acknowledged_plan_survives_sigkill_during_a_burst() {
     let days: Vec<String> = (1..=28).map(|d| format!("2024-02-{d:02}")).collect();
     let ids: Vec<(u64, &String)> = days
         .iter()
-        .map(|day| (discord.say(&format!("!plan s {day} burst plan for {day}")), day))
+        .map(|day| {
+            (
+                discord.say(&format!("!plan s {day} burst plan for {day}")),
+                day,
+            )
+        })
         .collect();
     wait_for("a few acknowledgements", 30, || {
         (discord.acknowledged().len() >= 5).then_some(())
@@ -223,14 +235,21 @@ fn a_locked_database_holds_posts_then_writes_them_through_in_order() {
     for (n, text) in texts.iter().enumerate() {
         let id = discord.say(&format!("!plan {} 2024-05-10 {text}", ["d", "i", "s"][n]));
         let reply = discord.reply_to(id);
-        assert!(reply.starts_with('✅'), "acknowledged while locked: {reply}");
+        assert!(
+            reply.starts_with('✅'),
+            "acknowledged while locked: {reply}"
+        );
     }
     let health = server.get("/health");
     assert_eq!(health.status, 503, "{}", health.body);
     let health = health.json();
     assert_eq!(health["components"]["database"]["status"], "down");
     assert_eq!(health["components"]["database"]["pending_writes"], 3);
-    assert_eq!(plan_text(&server, "i", "2024-05-10"), "held two", "served from memory");
+    assert_eq!(
+        plan_text(&server, "i", "2024-05-10"),
+        "held two",
+        "served from memory"
+    );
 
     drop(locker);
     wait_for("/health to recover", 30, || {
@@ -255,7 +274,9 @@ fn stopping_while_locked_spills_held_plans_that_import_legacy_loads_back() {
 
     let locker = Locker::lock(&db);
     for coach in ["d", "n"] {
-        let id = discord.say(&format!("!plan {coach} 2024-05-10 spilled plan for {coach}"));
+        let id = discord.say(&format!(
+            "!plan {coach} 2024-05-10 spilled plan for {coach}"
+        ));
         assert!(discord.reply_to(id).starts_with('✅'));
     }
     server.signal("TERM");

@@ -63,12 +63,30 @@ fn simulate_writes_mock_plans_without_a_server() {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let out = coach_plans_e2e::run(
         dir.path(),
-        &["simulate", "--date", "2024-05-10", "--days", "1", "--coach", "D", "--coach", "coach_s"],
+        &[
+            "simulate",
+            "--date",
+            "2024-05-10",
+            "--days",
+            "1",
+            "--coach",
+            "D",
+            "--coach",
+            "coach_s",
+        ],
         &env,
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("simulate: 4 posted, 0 already present"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("simulate: 4 posted, 0 already present"),
+        "{stdout}"
+    );
     let again = coach_plans_e2e::run(dir.path(), &["simulate", "--date", "2024-05-10"], &env);
     assert!(
         String::from_utf8_lossy(&again.stdout).contains("simulate: 2 posted, 2 already present"),

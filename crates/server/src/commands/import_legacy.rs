@@ -78,13 +78,15 @@ fn read_export(file: &Path) -> Result<LegacyExport, (Exit, String)> {
         })?;
     records
         .into_iter()
-        .map(|(key, value)| match serde_json::from_value::<LegacyRecord>(value) {
-            Ok(record) => Ok((key, record)),
-            Err(e) => Err((
-                Exit::Failure,
-                format!("record '{key}' is invalid: {e}; nothing was imported"),
-            )),
-        })
+        .map(
+            |(key, value)| match serde_json::from_value::<LegacyRecord>(value) {
+                Ok(record) => Ok((key, record)),
+                Err(e) => Err((
+                    Exit::Failure,
+                    format!("record '{key}' is invalid: {e}; nothing was imported"),
+                )),
+            },
+        )
         .collect()
 }
 
@@ -94,7 +96,10 @@ async fn preview(service: &PlanService, export: &LegacyExport) -> Result<(), Str
         .await
         .map_err(|e| e.to_string())?;
     say!("would import: {}", preview.new.len());
-    say!("already present (identical): {}", preview.already_present.len());
+    say!(
+        "already present (identical): {}",
+        preview.already_present.len()
+    );
     for key in &preview.conflicts {
         say!("conflict: {key} differs from the plan stored for that coach and date");
     }
@@ -127,7 +132,10 @@ async fn import(
         ));
     }
     if preview.new.is_empty() {
-        say!("nothing to import: all {} record(s) are already stored", plans.len());
+        say!(
+            "nothing to import: all {} record(s) are already stored",
+            plans.len()
+        );
         return Ok(());
     }
     let backup = backup_path(store.path());
@@ -154,12 +162,17 @@ async fn import(
             ));
         }
     }
-    say!("verified: all {} record(s) read back identically", plans.len());
+    say!(
+        "verified: all {} record(s) read back identically",
+        plans.len()
+    );
     Ok(())
 }
 
 fn backup_path(db: &Path) -> std::path::PathBuf {
-    let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
     let name = db
         .file_name()
         .map_or_else(|| "coach_plans.db".into(), |n| n.to_string_lossy());
@@ -168,5 +181,8 @@ fn backup_path(db: &Path) -> std::path::PathBuf {
     (2..)
         .map(|n| db.with_file_name(format!("{name}.before-import-{stamp}-{n}")))
         .take(1000)
-        .fold(first, |chosen, next| if chosen.exists() { next } else { chosen })
+        .fold(
+            first,
+            |chosen, next| if chosen.exists() { next } else { chosen },
+        )
 }

@@ -12,12 +12,7 @@ use super::{fail, say};
 use crate::exit::Exit;
 use crate::wiring;
 
-pub(crate) fn run(
-    config: &Config,
-    date: Option<PlanDate>,
-    days: u32,
-    coaches: &[String],
-) -> Exit {
+pub(crate) fn run(config: &Config, date: Option<PlanDate>, days: u32, coaches: &[String]) -> Exit {
     let store = match SqliteStore::open(&config.database) {
         Ok((store, _)) => Arc::new(store),
         Err(error @ StoreError::IncompatibleSchema { .. }) => {

@@ -1,0 +1,313 @@
+//! What an operator meets: startup errors, a database path that cannot be created, the legacy
+//! import, graceful shutdown with a request in flight, log rotation and JSON logs.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::time::Duration;
+
+use coach_plans_e2e::{Server, base_env, fixture, parse_response, run, wait_for};
+
+fn flat(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn with(env: &[(String, String)], extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = env.to_vec();
+    env.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    env
+}
+
+#[test]
+fn startup_errors_are_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("typo.yaml"), "api:\n  port: 0\n  hots: x\n").unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy_port = busy.local_addr().unwrap().port().to_string();
+    let env = base_env(dir.path());
+    // (arguments, environment, what the one-line error must name)
+    type Case<'a> = (&'a [&'a str], Vec<(String, String)>, &'a str);
+    let cases: [Case<'_>; 4] = [
+        (&["serve"], env.clone(), "DISCORD_BOT_TOKEN"),
+        (
+            &["--mock"],
+            with(&env, &[("API_PORT", "70000")]),
+            "API_PORT",
+        ),
+        (
+            &["--mock"],
+            with(&env, &[("API_PORT", &busy_port)]),
+            &format!("127.0.0.1:{busy_port}"),
+        ),
+        (
+            &["--mock", "--config", "typo.yaml"],
+            env.clone(),
+            "api.hots",
+        ),
+    ];
+    for (args, env, needle) in &cases {
+        let failed = Server::try_start(dir.path(), args, env)
+            .err()
+            .unwrap_or_else(|| panic!("{args:?} started"));
+        assert_eq!(failed.code, Some(2), "{args:?}: {failed:?}");
+        // One line for the person at the terminal; the rest are timestamped log records.
+        let errors: Vec<&str> = failed
+            .stderr
+            .lines()
+            .filter(|line| line.starts_with("coach-plans: "))
+            .collect();
+        assert_eq!(errors.len(), 1, "{failed:?}");
+        assert!(errors[0].contains(needle), "{needle}: {failed:?}");
+    }
+}
+
+#[test]
+fn a_database_path_that_cannot_be_created_starts_in_memory_and_writes_through_once_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    // The database's directory is a regular file: no amount of retrying opens it until fixed.
+    std::fs::write(dir.path().join("data"), "not a directory").unwrap();
+    let server = Server::start(dir.path(), &["--mock"], &base_env(dir.path()));
+    let health = server.get("/health");
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert_eq!(health.json()["components"]["database"]["status"], "down");
+    let all = server.get("/api/coach-plans/all").json();
+    assert_eq!(
+        all.as_object().unwrap().len(),
+        4,
+        "mock plans served from memory"
+    );
+
+    std::fs::remove_file(dir.path().join("data")).unwrap();
+    wait_for("the database to be created and written", 30, || {
+        (server.get("/health").status == 200).then_some(())
+    });
+    let conn = rusqlite::Connection::open(dir.path().join("data/plans.db")).unwrap();
+    let stored: i64 = conn
+        .query_row("SELECT COUNT(*) FROM coach_plans", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(stored, 4);
+    assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn the_python_versions_export_is_imported_and_served_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(dir.path());
+    let export = fixture("legacy-memory-export.json");
+    let out = run(
+        dir.path(),
+        &["import-legacy", export.to_str().unwrap()],
+        &flat(&env),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("backup: "), "{stdout}");
+    assert!(stdout.contains("verified: all"), "{stdout}");
+
+    let records: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let server = Server::start(dir.path(), &["--mock"], &env);
+    for (key, record) in &records {
+        let (coach, date) = key.rsplit_once('_').unwrap();
+        let served = server
+            .get(&format!("/api/coach-plans/?coach={coach}&date={date}"))
+            .json();
+        assert_eq!(served["plan"], record["plan"], "{key}");
+        assert_eq!(served["charts"], record["charts"], "{key}");
+        assert_eq!(served["author"], record["author"], "{key}");
+        assert_eq!(served["channel"], record["channel"], "{key}");
+    }
+    assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn a_malformed_export_changes_nothing_and_names_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(dir.path());
+    let flat_env = flat(&env);
+    let good = fixture("legacy-memory-export.json");
+    assert_eq!(
+        run(
+            dir.path(),
+            &["import-legacy", good.to_str().unwrap()],
+            &flat_env
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    let db = dir.path().join("data/plans.db");
+    let count = || -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM coach_plans", [], |row| row.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(), 4);
+
+    let cases = [
+        (
+            r#"{"coach_d_2030-01-01": {"plan": "fine", "charts": [], "author": "a", "timestamp": "2030-01-01T08:00:00", "channel": null},
+                "coach_d_2030-01-02": {"plan": "", "charts": [], "author": "a", "timestamp": "2030-01-02T08:00:00", "channel": null}}"#,
+            "coach_d_2030-01-02",
+        ),
+        (
+            r#"{"coach_d_2030-01-01": {"plan": "fine", "charts": [], "author": "a", "timestamp": "2030-01-01T08:00:00", "channel": null},
+                "coach_x_2030-01-02": {"plan": "who?", "charts": [], "author": "a", "timestamp": "2030-01-02T08:00:00", "channel": null}}"#,
+            "coach_x_2030-01-02",
+        ),
+        (
+            r#"{"coach_d_2030-02-30": {"plan": "bad date", "charts": [], "author": "a", "timestamp": "2030-01-01T08:00:00", "channel": null}}"#,
+            "coach_d_2030-02-30",
+        ),
+        (
+            r#"{"coach_d_2030-01-01": {"plan": 42, "charts": [], "author": "a", "timestamp": "x", "channel": null}}"#,
+            "coach_d_2030-01-01",
+        ),
+        (
+            r#"{"coach_d_2024-05-10": {"plan": "a different text for a stored plan", "charts": [], "author": "a", "timestamp": "2024-05-10T08:00:00", "channel": null}}"#,
+            "coach_d_2024-05-10",
+        ),
+        (r#"["not", "an", "object"]"#, "not a legacy export"),
+    ];
+    for (n, (json, needle)) in cases.iter().enumerate() {
+        let file = dir.path().join(format!("bad-{n}.json"));
+        std::fs::write(&file, json).unwrap();
+        let out = run(
+            dir.path(),
+            &["import-legacy", file.to_str().unwrap()],
+            &flat_env,
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "case {n}: {stderr}");
+        assert!(stderr.contains(needle), "case {n} names {needle}: {stderr}");
+        assert!(
+            stderr.contains("nothing was imported"),
+            "case {n}: {stderr}"
+        );
+        assert_eq!(count(), 4, "case {n} changed nothing");
+    }
+}
+
+#[test]
+fn sigterm_lets_requests_in_flight_finish_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--mock"], &base_env(dir.path()));
+    // Pipelined requests the client does not read yet: the server is still writing answers
+    // (blocked on full socket buffers) when the signal arrives.
+    const REQUESTS: usize = 3000;
+    let stream = std::net::TcpStream::connect(server.address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sending = std::thread::spawn(move || {
+        for _ in 0..REQUESTS {
+            if writer
+                .write_all(b"GET /api/coach-plans/all HTTP/1.1\r\nHost: x\r\n\r\n")
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    server.signal("TERM");
+    wait_for("the shutdown to begin", 10, || {
+        std::fs::read_to_string(dir.path().join("logs/coach-plans.log"))
+            .unwrap_or_default()
+            .contains("shutting down")
+            .then_some(())
+    });
+    let mut raw = Vec::new();
+    let mut reader = stream;
+    let _ = reader.read_to_end(&mut raw);
+    sending.join().unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let answers = text.matches("HTTP/1.1 200 OK").count();
+    assert!(
+        answers > 0,
+        "answers written before and after the signal arrive"
+    );
+    // Every answer that started arrived whole: the last body is complete JSON.
+    let (_, tail) = text.rsplit_once("HTTP/1.1 200 OK").unwrap();
+    let last = parse_response(format!("HTTP/1.1 200 OK{tail}").as_bytes());
+    assert_eq!(
+        last.json().as_object().unwrap().len(),
+        4,
+        "the last answer is whole"
+    );
+    assert_eq!(server.wait(), Some(0));
+    let log = std::fs::read_to_string(dir.path().join("logs/coach-plans.log")).unwrap();
+    assert!(
+        log.trim_end().ends_with("stopped"),
+        "the log ends cleanly: {}",
+        log.lines().last().unwrap_or_default()
+    );
+}
+
+fn log_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn logs_rotate_at_the_configured_size_and_json_lines_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = with(
+        &base_env(dir.path()),
+        &[
+            ("LOG_MAX_SIZE_MB", "0.01"),
+            ("LOG_BACKUP_COUNT", "2"),
+            ("LOG_FORMAT", "json"),
+            ("API_AUTH_TOKEN", "json-secret-token"),
+        ],
+    );
+    let server = Server::start(dir.path(), &["--mock"], &env);
+    for n in 0..150 {
+        let reply = server.get(&format!("/health?n={n}"));
+        assert_eq!(reply.status, 200);
+    }
+    assert_eq!(server.stop(), Some(0));
+
+    let logs = dir.path().join("logs");
+    let files = log_files(&logs);
+    let names: Vec<_> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["coach-plans.log", "coach-plans.log.1", "coach-plans.log.2"],
+        "the live file and two backups"
+    );
+    let mut lines = 0;
+    for file in &files {
+        let size = std::fs::metadata(file).unwrap().len();
+        assert!(size <= 10 * 1024 + 2048, "{file:?} is {size} bytes");
+        for line in std::fs::read_to_string(file).unwrap().lines() {
+            let value: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            assert!(
+                value["level"].is_string() && value["message"].is_string(),
+                "{line}"
+            );
+            assert!(!line.contains("json-secret-token"));
+            lines += 1;
+        }
+    }
+    assert!(lines > 50);
+}
