@@ -137,9 +137,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
             resource(&["/metrics/prometheus"], "metrics_prometheus")
                 .route(get().to(ops::prometheus)),
         )
+        // Two static resources rather than one with two paths: actix matches a multi-path
+        // resource with a regular expression on every request that reaches it.
+        .service(resource(&["/api/coach-plans/"], "coach_plan").route(get().to(compat::plan)))
         .service(
-            resource(&["/api/coach-plans/", "/api/coach-plans"], "coach_plan")
-                .route(get().to(compat::plan)),
+            resource(&["/api/coach-plans"], "coach_plan.no_slash").route(get().to(compat::plan)),
         )
         .service(
             resource(&["/api/coach-plans/all"], "coach_plans_all").route(get().to(compat::all)),

@@ -53,7 +53,9 @@ impl Metrics {
 
     /// Counts one request.
     pub(crate) fn record(&self, route: Option<&str>, status: u16, elapsed: Duration) {
+        // An alias of a route is named `<route>.<alias>` and counted under the route.
         let route = route
+            .map(|r| r.split_once('.').map_or(r, |(base, _)| base))
             .and_then(|r| ROUTES.iter().position(|known| *known == r))
             .unwrap_or(ROUTES.len() - 1);
         let status_slot = usize::from(status.clamp(100, 599) - 100);

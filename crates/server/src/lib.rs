@@ -7,6 +7,7 @@ use clap::Parser;
 mod cli;
 mod commands;
 mod exit;
+mod log_writer;
 mod logging;
 mod wiring;
 

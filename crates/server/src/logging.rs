@@ -1,20 +1,13 @@
 //! Logging (SPEC 10) through log4rs: console and a size-rotated file, text or JSON lines.
 
-use std::path::Path;
-
 use coach_plans_config::{LogFormat, LogLevel, LoggingConfig};
 use log::LevelFilter;
-use log4rs::append::console::{ConsoleAppender, Target};
-use log4rs::append::rolling_file::RollingFileAppender;
-use log4rs::append::rolling_file::policy::compound::CompoundPolicy;
-use log4rs::append::rolling_file::policy::compound::roll::Roll;
-use log4rs::append::rolling_file::policy::compound::roll::delete::DeleteRoller;
-use log4rs::append::rolling_file::policy::compound::roll::fixed_window::FixedWindowRoller;
-use log4rs::append::rolling_file::policy::compound::trigger::size::SizeTrigger;
 use log4rs::config::{Appender, Config, Logger, Root};
 use log4rs::encode::Encode;
 use log4rs::encode::json::JsonEncoder;
 use log4rs::encode::pattern::PatternEncoder;
+
+use crate::log_writer::{BatchedAppender, Rotation};
 
 /// Text lines: UTC time with microseconds, level, target, the request id when serving one.
 const TEXT_PATTERN: &str =
@@ -66,51 +59,30 @@ fn encoder(format: LogFormat) -> Box<dyn Encode> {
 /// Starts logging to the console (standard error, so standard output stays for the ready line)
 /// and to the configured file, rotated at `max_size_mb` keeping `backup_count` old files
 /// (`discord_bot.log.1` is the newest), as the Python version's RotatingFileHandler did.
+/// One writer thread writes both, in batches (see [`crate::log_writer`]).
 pub(crate) fn init(config: &LoggingConfig) -> Result<log4rs::Handle, LoggingError> {
     let fail = |message: String| LoggingError {
         path: config.file.display().to_string(),
         message,
     };
-    let file = rolling_file(&config.file, config).map_err(|e| fail(e.to_string()))?;
-    let console = ConsoleAppender::builder()
-        .target(Target::Stderr)
-        .encoder(encoder(config.format))
-        .build();
+    let sink = BatchedAppender::start(
+        encoder(config.format),
+        Rotation {
+            path: config.file.clone(),
+            max_bytes: (config.max_size_mb * 1024.0 * 1024.0) as u64,
+            backups: config.backup_count,
+        },
+    )
+    .map_err(|e| fail(e.to_string()))?;
     let root_level = level(config.level);
     let library_level = root_level.min(LevelFilter::Warn);
     let loggers = LIBRARIES
         .iter()
         .map(|name| Logger::builder().build(*name, library_level));
     let log_config = Config::builder()
-        .appender(Appender::builder().build("console", Box::new(console)))
-        .appender(Appender::builder().build("file", Box::new(file)))
+        .appender(Appender::builder().build("out", Box::new(sink)))
         .loggers(loggers)
-        .build(
-            Root::builder()
-                .appenders(["console", "file"])
-                .build(root_level),
-        )
+        .build(Root::builder().appender("out").build(root_level))
         .map_err(|e| fail(e.to_string()))?;
     log4rs::init_config(log_config).map_err(|e| fail(e.to_string()))
-}
-
-fn rolling_file(
-    path: &Path,
-    config: &LoggingConfig,
-) -> Result<RollingFileAppender, Box<dyn std::error::Error + Send + Sync>> {
-    let trigger = SizeTrigger::new((config.max_size_mb * 1024.0 * 1024.0) as u64);
-    let roller: Box<dyn Roll> = if config.backup_count == 0 {
-        Box::new(DeleteRoller::new())
-    } else {
-        let pattern = format!("{}.{{}}", path.display());
-        Box::new(
-            FixedWindowRoller::builder()
-                .base(1)
-                .build(&pattern, config.backup_count)?,
-        )
-    };
-    let policy = CompoundPolicy::new(Box::new(trigger), roller);
-    Ok(RollingFileAppender::builder()
-        .encoder(encoder(config.format))
-        .build(path, Box::new(policy))?)
 }
