@@ -6,12 +6,14 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
 mod ci;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("bench") => bench::run(&args[1..]),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -30,7 +32,9 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci      format check, clippy (-D warnings), tests, rustdoc (-D warnings), dependency checks";
+  ci      format check, clippy (-D warnings), tests, rustdoc (-D warnings), dependency checks
+  bench   every performance figure of SPEC 13 in one run (release builds; about 5 minutes),
+          written to target/bench/report.md; `bench --quick` uses 100,000 plans and 2 s loads";
 
 /// The workspace root (the parent of this crate's directory).
 fn workspace_root() -> PathBuf {

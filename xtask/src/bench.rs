@@ -1,0 +1,417 @@
+//! `cargo xtask bench`: every figure of SPEC 13, measured side by side in one run on this
+//! machine, written to `target/bench/report.md` (and the raw JSON lines beside it).
+//!
+//! The HTTP figures come from `coach-plans-api`'s `loadgen` example (wrk's method: keep-alive
+//! connections over a few threads, every latency recorded) against, in turn, the fixed-body
+//! actix server (the ceiling), the release `coach-plans` serving 1,000 plans, and the same
+//! serving 1,000,000 plans.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{cargo, workspace_root};
+
+/// Options: `--quick` measures 100,000 plans instead of 1,000,000 and runs each load for 2 s.
+struct Options {
+    plans: usize,
+    seconds: u32,
+    memory_requests: u64,
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let options = if quick {
+        Options {
+            plans: 100_000,
+            seconds: 2,
+            memory_requests: 100_000,
+        }
+    } else {
+        Options {
+            plans: 1_000_000,
+            seconds: 5,
+            memory_requests: 1_000_000,
+        }
+    };
+    cargo(&["build", "--release", "-p", "coach-plans-server"], &[])?;
+    cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "coach-plans-api",
+            "-p",
+            "coach-plans-storage",
+            "-p",
+            "coach-plans-client",
+            "--examples",
+        ],
+        &[],
+    )?;
+    cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "coach-plans-bot",
+            "--features",
+            "fake-discord",
+            "--example",
+            "message_latency",
+        ],
+        &[],
+    )?;
+    let release = workspace_root().join("target/release");
+    let out_dir = workspace_root().join("target/bench");
+    let work = out_dir.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let examples = release.join("examples");
+    let mut lines: Vec<String> = Vec::new();
+
+    eprintln!("storage: growing a database to {} plans", options.plans);
+    let big_db = work.join("big.db");
+    lines.extend(json_lines(&run_tool(
+        &examples.join("storage_bench"),
+        &[
+            "--plans",
+            &options.plans.to_string(),
+            "--db",
+            &big_db.display().to_string(),
+        ],
+    )?));
+
+    eprintln!("client: cache hits");
+    lines.extend(json_lines(&run_tool(&examples.join("cache_bench"), &[])?));
+
+    eprintln!("bot: MESSAGE_CREATE to plan stored");
+    lines.extend(json_lines(&run_tool(
+        &examples.join("message_latency"),
+        &["500", "--sqlite"],
+    )?));
+
+    let loadgen = examples.join("loadgen");
+    let load = |url: &str, label: &str, requests: Option<u64>| -> Result<String, String> {
+        eprintln!("http: {label}");
+        let mut args = vec![url.to_owned(), "--label".to_owned(), label.to_owned()];
+        match requests {
+            Some(n) => args.extend(["--requests".to_owned(), n.to_string()]),
+            None => args.extend(["--seconds".to_owned(), options.seconds.to_string()]),
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Ok(json_lines(&run_tool(&loadgen, &args)?).join("\n"))
+    };
+
+    // The ceiling.
+    let ceiling = Served::start(&examples.join("fixed_body"), &[], &work)?;
+    lines.push(load(
+        &format!("{}/", ceiling.base),
+        "ceiling: fixed 330-byte body",
+        None,
+    )?);
+    drop(ceiling);
+
+    // coach-plans with 1,000 plans (mock mode seeds 4 coaches x 250 days), default logging.
+    let small_dir = work.join("small");
+    let small = Served::coach_plans(
+        &release,
+        &small_dir,
+        &small_dir.join("plans.db"),
+        "249",
+        &[],
+    )?;
+    let date = small.today()?;
+    let endpoints = [
+        (format!("/api/coach-plans/?coach=d&date={date}"), "one plan"),
+        (format!("/api/coach-plans/all?date={date}"), "/all"),
+        ("/health".to_owned(), "/health"),
+        ("/metrics".to_owned(), "/metrics"),
+    ];
+    for (path, name) in &endpoints {
+        lines.push(load(
+            &format!("{}{path}", small.base),
+            &format!("{name}, 1,000 plans"),
+            None,
+        )?);
+    }
+    drop(small);
+    let quiet_dir = work.join("quiet");
+    let quiet = Served::coach_plans(
+        &release,
+        &quiet_dir,
+        &small_dir.join("plans.db"),
+        "249",
+        &[("LOG_LEVEL", "WARN")],
+    )?;
+    lines.push(load(
+        &format!("{}{}", quiet.base, endpoints[0].0),
+        "one plan, 1,000 plans, LOG_LEVEL=WARN (no access lines)",
+        None,
+    )?);
+    drop(quiet);
+
+    // The same with the grown database.
+    let big_dir = work.join("big");
+    let big = Served::coach_plans(&release, &big_dir, &big_db, "0", &[])?;
+    let big_date = big.today()?;
+    let plan_path = format!("/api/coach-plans/?coach=d&date={big_date}");
+    let big_label = format!("{} plans", options.plans);
+    for (path, name) in endpoints.iter().skip(1) {
+        lines.push(load(
+            &format!("{}{path}", big.base),
+            &format!("{name}, {big_label}"),
+            None,
+        )?);
+    }
+    lines.push(load(
+        &format!("{}{plan_path}", big.base),
+        &format!("one plan, {big_label}"),
+        None,
+    )?);
+    // Memory after a million requests.
+    lines.push(load(
+        &format!("{}{plan_path}", big.base),
+        &format!(
+            "memory run: {} requests, {big_label}",
+            options.memory_requests
+        ),
+        Some(options.memory_requests),
+    )?);
+    let rss = big.resident_kib()?;
+    lines.push(format!(
+        "{{\"bench\":\"memory\",\"plans\":{},\"rss_kib\":{rss}}}",
+        options.plans
+    ));
+    drop(big);
+
+    let raw = out_dir.join("results.jsonl");
+    std::fs::write(&raw, lines.join("\n") + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", raw.display()))?;
+    let report = render(&lines);
+    let report_path = out_dir.join("report.md");
+    std::fs::write(&report_path, &report)
+        .map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
+    println!("{report}");
+    eprintln!(
+        "bench: report in {}, raw lines in {}",
+        report_path.display(),
+        raw.display()
+    );
+    Ok(())
+}
+
+fn run_tool(program: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new(program)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    if !output.status.success() {
+        return Err(format!("{} failed ({})", program.display(), output.status));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn json_lines(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A server started for the bench, stopped when dropped.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Served {
+    fn start(program: &Path, env: &[(&str, &str)], dir: &Path) -> Result<Self, String> {
+        let mut child = Command::new(program)
+            .envs(env.iter().copied())
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(address) = line.strip_prefix("ready: ") {
+                        break address.to_owned();
+                    }
+                }
+                _ => return Err(format!("{} exited before it was ready", program.display())),
+            }
+        };
+        // Keep draining standard output so the server never blocks on it.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Self { child, base })
+    }
+
+    fn coach_plans(
+        release: &Path,
+        dir: &Path,
+        db: &Path,
+        seed_days: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Self, String> {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let db = db.display().to_string();
+        let log = dir.join("coach-plans.log").display().to_string();
+        let mut env = vec![
+            ("MOCK_MODE", "true"),
+            ("API_PORT", "0"),
+            ("DATABASE_PATH", db.as_str()),
+            ("LOG_FILE", log.as_str()),
+            ("MOCK_SEED_DAYS", seed_days),
+        ];
+        env.extend_from_slice(extra);
+        Self::start(&release.join("coach-plans"), &env, dir)
+    }
+
+    /// Today as the server sees it, from its newest plan's date.
+    fn today(&self) -> Result<String, String> {
+        let address = self.base.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).map_err(|e| e.to_string())?;
+        write!(
+            stream,
+            "GET /api/v1/plans?date=today&limit=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .map_err(|e| e.to_string())?;
+        let mut body = String::new();
+        stream
+            .read_to_string(&mut body)
+            .map_err(|e| e.to_string())?;
+        body.split("\"date\":\"")
+            .nth(1)
+            .and_then(|rest| rest.get(..10))
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no plan for today: {body}"))
+    }
+
+    fn resident_kib(&self) -> Result<u64, String> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .map_err(|e| format!("cannot read the server's memory: {e}"))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| "no VmRSS line".to_owned())
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A field of a flat JSON line, as text (string values may hold commas).
+fn field<'a>(line: &'a str, name: &str) -> &'a str {
+    let needle = format!("\"{name}\":");
+    let Some(rest) = line.split(&needle).nth(1) else {
+        return "?";
+    };
+    match rest.strip_prefix('"') {
+        Some(text) => &text[..text.find('"').unwrap_or(text.len())],
+        None => &rest[..rest.find([',', '}']).unwrap_or(rest.len())],
+    }
+}
+
+fn render(lines: &[String]) -> String {
+    let mut out = String::from("# coach-plans benchmark\n\n");
+    out.push_str(&format!(
+        "Measured by `cargo xtask bench` on this machine ({} CPUs), all in one run.\n\n",
+        std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get)
+    ));
+    let ceiling: f64 = lines
+        .iter()
+        .find(|l| field(l, "label").starts_with("ceiling"))
+        .and_then(|l| field(l, "rps").parse().ok())
+        .unwrap_or(0.0);
+    out.push_str("## HTTP (32 connections, 2 threads, keep-alive)\n\n");
+    out.push_str("| what | requests/s | % of ceiling | p50 µs | p99 µs | errors |\n|---|---|---|---|---|---|\n");
+    for line in lines.iter().filter(|l| field(l, "bench") == "http") {
+        let rps: f64 = field(line, "rps").parse().unwrap_or(0.0);
+        let share = if ceiling > 0.0 {
+            rps * 100.0 / ceiling
+        } else {
+            0.0
+        };
+        out.push_str(&format!(
+            "| {} | {rps:.0} | {share:.0}% | {} | {} | {} |\n",
+            field(line, "label"),
+            field(line, "p50_us"),
+            field(line, "p99_us"),
+            field(line, "errors"),
+        ));
+    }
+    out.push_str("\n## Storage (SQLite, synchronous=FULL)\n\n| plans stored | lookup p50 µs | lookup p99 µs | durable save p50 µs | save p99 µs |\n|---|---|---|---|---|\n");
+    for line in lines.iter().filter(|l| field(l, "bench") == "storage") {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            field(line, "plans"),
+            field(line, "lookup_p50_us"),
+            field(line, "lookup_p99_us"),
+            field(line, "save_p50_us"),
+            field(line, "save_p99_us"),
+        ));
+    }
+    for line in lines
+        .iter()
+        .filter(|l| field(l, "bench") == "storage_import")
+    {
+        out.push_str(&format!(
+            "\nImporting {} legacy plans in one transaction (every record verified): {} s (slowest of {} such imports: {} s).\n",
+            field(line, "plans"),
+            field(line, "first_seconds"),
+            field(line, "chunks"),
+            field(line, "slowest_seconds"),
+        ));
+    }
+    out.push_str("\n## Client, bot, memory\n\n");
+    for line in lines {
+        match field(line, "bench") {
+            "client_cache_hit" => out.push_str(&format!(
+                "- client cache hit: p50 {} ns, p99 {} ns over {} calls\n",
+                field(line, "p50_ns"),
+                field(line, "p99_ns"),
+                field(line, "calls")
+            )),
+            "bot_message_to_plan" => out.push_str(&format!(
+                "- bot, MESSAGE_CREATE sent by the fake Discord to the plan readable through the service ({} store): median {} µs, p99 {} µs over {} messages\n",
+                field(line, "store"),
+                field(line, "median_us"),
+                field(line, "p99_us"),
+                field(line, "count")
+            )),
+            "memory" => out.push_str(&format!(
+                "- server resident set after the memory run with {} plans: {:.1} MiB\n",
+                field(line, "plans"),
+                field(line, "rss_kib").parse::<f64>().unwrap_or(0.0) / 1024.0
+            )),
+            _ => {}
+        }
+    }
+    out
+}
