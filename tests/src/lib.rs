@@ -349,3 +349,8 @@ pub fn wait_for<T>(what: &str, seconds: u64, mut check: impl FnMut() -> Option<T
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// An owned environment as the `(&str, &str)` pairs [`run`] takes.
+pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}

@@ -296,7 +296,7 @@ fn stopping_while_locked_spills_held_plans_that_import_legacy_loads_back() {
     assert!(stored_texts(&db).is_empty(), "nothing reached the database");
     drop(locker);
 
-    let flat: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let flat = coach_plans_e2e::pairs(&env);
     let out = run(dir.path(), &["import-legacy", &spill], &flat);
     assert_eq!(
         out.status.code(),

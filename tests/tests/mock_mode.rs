@@ -60,7 +60,7 @@ fn mock_mode_serves_every_coach_with_charts_and_restarts_without_duplicates() {
 fn simulate_writes_mock_plans_without_a_server() {
     let dir = tempfile::tempdir().unwrap();
     let env = base_env(dir.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let env = coach_plans_e2e::pairs(&env);
     let out = coach_plans_e2e::run(
         dir.path(),
         &[

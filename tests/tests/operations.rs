@@ -8,10 +8,6 @@ use std::time::Duration;
 
 use coach_plans_e2e::{Server, base_env, fixture, parse_response, run, wait_for};
 
-fn flat(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
 fn with(env: &[(String, String)], extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env = env.to_vec();
     env.extend(
@@ -101,7 +97,7 @@ fn the_python_versions_export_is_imported_and_served_identically() {
     let out = run(
         dir.path(),
         &["import-legacy", export.to_str().unwrap()],
-        &flat(&env),
+        &coach_plans_e2e::pairs(&env),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -133,7 +129,7 @@ fn the_python_versions_export_is_imported_and_served_identically() {
 fn a_malformed_export_changes_nothing_and_names_the_record() {
     let dir = tempfile::tempdir().unwrap();
     let env = base_env(dir.path());
-    let flat_env = flat(&env);
+    let flat_env = coach_plans_e2e::pairs(&env);
     let good = fixture("legacy-memory-export.json");
     assert_eq!(
         run(

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use coach_plans_config::{Config, DatabaseConfig};
 use coach_plans_service::{PlanService, ServiceSettings};
-use coach_plans_storage::{PlanStore, ResilientStore, StoreError};
+use coach_plans_storage::{PlanStore, ResilientStore, SqliteStore, StoreError};
 
 use crate::commands::{fail, say};
 use crate::exit::Exit;
@@ -25,6 +25,35 @@ pub(crate) fn open_store(config: &DatabaseConfig) -> Result<Arc<ResilientStore>,
             Err(Exit::Failure)
         }
     }
+}
+
+/// Opens the configured database directly, for commands that must write it now
+/// (`import-legacy`, `simulate`): no fallback to memory.
+pub(crate) fn open_sqlite(config: &DatabaseConfig) -> Result<Arc<SqliteStore>, Exit> {
+    match SqliteStore::open(config) {
+        Ok((store, _)) => Ok(Arc::new(store)),
+        Err(error @ StoreError::IncompatibleSchema { .. }) => {
+            fail!("{error}");
+            Err(Exit::IncompatibleDatabase)
+        }
+        Err(error) => {
+            fail!("cannot open the database: {error}");
+            Err(Exit::Failure)
+        }
+    }
+}
+
+/// An async runtime: the multi-threaded one for `serve`, a single thread for the other commands.
+pub(crate) fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, Exit> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    builder.enable_all().build().map_err(|error| {
+        fail!("cannot start the async runtime: {error}");
+        Exit::Failure
+    })
 }
 
 /// The plan service with the configured rules.

@@ -169,12 +169,7 @@ impl ResilientStore {
     /// spills what is still held to a legacy JSON file beside the database (or in the
     /// temporary directory when that is impossible). Call once, at shutdown.
     pub fn close(&self) -> CloseReport {
-        *self
-            .shared
-            .stop
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = true;
-        self.shared.wake.notify_all();
+        self.shared.stop_retrying();
         if let Some(worker) = self
             .worker
             .lock()
@@ -317,6 +312,11 @@ impl Shared {
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stop_retrying(&self) {
+        *self.stop.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.wake.notify_all();
     }
 
     fn retry_loop(&self) {
@@ -495,6 +495,31 @@ fn live_in_view(
     Ok(stored.filter(|p| held.is_none_or(|h| !h.overlay.contains_key(&p.id))))
 }
 
+/// The database's answer with the held changes applied: plans changed while holding are replaced
+/// by their held version when it still matches (`wanted`), and plans created while holding that
+/// match are added. The caller sorts.
+fn with_held(
+    state: &State,
+    from_db: impl FnOnce(&SqliteStore) -> Result<Vec<Plan>, StoreError>,
+    wanted: impl Fn(&Plan) -> bool,
+) -> Result<Vec<Plan>, StoreError> {
+    let mut plans = match &state.db {
+        Some(db) => from_db(db)?,
+        None => Vec::new(),
+    };
+    if let Some(held) = &state.held {
+        plans.retain(|p| !held.overlay.contains_key(&p.id));
+        plans.extend(
+            held.overlay
+                .values()
+                .map(|t| &t.plan)
+                .filter(|p| wanted(p))
+                .cloned(),
+        );
+    }
+    Ok(plans)
+}
+
 /// The plan with this id in the combined view.
 fn plan_in_view(state: &State, id: PlanId) -> Result<Option<Plan>, StoreError> {
     if let Some(t) = state.held.as_ref().and_then(|h| h.overlay.get(&id)) {
@@ -637,41 +662,23 @@ impl PlanStore for ResilientStore {
     }
 
     fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError> {
-        let state = self.read();
-        let mut plans = match &state.db {
-            Some(db) => db.plans_for(coach, date)?,
-            None => Vec::new(),
-        };
-        if let Some(held) = &state.held {
-            plans.retain(|p| !held.overlay.contains_key(&p.id));
-            plans.extend(
-                held.overlay
-                    .values()
-                    .filter(|t| &t.plan.coach == coach && t.plan.date == date)
-                    .map(|t| t.plan.clone()),
-            );
-            plans.sort_by_key(|p| (p.deleted, std::cmp::Reverse(p.id)));
-        }
+        let mut plans = with_held(
+            &self.read(),
+            |db| db.plans_for(coach, date),
+            |p| &p.coach == coach && p.date == date,
+        )?;
+        plans.sort_by_key(|p| (p.deleted, std::cmp::Reverse(p.id)));
         Ok(plans)
     }
 
     fn list_plans(&self, query: &PlanQuery) -> Result<Vec<Plan>, StoreError> {
-        let state = self.read();
-        let mut plans = match &state.db {
-            Some(db) => db.list_plans(query)?,
-            None => Vec::new(),
-        };
-        if let Some(held) = &state.held {
-            plans.retain(|p| !held.overlay.contains_key(&p.id));
-            plans.extend(
-                held.overlay
-                    .values()
-                    .filter(|t| !t.plan.deleted && matches_query(&t.plan, query))
-                    .map(|t| t.plan.clone()),
-            );
-            plans.sort_by_key(|p| std::cmp::Reverse((p.date, p.id)));
-            plans.truncate(query.limit as usize);
-        }
+        let mut plans = with_held(
+            &self.read(),
+            |db| db.list_plans(query),
+            |p| !p.deleted && matches_query(p, query),
+        )?;
+        plans.sort_by_key(|p| std::cmp::Reverse((p.date, p.id)));
+        plans.truncate(query.limit as usize);
         Ok(plans)
     }
 
@@ -747,12 +754,7 @@ impl PlanStore for ResilientStore {
 
 impl Drop for ResilientStore {
     fn drop(&mut self) {
-        *self
-            .shared
-            .stop
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = true;
-        self.shared.wake.notify_all();
+        self.shared.stop_retrying();
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use coach_plans_config::Config;
 use coach_plans_model::wire::{LegacyExport, LegacyRecord, legacy_key};
 use coach_plans_service::PlanService;
-use coach_plans_storage::{PlanStore, SqliteStore, StoreError};
+use coach_plans_storage::{PlanStore, SqliteStore};
 
 use super::{fail, say};
 use crate::exit::Exit;
@@ -23,30 +23,17 @@ pub(crate) fn run(config: &Config, file: &Path, dry_run: bool) -> Exit {
         }
     };
     say!("{}: {} record(s)", file.display(), export.len());
-    let store = match SqliteStore::open(&config.database) {
-        Ok((store, _)) => Arc::new(store),
-        Err(error @ StoreError::IncompatibleSchema { .. }) => {
-            fail!("{error}");
-            return Exit::IncompatibleDatabase;
-        }
-        Err(error) => {
-            fail!("cannot open the database: {error}");
-            return Exit::Failure;
-        }
+    let store = match wiring::open_sqlite(&config.database) {
+        Ok(store) => store,
+        Err(exit) => return exit,
     };
     let service = match wiring::service(config, store.clone()) {
         Ok(service) => service,
         Err(exit) => return exit,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match wiring::runtime(false) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            fail!("cannot start the async runtime: {error}");
-            return Exit::Failure;
-        }
+        Err(exit) => return exit,
     };
     let result = if dry_run {
         runtime.block_on(preview(&service, &export))

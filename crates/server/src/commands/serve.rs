@@ -25,15 +25,9 @@ pub(crate) fn run(config: Config) -> Exit {
             return Exit::Config;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match wiring::runtime(true) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            fail!("cannot start the async runtime: {error}");
-            return Exit::Failure;
-        }
+        Err(exit) => return exit,
     };
     let exit = runtime.block_on(serve(config));
     // Give blocking store calls still in flight a moment, then stop.

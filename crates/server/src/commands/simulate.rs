@@ -5,24 +5,15 @@ use coach_plans_bot::{CommandHandler, CommandSettings};
 use coach_plans_config::Config;
 use coach_plans_mock::MockBot;
 use coach_plans_model::{CoachId, PlanDate};
-use coach_plans_storage::{SqliteStore, StoreError};
-use std::sync::Arc;
 
 use super::{fail, say};
 use crate::exit::Exit;
 use crate::wiring;
 
 pub(crate) fn run(config: &Config, date: Option<PlanDate>, days: u32, coaches: &[String]) -> Exit {
-    let store = match SqliteStore::open(&config.database) {
-        Ok((store, _)) => Arc::new(store),
-        Err(error @ StoreError::IncompatibleSchema { .. }) => {
-            fail!("{error}");
-            return Exit::IncompatibleDatabase;
-        }
-        Err(error) => {
-            fail!("cannot open the database: {error}");
-            return Exit::Failure;
-        }
+    let store = match wiring::open_sqlite(&config.database) {
+        Ok(store) => store,
+        Err(exit) => return exit,
     };
     let service = match wiring::service(config, store) {
         Ok(service) => service,
@@ -43,15 +34,9 @@ pub(crate) fn run(config: &Config, date: Option<PlanDate>, days: u32, coaches: &
             return Exit::Config;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match wiring::runtime(false) {
         Ok(runtime) => runtime,
-        Err(error) => {
-            fail!("cannot start the async runtime: {error}");
-            return Exit::Failure;
-        }
+        Err(exit) => return exit,
     };
     let date = date.unwrap_or_else(|| service.today());
     let handler = CommandHandler::new(
