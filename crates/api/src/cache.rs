@@ -7,7 +7,7 @@
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{PoisonError, RwLock};
 
 use actix_web::web::Bytes;
 use coach_plans_model::PlanDate;
@@ -47,8 +47,12 @@ impl Cached {
 }
 
 /// Serialized bodies by key.
+///
+/// Hits take a shared lock and do not reorder entries (`peek`), so the API's workers never wait
+/// for each other on the hot path; eviction at capacity therefore drops the oldest entry rather
+/// than the least recently read, which suits a cache that is emptied on every write anyway.
 pub(crate) struct ReadCache {
-    entries: Mutex<LruCache<CacheKey, Cached>>,
+    entries: RwLock<LruCache<CacheKey, Cached>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
@@ -57,7 +61,7 @@ impl ReadCache {
     pub(crate) fn new() -> Self {
         let capacity = NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN);
         Self {
-            entries: Mutex::new(LruCache::new(capacity)),
+            entries: RwLock::new(LruCache::new(capacity)),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -65,8 +69,8 @@ impl ReadCache {
 
     /// The body for `key` if it was built under the current generation.
     pub(crate) fn get(&self, key: CacheKey, generation: u64) -> Option<Cached> {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        match entries.get(&key) {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        match entries.peek(&key) {
             Some(cached) if cached.generation == generation => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(cached.clone())
@@ -80,7 +84,7 @@ impl ReadCache {
 
     pub(crate) fn put(&self, key: CacheKey, cached: Cached) {
         self.entries
-            .lock()
+            .write()
             .unwrap_or_else(PoisonError::into_inner)
             .put(key, cached);
     }
@@ -89,7 +93,7 @@ impl ReadCache {
     pub(crate) fn figures(&self) -> (u64, u64, usize) {
         let len = self
             .entries
-            .lock()
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
             .len();
         (

@@ -18,6 +18,16 @@ use crate::exit::Exit;
 use crate::{logging, wiring};
 
 pub(crate) fn run(config: Config) -> Exit {
+    // The port is taken first: a busy port is a configuration error, reported in one line
+    // before anything (log files, the database) is touched. Serving starts later, in order.
+    let (host, port) = (config.api.host.as_str(), config.api.port);
+    let listener = match TcpListener::bind((host, port)) {
+        Ok(listener) => listener,
+        Err(error) => {
+            fail!("cannot listen on {host}:{port}: {error}");
+            return Exit::Config;
+        }
+    };
     let _logging = match logging::init(&config.logging) {
         Ok(handle) => handle,
         Err(error) => {
@@ -29,14 +39,14 @@ pub(crate) fn run(config: Config) -> Exit {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
     };
-    let exit = runtime.block_on(serve(config));
+    let exit = runtime.block_on(serve(config, listener));
     // Give blocking store calls still in flight a moment, then stop.
     runtime.shutdown_timeout(Duration::from_secs(5));
     log::logger().flush();
     exit
 }
 
-async fn serve(config: Config) -> Exit {
+async fn serve(config: Config, listener: TcpListener) -> Exit {
     log::info!(
         "coach-plans {} starting{}",
         env!("CARGO_PKG_VERSION"),
@@ -56,15 +66,6 @@ async fn serve(config: Config) -> Exit {
         Err(exit) => return exit,
     };
 
-    let (host, port) = (config.api.host.as_str(), config.api.port);
-    let listener = match TcpListener::bind((host, port)) {
-        Ok(listener) => listener,
-        Err(error) => {
-            fail!("cannot listen on {host}:{port}: {error}");
-            log::error!("cannot listen on {host}:{port}: {error}");
-            return Exit::Config;
-        }
-    };
     let address = match listener.local_addr() {
         Ok(address) => address,
         Err(error) => {
