@@ -91,7 +91,6 @@ pub struct Server {
     /// The address from the `ready:` line.
     pub address: std::net::SocketAddr,
     stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// What a server that did not become ready printed.
@@ -191,7 +190,6 @@ impl Server {
                     child,
                     address,
                     stdout,
-                    stderr,
                 });
             }
             let exited = child.try_wait().ok().flatten();
@@ -220,11 +218,6 @@ impl Server {
     /// `GET path` on the server.
     pub fn get(&self, path: &str) -> Response {
         get(self.address, path)
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// Sends a signal (`TERM`, `INT`, `KILL`).
@@ -262,14 +255,6 @@ impl Server {
     /// Everything printed on standard output so far.
     pub fn stdout(&self) -> String {
         self.stdout
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .join("\n")
-    }
-
-    /// Everything printed on standard error so far.
-    pub fn stderr(&self) -> String {
-        self.stderr
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .join("\n")

@@ -11,7 +11,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
 
@@ -41,8 +40,9 @@ enum Message {
 /// A log4rs appender that hands encoded lines to the writer thread.
 pub(crate) struct BatchedAppender {
     encoder: Box<dyn Encode>,
-    sender: Mutex<Sender<Message>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    /// `None` only while dropping: closing the channel ends the writer.
+    sender: Option<Sender<Message>>,
+    writer: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for BatchedAppender {
@@ -75,17 +75,15 @@ impl BatchedAppender {
             })?;
         Ok(Self {
             encoder,
-            sender: Mutex::new(sender),
-            writer: Mutex::new(Some(writer)),
+            sender: Some(sender),
+            writer: Some(writer),
         })
     }
 
     fn send(&self, message: Message) -> bool {
         self.sender
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .send(message)
-            .is_ok()
+            .as_ref()
+            .is_some_and(|sender| sender.send(message).is_ok())
     }
 }
 
@@ -110,19 +108,9 @@ impl Append for BatchedAppender {
 
 impl Drop for BatchedAppender {
     fn drop(&mut self) {
-        self.flush();
-        // The writer ends when the last sender goes; this appender holds it.
-        let (closed, _) = mpsc::channel();
-        *self
-            .sender
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = closed;
-        if let Some(writer) = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-        {
+        // The writer writes what is queued, flushes and ends when the channel closes.
+        self.sender.take();
+        if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
     }

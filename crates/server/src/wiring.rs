@@ -12,34 +12,29 @@ use crate::exit::Exit;
 /// Opens the configured database, upgrading it if needed. A database that cannot be reached
 /// now does not stop the server: plans are held in memory until it can (SPEC 5.1).
 pub(crate) fn open_store(config: &DatabaseConfig) -> Result<Arc<ResilientStore>, Exit> {
-    match ResilientStore::open(config) {
-        Ok(store) => Ok(Arc::new(store)),
-        Err(error @ StoreError::IncompatibleSchema { .. }) => {
-            fail!("{error}");
-            log::error!("{error}");
-            Err(Exit::IncompatibleDatabase)
-        }
-        Err(error) => {
-            fail!("cannot open the database: {error}");
-            log::error!("cannot open the database: {error}");
-            Err(Exit::Failure)
-        }
-    }
+    ResilientStore::open(config)
+        .map(Arc::new)
+        .map_err(cannot_open)
 }
 
 /// Opens the configured database directly, for commands that must write it now
 /// (`import-legacy`, `simulate`): no fallback to memory.
 pub(crate) fn open_sqlite(config: &DatabaseConfig) -> Result<Arc<SqliteStore>, Exit> {
-    match SqliteStore::open(config) {
-        Ok((store, _)) => Ok(Arc::new(store)),
-        Err(error @ StoreError::IncompatibleSchema { .. }) => {
-            fail!("{error}");
-            Err(Exit::IncompatibleDatabase)
-        }
-        Err(error) => {
-            fail!("cannot open the database: {error}");
-            Err(Exit::Failure)
-        }
+    SqliteStore::open(config)
+        .map(|(store, _)| Arc::new(store))
+        .map_err(cannot_open)
+}
+
+/// Reports a database that could not be opened; exit 3 when it is newer than this build.
+fn cannot_open(error: StoreError) -> Exit {
+    if let StoreError::IncompatibleSchema { .. } = error {
+        fail!("{error}");
+        log::error!("{error}");
+        Exit::IncompatibleDatabase
+    } else {
+        fail!("cannot open the database: {error}");
+        log::error!("cannot open the database: {error}");
+        Exit::Failure
     }
 }
 
@@ -73,25 +68,16 @@ pub(crate) fn service(config: &Config, store: Arc<dyn PlanStore>) -> Result<Plan
 }
 
 /// Called once at shutdown, after the last request: writes held plans through, or spills them
-/// to a file beside the database, so nothing accepted is lost.
+/// to a file beside the database (and says where), so nothing accepted is lost.
 pub(crate) async fn close_store(store: Arc<ResilientStore>) {
-    let report = tokio::task::spawn_blocking(move || store.close()).await;
-    match report {
-        Ok(report) => {
-            if report.written > 0 {
-                log::info!(
-                    "{} held change(s) written to the database at shutdown",
-                    report.written
-                );
-            }
-            if let Some((path, count)) = &report.spilled {
-                say!(
-                    "the database is unavailable: {count} held plan(s) saved to {} (load with: coach-plans import-legacy {})",
-                    path.display(),
-                    path.display()
-                );
-            }
-        }
+    match tokio::task::spawn_blocking(move || store.close()).await {
+        Ok(Some(spill)) => say!(
+            "the database is unavailable: {} held plan(s) saved to {} (load with: coach-plans import-legacy {})",
+            spill.plans,
+            spill.path.display(),
+            spill.path.display()
+        ),
+        Ok(None) => {}
         Err(error) => log::error!("closing the store failed: {error}"),
     }
 }

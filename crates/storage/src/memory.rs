@@ -11,7 +11,7 @@ use coach_plans_model::{
 use crate::store::{
     AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,
 };
-use crate::{StoreError, import};
+use crate::{StoreError, changes, import};
 
 /// Plans in memory, lost when the process ends.
 #[derive(Debug, Default)]
@@ -69,19 +69,7 @@ impl State {
             });
         }
         let id = self.next_plan_id();
-        let plan = Plan {
-            id,
-            coach: new.coach,
-            date: new.date,
-            text: new.text,
-            author: new.author,
-            channel: new.channel,
-            message_id: new.message_id,
-            created_at: new.created_at,
-            edited_at: new.edited_at,
-            charts: new.charts,
-            deleted: false,
-        };
+        let plan = new.into_plan(id);
         self.live.insert((plan.coach.clone(), plan.date), id);
         self.live_charts += plan.charts.len() as u64;
         self.plans.insert(id, plan.clone());
@@ -90,16 +78,8 @@ impl State {
 
     fn record(&mut self, plan: &Plan, action: HistoryAction, by: Author, at: Timestamp) {
         let id = self.next_history_id();
-        let entry = HistoryEntry {
-            id,
-            plan_id: plan.id,
-            action,
-            text: plan.text.clone(),
-            charts: Some(plan.charts.clone()),
-            by,
-            at,
-        };
-        self.history.insert(id, entry);
+        self.history
+            .insert(id, changes::history_entry(id, plan, action, by, at));
     }
 }
 
@@ -111,16 +91,14 @@ impl PlanStore for MemoryStore {
     fn revise_plan(&self, id: PlanId, revision: Revision) -> Result<Plan, StoreError> {
         let mut state = self.state();
         let previous = state.live_mut(id)?.clone();
-        state.record(&previous, revision.action, revision.by, revision.at.clone());
+        state.record(
+            &previous,
+            revision.action,
+            revision.by.clone(),
+            revision.at.clone(),
+        );
         let plan = state.live_mut(id)?;
-        plan.text = revision.text;
-        plan.edited_at = Some(revision.at);
-        if let Some(message_id) = revision.message_id {
-            plan.message_id = Some(message_id);
-        }
-        if let Some(charts) = revision.charts {
-            plan.charts = charts;
-        }
+        revision.apply_to(plan);
         let updated = plan.clone();
         state.live_charts =
             state.live_charts - previous.charts.len() as u64 + updated.charts.len() as u64;

@@ -26,7 +26,7 @@ use crate::memory::matches_query;
 use crate::store::{
     ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,
 };
-use crate::{SqliteStore, StoreError};
+use crate::{SqliteStore, StoreError, changes, files};
 
 /// Provisional ids of plans created while the database is down start above this, far from any
 /// real id and still exact in a JavaScript number.
@@ -35,15 +35,14 @@ pub const PROVISIONAL_ID_BASE: i64 = 1 << 50;
 /// The first wait before retrying the database; it doubles up to the configured maximum.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
 
-/// What [`ResilientStore::close`] did with changes still held.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct CloseReport {
-    /// Held changes written to the database at the last attempt.
-    pub written: usize,
-    /// The spill file and the number of plans in it, when the database was still unavailable.
-    pub spilled: Option<(PathBuf, usize)>,
-    /// Changes a legacy file cannot express (deletions of stored plans), logged and listed.
-    pub not_spilled: Vec<String>,
+/// The file [`ResilientStore::close`] wrote held plans to, because the database was still
+/// unavailable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spill {
+    /// Where the plans are (the legacy JSON format; `coach-plans import-legacy` loads it).
+    pub path: PathBuf,
+    /// How many plans it holds.
+    pub plans: usize,
 }
 
 /// The SQLite store with the fallback of SPEC 5.1 around it. See the module documentation.
@@ -55,6 +54,8 @@ pub struct ResilientStore {
 struct Shared {
     config: DatabaseConfig,
     state: RwLock<State>,
+    /// Held by whoever writes the journal through, so changes are written once and in order.
+    replaying: Mutex<()>,
     stop: Mutex<bool>,
     wake: Condvar,
 }
@@ -101,26 +102,11 @@ impl ResilientStore {
     /// corrupt data) are returned.
     pub fn open(config: &DatabaseConfig) -> Result<Self, StoreError> {
         let state = match SqliteStore::open(config) {
-            Ok((db, report)) => {
-                if !report.applied.is_empty() {
-                    log::info!(
-                        "database {}: schema {} -> {} (backup: {})",
-                        config.path.display(),
-                        report
-                            .before
-                            .map_or_else(|| "new".to_owned(), |v| v.to_string()),
-                        report.after,
-                        report
-                            .backup
-                            .as_ref()
-                            .map_or_else(|| "none".to_owned(), |p| p.display().to_string())
-                    );
-                }
-                State {
-                    db: Some(Arc::new(db)),
-                    held: None,
-                }
-            }
+            // The migrations log what they applied and where the backup went.
+            Ok((db, _)) => State {
+                db: Some(Arc::new(db)),
+                held: None,
+            },
             Err(error) if error.is_unavailable() => {
                 log::error!(
                     "cannot open the database ({error}); accepting plans in memory and retrying in the background"
@@ -138,6 +124,7 @@ impl ResilientStore {
         let shared = Arc::new(Shared {
             config: config.clone(),
             state: RwLock::new(state),
+            replaying: Mutex::new(()),
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
@@ -168,7 +155,7 @@ impl ResilientStore {
     /// Stops the background retries, makes a last attempt to write held changes through, and
     /// spills what is still held to a legacy JSON file beside the database (or in the
     /// temporary directory when that is impossible). Call once, at shutdown.
-    pub fn close(&self) -> CloseReport {
+    pub fn close(&self) -> Option<Spill> {
         self.shared.stop_retrying();
         if let Some(worker) = self
             .worker
@@ -178,41 +165,27 @@ impl ResilientStore {
         {
             let _ = worker.join();
         }
-        let pending = self.pending();
-        if pending == 0 {
-            return CloseReport::default();
+        if self.shared.recover() {
+            None
+        } else {
+            self.spill()
         }
-        let recovered = self.shared.recover();
-        let mut report = CloseReport {
-            written: pending - self.pending(),
-            ..CloseReport::default()
-        };
-        if !recovered {
-            self.spill(&mut report);
-        }
-        report
     }
 
-    fn pending(&self) -> usize {
-        self.shared
-            .read()
-            .held
-            .as_ref()
-            .map_or(0, |h| h.journal.len())
-    }
-
-    fn spill(&self, report: &mut CloseReport) {
+    fn spill(&self) -> Option<Spill> {
         let state = self.shared.read();
-        let Some(held) = &state.held else { return };
+        let held = state.held.as_ref()?;
         let mut export = LegacyExport::new();
         for touched in held.overlay.values() {
             let plan = &touched.plan;
             if plan.deleted {
                 if touched.origin.is_some() {
-                    report.not_spilled.push(format!(
-                        "deletion of plan {} ({} on {})",
-                        plan.id, plan.coach, plan.date
-                    ));
+                    log::error!(
+                        "held change not expressible in the spill file: deletion of plan {} ({} on {})",
+                        plan.id,
+                        plan.coach,
+                        plan.date
+                    );
                 }
                 continue;
             }
@@ -227,11 +200,8 @@ impl ResilientStore {
                 },
             );
         }
-        for lost in &report.not_spilled {
-            log::error!("held change not expressible in the spill file: {lost}");
-        }
         if export.is_empty() {
-            return;
+            return None;
         }
         match write_spill(&self.shared.config.path, &export) {
             Ok(path) => {
@@ -241,7 +211,10 @@ impl ResilientStore {
                     path.display(),
                     path.display()
                 );
-                report.spilled = Some((path, export.len()));
+                Some(Spill {
+                    path,
+                    plans: export.len(),
+                })
             }
             Err(error) => {
                 log::error!("cannot write the spill file: {error}; held plans follow");
@@ -251,6 +224,7 @@ impl ResilientStore {
                         serde_json::to_string(record).unwrap_or_default()
                     );
                 }
+                None
             }
         }
     }
@@ -283,9 +257,8 @@ impl ResilientStore {
                                 ..Held::default()
                             });
                         }
-                        let result = hold(&mut state);
-                        self.shared.wake.notify_all();
-                        return result;
+                        // The retry thread notices within its first delay.
+                        return hold(&mut state);
                     }
                     other => return other,
                 }
@@ -347,49 +320,75 @@ impl Shared {
     }
 
     /// Opens the database if needed and writes the journal through in order.
+    ///
+    /// Whether the database takes writes again is probed first, without the state lock: while
+    /// another process still holds its lock, each attempt waits `database.connection_timeout`,
+    /// and reads and held writes must not wait with it. The journal is then written under the
+    /// state lock, so no reader sees it half written.
     fn recover(&self) -> bool {
-        let mut state = self.write();
-        if state.held.is_none() {
+        let _replaying = self
+            .replaying
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if self.read().held.is_none() {
             return true;
         }
-        if state.db.is_none() {
-            match SqliteStore::open(&self.config) {
-                Ok((db, _)) => {
-                    log::info!("database {} opened", self.config.path.display());
-                    state.db = Some(Arc::new(db));
-                }
-                Err(error) => {
-                    if let Some(held) = state.held.as_mut() {
-                        held.error = error.to_string();
-                    }
-                    return false;
-                }
-            }
-        }
-        let State { db, held } = &mut *state;
-        let (Some(db), Some(journal)) = (db.as_ref(), held.as_mut()) else {
+        let Some(db) = self.database() else {
             return false;
         };
-        let total = journal.journal.len();
-        while let Some(op) = journal.journal.front() {
-            match apply(db, op, &journal.written_ids) {
+        if let Err(error) = db.check_writable() {
+            if let Some(held) = self.write().held.as_mut() {
+                held.error = error.to_string();
+            }
+            return false;
+        }
+        let mut state = self.write();
+        let Some(held) = state.held.as_mut() else {
+            return true;
+        };
+        let total = held.journal.len();
+        while let Some(op) = held.journal.front() {
+            match apply(&db, op, &held.written_ids) {
                 Ok(Some((provisional, real))) => {
-                    journal.written_ids.insert(provisional, real);
+                    held.written_ids.insert(provisional, real);
                 }
                 Ok(None) => {}
                 Err(error) if error.is_unavailable() => {
-                    journal.error = error.to_string();
+                    held.error = error.to_string();
                     return false;
                 }
                 Err(error) => {
                     log::error!("a held change could not be written and is dropped: {error}");
                 }
             }
-            journal.journal.pop_front();
+            held.journal.pop_front();
         }
-        log::info!("database is back: {total} held change(s) written through in order");
-        *held = None;
+        if total > 0 {
+            log::info!("database is back: {total} held change(s) written through in order");
+        }
+        state.held = None;
         true
+    }
+
+    /// The database, opening it first when it never opened.
+    fn database(&self) -> Option<Arc<SqliteStore>> {
+        if let Some(db) = &self.read().db {
+            return Some(Arc::clone(db));
+        }
+        match SqliteStore::open(&self.config) {
+            Ok((db, _)) => {
+                log::info!("database {} opened", self.config.path.display());
+                let db = Arc::new(db);
+                self.write().db = Some(Arc::clone(&db));
+                Some(db)
+            }
+            Err(error) => {
+                if let Some(held) = self.write().held.as_mut() {
+                    held.error = error.to_string();
+                }
+                None
+            }
+        }
     }
 }
 
@@ -427,20 +426,14 @@ fn apply(
 }
 
 fn write_spill(db_path: &Path, export: &LegacyExport) -> std::io::Result<PathBuf> {
-    let stamp = jiff::Timestamp::now()
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string();
-    let name = format!(
-        "{}.spill-{stamp}.json",
-        db_path
-            .file_stem()
-            .map_or_else(|| "coach_plans".into(), |s| s.to_string_lossy())
-    );
-    let dir = db_path
-        .parent()
-        .filter(|dir| dir.is_dir())
-        .map_or_else(std::env::temp_dir, Path::to_path_buf);
-    let path = dir.join(name);
+    let (dir, name) = files::split(db_path);
+    let dir = if dir.as_os_str().is_empty() || dir.is_dir() {
+        dir.to_path_buf()
+    } else {
+        // The database's directory is what is broken (for example a regular file).
+        std::env::temp_dir()
+    };
+    let path = files::stamped_path(&dir, &name, "spill", ".json");
     let json = serde_json::to_vec_pretty(export).map_err(std::io::Error::other)?;
     let partial = path.with_extension("json.partial");
     {
@@ -461,16 +454,18 @@ impl Held {
 
     fn record(&mut self, before: &Plan, action: HistoryAction, by: Author, at: Timestamp) {
         self.last_history += 1;
-        self.history.push(HistoryEntry {
-            id: HistoryId::new(PROVISIONAL_ID_BASE + self.last_history).unwrap_or(HistoryId::MIN),
-            plan_id: before.id,
-            action,
-            text: before.text.clone(),
-            charts: Some(before.charts.clone()),
-            by,
-            at,
-        });
+        let id = HistoryId::new(PROVISIONAL_ID_BASE + self.last_history).unwrap_or(HistoryId::MIN);
+        self.history
+            .push(changes::history_entry(id, before, action, by, at));
     }
+}
+
+/// The held changes; an error when nothing is held (the callers only run while holding).
+fn held_mut(state: &mut State) -> Result<&mut Held, StoreError> {
+    state
+        .held
+        .as_mut()
+        .ok_or_else(|| StoreError::Other("no changes are being held".into()))
 }
 
 /// The live plan for a key in the combined view.
@@ -539,23 +534,9 @@ fn hold_create(state: &mut State, new: NewPlan) -> Result<Plan, StoreError> {
             existing: existing.id,
         });
     }
-    let Some(held) = state.held.as_mut() else {
-        return Err(StoreError::Other("not holding".into()));
-    };
+    let held = held_mut(state)?;
     let id = held.next_provisional();
-    let plan = Plan {
-        id,
-        coach: new.coach.clone(),
-        date: new.date,
-        text: new.text.clone(),
-        author: new.author.clone(),
-        channel: new.channel.clone(),
-        message_id: new.message_id,
-        created_at: new.created_at.clone(),
-        edited_at: new.edited_at.clone(),
-        charts: new.charts.clone(),
-        deleted: false,
-    };
+    let plan = new.clone().into_plan(id);
     held.overlay.insert(
         id,
         Touched {
@@ -573,21 +554,19 @@ fn touch(state: &mut State, id: PlanId) -> Result<Plan, StoreError> {
     let current = plan_in_view(state, id)?
         .filter(|p| !p.deleted)
         .ok_or(StoreError::NotFound(id))?;
-    let Some(held) = state.held.as_mut() else {
-        return Err(StoreError::Other("not holding".into()));
-    };
-    held.overlay.entry(id).or_insert_with(|| Touched {
-        plan: current.clone(),
-        origin: Some(current.clone()),
-    });
+    held_mut(state)?
+        .overlay
+        .entry(id)
+        .or_insert_with(|| Touched {
+            plan: current.clone(),
+            origin: Some(current.clone()),
+        });
     Ok(current)
 }
 
 fn hold_revise(state: &mut State, id: PlanId, revision: Revision) -> Result<Plan, StoreError> {
     let before = touch(state, id)?;
-    let Some(held) = state.held.as_mut() else {
-        return Err(StoreError::Other("not holding".into()));
-    };
+    let held = held_mut(state)?;
     held.record(
         &before,
         revision.action,
@@ -595,14 +574,7 @@ fn hold_revise(state: &mut State, id: PlanId, revision: Revision) -> Result<Plan
         revision.at.clone(),
     );
     let mut plan = before;
-    plan.text = revision.text.clone();
-    plan.edited_at = Some(revision.at.clone());
-    if let Some(message_id) = revision.message_id {
-        plan.message_id = Some(message_id);
-    }
-    if let Some(charts) = &revision.charts {
-        plan.charts = charts.clone();
-    }
+    revision.apply_to(&mut plan);
     if let Some(t) = held.overlay.get_mut(&id) {
         t.plan = plan.clone();
     }
@@ -617,9 +589,7 @@ fn hold_delete(
     at: Timestamp,
 ) -> Result<Plan, StoreError> {
     let before = touch(state, id)?;
-    let Some(held) = state.held.as_mut() else {
-        return Err(StoreError::Other("not holding".into()));
-    };
+    let held = held_mut(state)?;
     held.record(&before, HistoryAction::Delete, by.clone(), at.clone());
     if let Some(t) = held.overlay.get_mut(&id) {
         t.plan.deleted = true;

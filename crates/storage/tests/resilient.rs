@@ -162,6 +162,52 @@ fn writes_during_a_lock_are_held_served_and_written_through_in_order() {
 }
 
 #[test]
+fn reads_and_held_writes_do_not_wait_for_a_retry_blocked_by_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.db");
+    let store = std::sync::Arc::new(
+        ResilientStore::open(&DatabaseConfig {
+            connection_timeout: Duration::from_millis(1500),
+            retry_max_delay: Duration::from_secs(60),
+            ..config(&path)
+        })
+        .unwrap(),
+    );
+    let locker = Locker::lock(&path);
+    store
+        .create_plan(new_plan("d", "2024-05-10", "held"))
+        .unwrap();
+    // A retry that waits the whole busy timeout on the locked database.
+    let (done, finished) = std::sync::mpsc::channel();
+    let retrying = std::sync::Arc::clone(&store);
+    let retry = std::thread::spawn(move || {
+        let recovered = retrying.try_recover();
+        done.send(recovered).unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!store.health().writable);
+    assert!(
+        store
+            .live_plan(&coach("d"), date("2024-05-10"))
+            .unwrap()
+            .is_some()
+    );
+    store
+        .create_plan(new_plan("i", "2024-05-10", "held meanwhile"))
+        .unwrap();
+    assert!(
+        finished.try_recv().is_err(),
+        "the reads and the held write above did not wait for the retry"
+    );
+    assert!(!finished.recv().unwrap(), "the retry failed: still locked");
+    retry.join().unwrap();
+    drop(locker);
+    assert!(store.try_recover());
+    let (fresh, _) = SqliteStore::open(&config(&path)).unwrap();
+    assert_eq!(fresh.stats().unwrap().live_plans, 2);
+}
+
+#[test]
 fn a_path_that_cannot_be_created_starts_in_memory_and_writes_through_once_fixed() {
     let dir = tempfile::tempdir().unwrap();
     let blocker = dir.path().join("data");
@@ -204,11 +250,15 @@ fn stopping_while_locked_spills_held_plans_to_a_legacy_file() {
     store
         .create_plan(new_plan("n", "2024-05-10", "me too"))
         .unwrap();
-    let report = store.close();
-    let (spill, count) = report.spilled.unwrap();
-    assert_eq!(count, 2);
-    assert_eq!(spill.parent().unwrap(), dir.path(), "beside the database");
-    let export: LegacyExport = serde_json::from_slice(&std::fs::read(&spill).unwrap()).unwrap();
+    let spill = store.close().unwrap();
+    assert_eq!(spill.plans, 2);
+    assert_eq!(
+        spill.path.parent().unwrap(),
+        dir.path(),
+        "beside the database"
+    );
+    let export: LegacyExport =
+        serde_json::from_slice(&std::fs::read(&spill.path).unwrap()).unwrap();
     let record = &export["coach_d_2024-05-10"];
     assert_eq!(record.plan, "spill me");
     assert_eq!(record.author, "dana");
@@ -226,10 +276,9 @@ fn closing_once_the_database_is_back_writes_held_plans_instead_of_spilling() {
         .create_plan(new_plan("d", "2024-05-10", "held"))
         .unwrap();
     drop(locker);
-    let report = store.close();
     // Written by the last attempt in `close`, or by a background retry just before it: either
     // way it is in the database and nothing is spilled.
-    assert!(report.spilled.is_none());
+    assert!(store.close().is_none());
     let (fresh, _) = SqliteStore::open(&config(&path)).unwrap();
     assert!(
         fresh

@@ -108,26 +108,8 @@ async fn import(
 ) -> Result<(), String> {
     // Every record is checked before the database is touched.
     let plans = service.legacy_plans(export).map_err(|e| e.to_string())?;
-    let preview = service
-        .preview_legacy_import(export)
-        .await
-        .map_err(|e| e.to_string())?;
-    if let Some(key) = preview.conflicts.first() {
-        return Err(format!(
-            "record '{key}' conflicts with a different plan already stored for that coach and date; nothing was imported ({} conflict(s) in all)",
-            preview.conflicts.len()
-        ));
-    }
-    if preview.new.is_empty() {
-        say!(
-            "nothing to import: all {} record(s) are already stored",
-            plans.len()
-        );
-        return Ok(());
-    }
-    let backup = backup_path(store.path());
-    store
-        .backup_to(&backup)
+    let backup = store
+        .backup_beside("before-import")
         .map_err(|e| format!("cannot back up the database first: {e}; nothing was imported"))?;
     say!("backup: {}", backup.display());
     let report = service
@@ -154,22 +136,4 @@ async fn import(
         plans.len()
     );
     Ok(())
-}
-
-fn backup_path(db: &Path) -> std::path::PathBuf {
-    let stamp = jiff::Timestamp::now()
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string();
-    let name = db
-        .file_name()
-        .map_or_else(|| "coach_plans.db".into(), |n| n.to_string_lossy());
-    let first = db.with_file_name(format!("{name}.before-import-{stamp}"));
-    // Never overwrite an earlier backup taken in the same second.
-    (2..)
-        .map(|n| db.with_file_name(format!("{name}.before-import-{stamp}-{n}")))
-        .take(1000)
-        .fold(
-            first,
-            |chosen, next| if chosen.exists() { next } else { chosen },
-        )
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::errors::sql_error;
-use crate::StoreError;
+use crate::{StoreError, files};
 
 /// A migration: its number, what it does, and its SQL (run in one transaction).
 struct Migration {
@@ -350,19 +350,8 @@ fn apply(conn: &mut Connection, migration: &Migration) -> Result<(), StoreError>
 /// upgrade. A database without a write-ahead log is copied byte for byte; one with a log goes
 /// through SQLite's backup API so the copy is consistent.
 fn backup_file(path: &Path, version: i64) -> Result<PathBuf, StoreError> {
-    let stamp = jiff::Timestamp::now()
-        .strftime("%Y%m%dT%H%M%SZ")
-        .to_string();
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "database".to_owned());
-    let mut target = path.with_file_name(format!("{name}.v{version}-backup-{stamp}"));
-    let mut n = 1;
-    while target.exists() {
-        n += 1;
-        target = path.with_file_name(format!("{name}.v{version}-backup-{stamp}-{n}"));
-    }
+    let (dir, name) = files::split(path);
+    let target = files::stamped_path(dir, &name, &format!("v{version}-backup"), "");
     backup_to(path, &target)?;
     log::info!(
         "database {}: backed up to {} before upgrading",

@@ -15,7 +15,7 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params, para
 use crate::store::{
     AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,
 };
-use crate::{Cause, StoreError, import};
+use crate::{Cause, StoreError, files, import};
 
 mod errors;
 mod migrations;
@@ -112,11 +112,21 @@ impl SqliteStore {
         migrations::inspect(path).map_err(|e| at_path(path, e))
     }
 
-    /// Writes a consistent copy of the database to `target` (for example before an import).
-    pub fn backup_to(&self, target: &Path) -> Result<(), StoreError> {
+    /// Whether the database takes writes now: an empty immediate transaction, which waits for
+    /// another writer's lock like any write (up to `database.connection_timeout`).
+    pub fn check_writable(&self) -> Result<(), StoreError> {
+        self.write(|_| Ok(()))
+    }
+
+    /// Writes a consistent copy of the database beside it as `<name>.<label>-<UTC time>`
+    /// (never over an earlier file) and returns its path; for example before an import.
+    pub fn backup_beside(&self, label: &str) -> Result<PathBuf, StoreError> {
+        let (dir, name) = files::split(&self.path);
+        let target = files::stamped_path(dir, &name, label, "");
         let conn = self.conn()?;
-        conn.backup(rusqlite::MAIN_DB, target, None)
-            .map_err(|e| at_path(target, sql_error(e)))
+        conn.backup(rusqlite::MAIN_DB, &target, None)
+            .map_err(|e| at_path(&target, sql_error(e)))?;
+        Ok(target)
     }
 
     /// The database file.
