@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use coach_plans_bot::fake::{FakeDiscord, FakeMessage};
-use coach_plans_e2e::{Server, base_env, run, wait_for};
+use coach_plans_e2e::{Server, base_env, wait_for};
 use rusqlite::Connection;
 
 const CHANNEL: u64 = 500_000_000_000_000_001;
@@ -264,7 +264,7 @@ fn a_locked_database_holds_posts_then_writes_them_through_in_order() {
 }
 
 #[test]
-fn stopping_while_locked_spills_held_plans_that_import_legacy_loads_back() {
+fn stopping_while_locked_keeps_held_plans_in_the_journal_and_the_next_start_writes_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("data/plans.db");
     let discord = Discord::start();
@@ -274,38 +274,188 @@ fn stopping_while_locked_spills_held_plans_that_import_legacy_loads_back() {
 
     let locker = Locker::lock(&db);
     for coach in ["d", "n"] {
-        let id = discord.say(&format!(
-            "!plan {coach} 2024-05-10 spilled plan for {coach}"
-        ));
+        let id = discord.say(&format!("!plan {coach} 2024-05-10 held plan for {coach}"));
         assert!(discord.reply_to(id).starts_with('✅'));
     }
     server.signal("TERM");
-    let stdout_before_exit = wait_for("the spill line", 30, || {
+    let said = wait_for("the held-changes line", 30, || {
         let out = server.stdout();
-        out.contains("import-legacy").then_some(out)
+        out.contains("written through when coach-plans next starts")
+            .then_some(out)
     });
     assert_eq!(server.wait(), Some(0));
-    let spill = stdout_before_exit
-        .lines()
-        .find_map(|line| line.split("coach-plans import-legacy ").nth(1))
-        .unwrap()
-        .trim()
-        .trim_end_matches(')')
-        .to_owned();
-    assert!(Path::new(&spill).exists(), "{spill}");
+    let journal = dir.path().join("data/plans.db.journal");
+    assert!(
+        said.contains(&journal.display().to_string()),
+        "kept beside the database: {said}"
+    );
     assert!(stored_texts(&db).is_empty(), "nothing reached the database");
     drop(locker);
 
-    let flat = coach_plans_e2e::pairs(&env);
-    let out = run(dir.path(), &["import-legacy", &spill], &flat);
+    let mut env = base_env(dir.path());
+    env.push(("MOCK_MODE".into(), "true".into()));
+    let again = Server::start(dir.path(), &[], &env);
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stored_texts(&db)[..2],
+        ["held plan for d", "held plan for n"],
+        "written through at start, before mock mode seeds today"
     );
+    assert!(!dir.path().join("data/plans.db.journal").exists());
+    assert_eq!(again.stop(), Some(0));
+}
+
+#[test]
+fn a_plan_acknowledged_while_the_database_is_locked_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data/plans.db");
+    let discord = Discord::start();
+    let env = discord.env(dir.path());
+    let server = Server::start(dir.path(), &[], &env);
+    discord.wait_until_connected(1);
+
+    let locker = Locker::lock(&db);
+    let id = discord.say("!plan d 2024-05-10 acknowledged while locked");
+    assert!(discord.reply_to(id).starts_with('✅'));
+    server.signal("KILL");
+    assert_eq!(server.wait(), None, "killed by the signal");
+    drop(locker);
+
+    let mut env = base_env(dir.path());
+    env.push(("MOCK_MODE".into(), "true".into()));
+    let again = Server::start(dir.path(), &[], &env);
     assert_eq!(
-        stored_texts(&db),
-        ["spilled plan for d", "spilled plan for n"]
+        plan_text(&again, "d", "2024-05-10"),
+        "acknowledged while locked"
     );
+    assert_eq!(again.stop(), Some(0));
+}
+
+const MALLORY: u64 = 400_000_000_000_000_066;
+
+#[test]
+fn nobody_can_post_over_a_plan_in_a_database_the_server_could_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let discord = Discord::start();
+    let env = discord.env(dir.path());
+
+    // Dana's plan is in the database.
+    let server = Server::start(dir.path(), &[], &env);
+    discord.wait_until_connected(1);
+    let id = discord.say("!plan d 2024-05-10 dana's real plan");
+    assert!(discord.reply_to(id).starts_with('✅'));
+    assert_eq!(server.stop(), Some(0));
+
+    // The database cannot be read when the server starts.
+    let aside = dir.path().join("data.aside");
+    std::fs::rename(&data, &aside).unwrap();
+    std::fs::write(&data, "not a directory").unwrap();
+    let mut env = env.clone();
+    env.push((
+        "STATE_DIRECTORY".into(),
+        dir.path().join("state").display().to_string(),
+    ));
+    let server = Server::start(dir.path(), &[], &env);
+    discord.wait_until_connected(2);
+    let read = server.get("/api/coach-plans/?coach=d&date=2024-05-10");
+    assert_eq!(read.status, 503, "not 'No plan available': {}", read.body);
+    assert_eq!(
+        server.get("/api/coach-plans/all?date=2024-05-10").status,
+        503
+    );
+
+    let edit = discord.fake.send_message(FakeMessage::new(
+        CHANNEL,
+        MALLORY,
+        "mallory",
+        "!edit d 2024-05-10 mallory's edit",
+    ));
+    let reply = discord.reply_to(edit);
+    assert!(reply.starts_with('❌'), "an edit is refused: {reply}");
+    let post = discord.fake.send_message(FakeMessage::new(
+        CHANNEL,
+        MALLORY,
+        "mallory",
+        "!plan d 2024-05-10 mallory's overwrite",
+    ));
+    let reply = discord.reply_to(post);
+    assert!(
+        reply.contains("checked"),
+        "the post waits for a check: {reply}"
+    );
+
+    // The database comes back: Dana's plan stays, and Mallory is told.
+    std::fs::remove_file(&data).unwrap();
+    std::fs::rename(&aside, &data).unwrap();
+    let refused = discord
+        .runtime
+        .block_on(discord.fake.wait_until("mallory to be told", |seen| {
+            seen.messages
+                .iter()
+                .find(|m| m.reply_to == Some(post) && m.content.contains("was not saved"))
+                .map(|m| m.content.clone())
+        }))
+        .unwrap();
+    assert!(refused.starts_with('❌'), "{refused}");
+    wait_for("/health to recover", 30, || {
+        (server.get("/health").status == 200).then_some(())
+    });
+    assert_eq!(plan_text(&server, "d", "2024-05-10"), "dana's real plan");
+    let history = server
+        .get("/api/coach-plans/history?coach=d&date=2024-05-10")
+        .json();
+    assert_eq!(history["history"].as_array().unwrap().len(), 0, "{history}");
+    assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn a_username_cannot_forge_log_lines_or_write_escape_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let discord = Discord::start();
+    let server = Server::start(dir.path(), &[], &discord.env(dir.path()));
+    discord.wait_until_connected(1);
+    let forged =
+        "dana\n2026-01-01T00:00:00.000000+00:00 ERROR coach_plans_server [-] FORGED\u{1b}[31m";
+    let id = discord.fake.send_message(FakeMessage::new(
+        CHANNEL,
+        DANA,
+        forged,
+        "!plan d 2024-05-10 text with\na second line\u{1b}[2J",
+    ));
+    assert!(discord.reply_to(id).starts_with('✅'));
+    assert_eq!(server.stop(), Some(0));
+    let logs = all_logs(&dir.path().join("logs"));
+    assert!(logs.contains("FORGED"), "the name is logged");
+    assert!(
+        !logs
+            .lines()
+            .any(|line| line.starts_with("2026-01-01T00:00:00")),
+        "a forged line: {logs}"
+    );
+    assert!(
+        !logs.contains('\u{1b}'),
+        "a raw escape byte reached the log"
+    );
+}
+
+#[test]
+fn libraries_write_no_info_lines_at_the_default_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let discord = Discord::start();
+    let server = Server::start(dir.path(), &[], &discord.env(dir.path()));
+    discord.wait_until_connected(1);
+    let id = discord.say("!plan d 2024-05-10 one plan");
+    assert!(discord.reply_to(id).starts_with('✅'));
+    assert_eq!(server.stop(), Some(0));
+    let logs = all_logs(&dir.path().join("logs"));
+    let foreign: Vec<&str> = logs
+        .lines()
+        .filter(|line| {
+            let mut fields = line.split(' ');
+            let level = fields.nth(1).unwrap_or_default();
+            let target = fields.find(|f| !f.is_empty()).unwrap_or_default();
+            matches!(level, "INFO" | "DEBUG" | "TRACE") && !target.starts_with("coach_plans")
+        })
+        .collect();
+    assert!(foreign.is_empty(), "{foreign:#?}");
 }

@@ -64,7 +64,7 @@ fn startup_errors_are_one_line_and_exit_2() {
 }
 
 #[test]
-fn a_database_path_that_cannot_be_created_starts_in_memory_and_writes_through_once_fixed() {
+fn a_database_that_cannot_be_read_answers_503_and_mock_mode_seeds_only_once_it_can() {
     let dir = tempfile::tempdir().unwrap();
     // The database's directory is a regular file: no amount of retrying opens it until fixed.
     std::fs::write(dir.path().join("data"), "not a directory").unwrap();
@@ -72,22 +72,28 @@ fn a_database_path_that_cannot_be_created_starts_in_memory_and_writes_through_on
     let health = server.get("/health");
     assert_eq!(health.status, 503, "{}", health.body);
     assert_eq!(health.json()["components"]["database"]["status"], "down");
-    let all = server.get("/api/coach-plans/all").json();
+    let all = server.get("/api/coach-plans/all");
     assert_eq!(
-        all.as_object().unwrap().len(),
-        4,
-        "mock plans served from memory"
+        all.status, 503,
+        "nothing is answered from an empty view: {}",
+        all.body
     );
+    let one = server.get("/api/coach-plans/?coach=d");
+    assert_eq!(one.status, 503, "not 'No plan available': {}", one.body);
 
     std::fs::remove_file(dir.path().join("data")).unwrap();
-    wait_for("the database to be created and written", 30, || {
+    wait_for("the database to be created", 30, || {
         (server.get("/health").status == 200).then_some(())
     });
-    let conn = rusqlite::Connection::open(dir.path().join("data/plans.db")).unwrap();
-    let stored: i64 = conn
-        .query_row("SELECT COUNT(*) FROM coach_plans", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(stored, 4);
+    wait_for(
+        "mock mode to seed once the database can be read",
+        30,
+        || {
+            let all = server.get("/api/coach-plans/all");
+            (all.status == 200 && all.json().as_object().map(serde_json::Map::len) == Some(4))
+                .then_some(())
+        },
+    );
     assert_eq!(server.stop(), Some(0));
 }
 

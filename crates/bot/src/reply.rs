@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 use coach_plans_model::{HistoryAction, Plan, PlanDate, Roster};
 use coach_plans_service::{
-    Action, Allowed, InvalidRequest, Missing, PlanWithHistory, Saved, ServiceError,
+    Action, Allowed, InvalidRequest, Missing, PlanWithHistory, RefusedAction, RefusedChange, Saved,
+    ServiceError,
 };
 
 use crate::parse::{CommandName, ParseError};
@@ -85,6 +86,27 @@ fn quote(text: &str, max_chars: usize) -> String {
     format!("> {cut}")
 }
 
+/// The message telling an author that a change held while the database was unavailable was
+/// refused when the database came back.
+pub(crate) fn held_change_refused(roster: &Roster, change: &RefusedChange) -> String {
+    let what = match change.action {
+        RefusedAction::Post => "plan",
+        RefusedAction::Revise => "change to the plan",
+        RefusedAction::Delete => "deletion of the plan",
+    };
+    let kept = if change.kept_in.is_some() {
+        " It was kept aside, so an admin can restore it."
+    } else {
+        ""
+    };
+    format!(
+        "❌ Your {what} for **{}** on {}, accepted while the plan store was unavailable, was not saved when it came back: {}.{kept}",
+        display_name(roster, &change.plan),
+        change.plan.date,
+        change.reason,
+    )
+}
+
 /// The reply to a post or an edit that was saved.
 pub(crate) fn saved(
     roster: &Roster,
@@ -116,6 +138,9 @@ pub(crate) fn saved(
             .map(|s| format!("{} (not an image)", s.filename))
             .collect();
         let _ = write!(reply, "\nSkipped: {}", names.join(", "));
+    }
+    if saved.checked_later {
+        reply.push_str("\nThe plan store can't be read right now: your plan is saved safely and will be checked against any plan already stored for this coach and date when it is back (you will be told if it can't replace it).");
     }
     reply
 }

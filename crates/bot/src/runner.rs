@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable as _};
 use coach_plans_model::{Attachment, ChannelId, MessageId, RoleId, UserId};
+use coach_plans_service::RefusedChange;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use twilight_gateway::error::ReceiveMessageErrorType;
@@ -23,6 +24,7 @@ use twilight_model::gateway::connection_info::BotConnectionInfo;
 use twilight_model::id::Id;
 
 use crate::handler::{CommandHandler, IncomingMessage};
+use crate::reply::{MAX_MESSAGE_CHARS, split_reply};
 use crate::settings::{GatewaySettings, InvalidSettings};
 use crate::state::BotState;
 
@@ -98,6 +100,7 @@ pub struct DiscordBot {
     settings: GatewaySettings,
     handler: CommandHandler,
     state: BotState,
+    refusals: Option<mpsc::UnboundedReceiver<RefusedChange>>,
 }
 
 impl DiscordBot {
@@ -107,7 +110,16 @@ impl DiscordBot {
             settings,
             handler,
             state: BotState::new(),
+            refusals: None,
         }
+    }
+
+    /// Tells the authors of these refused changes (held while the database was unavailable,
+    /// then refused when written through), with a reply to the message that made each one.
+    #[must_use]
+    pub fn with_refusals(mut self, refusals: mpsc::UnboundedReceiver<RefusedChange>) -> Self {
+        self.refusals = Some(refusals);
+        self
     }
 
     /// The state handle the health endpoint reads (clone it before [`run`](Self::run)).
@@ -136,7 +148,10 @@ impl DiscordBot {
         result
     }
 
-    async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), BotError> {
+    async fn run_until(
+        mut self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), BotError> {
         // twilight's TLS setup needs a process-wide provider even for ws:// and http://.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let rest_proxy = self.settings.rest_proxy()?;
@@ -175,6 +190,7 @@ impl DiscordBot {
 
         let (jobs, rx) = mpsc::unbounded_channel();
         let (replies, outbox) = mpsc::unbounded_channel();
+        let replies_to_refused = replies.clone();
         let worker = Worker {
             handler: self.handler.clone(),
             http: Arc::clone(&http),
@@ -184,6 +200,13 @@ impl DiscordBot {
             sender: tokio::spawn(send_replies(Arc::clone(&http), outbox)),
         };
         let worker = tokio::spawn(worker.run(rx));
+        let refusals = self.refusals.take().map(|refusals| {
+            tokio::spawn(tell_refused(
+                refusals,
+                replies_to_refused,
+                self.handler.clone(),
+            ))
+        });
 
         let mut session = Session {
             bot_user_id: None,
@@ -284,6 +307,9 @@ impl DiscordBot {
         };
         drop(jobs);
         drop(shard);
+        if let Some(refusals) = refusals {
+            refusals.abort();
+        }
         // Commands already received are carried out; their replies get a moment to go out.
         if tokio::time::timeout(SHUTDOWN_GRACE * 2, worker)
             .await
@@ -546,6 +572,28 @@ impl Worker {
             for message in commands {
                 self.message(message).await;
             }
+        }
+    }
+}
+
+/// Replies to the message behind each refused held change, telling its author.
+async fn tell_refused(
+    mut refusals: mpsc::UnboundedReceiver<RefusedChange>,
+    replies: mpsc::UnboundedSender<Outgoing>,
+    handler: CommandHandler,
+) {
+    while let Some(change) = refusals.recv().await {
+        let Some(channel) = change.plan.channel.id else {
+            continue;
+        };
+        let text = crate::reply::held_change_refused(handler.service().roster(), &change);
+        let outgoing = Outgoing {
+            channel,
+            reply_to: change.plan.message_id,
+            replies: split_reply(&text, MAX_MESSAGE_CHARS),
+        };
+        if replies.send(outgoing).is_err() {
+            return;
         }
     }
 }

@@ -23,6 +23,7 @@ pub(crate) struct EnvConfig {
     pub(crate) connection_timeout: Option<String>,
     pub(crate) database_pool_size: Option<String>,
     pub(crate) database_retry_max_delay: Option<String>,
+    pub(crate) state_directory: Option<String>,
     pub(crate) api_host: Option<String>,
     pub(crate) api_port: Option<String>,
     pub(crate) api_auth_token: Option<String>,

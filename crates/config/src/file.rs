@@ -43,6 +43,7 @@ pub(crate) struct FileDatabase {
     pub(crate) connection_timeout: Option<f64>,
     pub(crate) pool_size: Option<u32>,
     pub(crate) retry_max_delay: Option<f64>,
+    pub(crate) state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

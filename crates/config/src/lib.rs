@@ -78,6 +78,10 @@ pub struct DatabaseConfig {
     /// longest wait between attempts to reach the database while plans are held in memory
     /// (the wait starts at a quarter of a second and doubles).
     pub retry_max_delay: Duration,
+    /// `database.state_dir` / `STATE_DIRECTORY`: where changes held while the database is
+    /// unavailable are journaled, and refused changes kept. Default: the database's directory.
+    /// systemd sets `STATE_DIRECTORY` for a unit with `StateDirectory=`.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// `api.*`.
@@ -199,6 +203,7 @@ impl Default for DatabaseConfig {
             connection_timeout: Duration::from_secs(10),
             pool_size: 8,
             retry_max_delay: Duration::from_secs(60),
+            state_dir: None,
         }
     }
 }

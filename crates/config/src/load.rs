@@ -421,6 +421,13 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
                 .unwrap_or(defaults.database.path),
             connection_timeout: connection_timeout.unwrap_or(defaults.database.connection_timeout),
             retry_max_delay: retry_max_delay.unwrap_or(defaults.database.retry_max_delay),
+            // systemd sets STATE_DIRECTORY to a colon-separated list when a unit names several.
+            state_dir: env
+                .state_directory
+                .as_deref()
+                .and_then(|dirs| dirs.split(':').find(|d| !d.is_empty()))
+                .map(PathBuf::from)
+                .or(db.state_dir),
             pool_size: parsed(
                 &env.database_pool_size,
                 "DATABASE_POOL_SIZE",

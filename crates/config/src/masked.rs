@@ -35,6 +35,7 @@ struct DatabaseView<'a> {
     connection_timeout: f64,
     pool_size: u32,
     retry_max_delay: f64,
+    state_dir: Option<&'a std::path::Path>,
 }
 
 #[derive(Serialize)]
@@ -97,6 +98,7 @@ impl Config {
                 connection_timeout: self.database.connection_timeout.as_secs_f64(),
                 pool_size: self.database.pool_size,
                 retry_max_delay: self.database.retry_max_delay.as_secs_f64(),
+                state_dir: self.database.state_dir.as_deref(),
             },
             api: ApiView {
                 host: &self.api.host,

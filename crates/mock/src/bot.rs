@@ -66,6 +66,7 @@ impl MockBot {
                         continue;
                     }
                     Ok(None) => {}
+                    // Never seed over a plan that cannot be seen.
                     Err(error) => {
                         report.refused.push(format!("{} {date}: {error}", coach.id));
                         continue;

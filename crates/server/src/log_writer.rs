@@ -8,6 +8,7 @@
 //! writer (it collects lines for a millisecond at a time while they keep coming); an idle one
 //! writes each line at once. Either way a line reaches the file within about a millisecond.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
@@ -90,7 +91,22 @@ impl BatchedAppender {
 impl Append for BatchedAppender {
     fn append(&self, record: &log::Record<'_>) -> anyhow::Result<()> {
         let mut line = SimpleWriter(Vec::with_capacity(256));
-        self.encoder.encode(&mut line, record)?;
+        // Messages quote what users send (names, plan text, paths, headers): a newline or an
+        // escape sequence in them must not forge a line or drive a terminal.
+        // The message is formatted once, here; the encoder copies the text.
+        let message = record.args().to_string();
+        let message = escape_controls(&message);
+        self.encoder.encode(
+            &mut line,
+            &log::Record::builder()
+                .level(record.level())
+                .target(record.target())
+                .module_path(record.module_path())
+                .file(record.file())
+                .line(record.line())
+                .args(format_args!("{message}"))
+                .build(),
+        )?;
         if !self.send(Message::Line(line.0)) {
             anyhow::bail!("the log writer has stopped");
         }
@@ -209,6 +225,38 @@ impl Writer {
     }
 }
 
+/// `message` with every character that could break a log line or reach a terminal as a
+/// control written as an escape: C0 and C1 controls other than tab (`\n`, `\r`, `\u{1b}`),
+/// DEL, line and paragraph separators, and bidirectional controls (which reorder how a line
+/// reads). Borrowed, without a copy, when there is none (the common case).
+pub(crate) fn escape_controls(message: &str) -> Cow<'_, str> {
+    fn needs_escape(c: char) -> bool {
+        (c.is_control() && c != '\t')
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+    }
+    // Bytes below 0x80 that are not controls cannot start an escape: skip them fast.
+    let first = message
+        .char_indices()
+        .find(|&(_, c)| !(c.is_ascii() && !c.is_ascii_control() || c == '\t') && needs_escape(c));
+    let Some((at, _)) = first else {
+        return Cow::Borrowed(message);
+    };
+    let mut escaped = String::with_capacity(message.len() + 16);
+    escaped.push_str(&message[..at]);
+    for c in message[at..].chars() {
+        match c {
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            c if needs_escape(c) => {
+                use std::fmt::Write as _;
+                let _ = write!(escaped, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => escaped.push(c),
+        }
+    }
+    Cow::Owned(escaped)
+}
+
 fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).append(true).open(path)
 }
@@ -242,6 +290,43 @@ mod tests {
                     .build(),
             )
             .unwrap_or_else(|e| panic!("append failed: {e}"));
+    }
+
+    #[test]
+    fn user_text_cannot_forge_a_line_or_reach_the_terminal() {
+        assert_eq!(
+            escape_controls("plain text, tab\tok"),
+            "plain text, tab\tok"
+        );
+        assert!(matches!(escape_controls("café 📈"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_controls("dana\n2026-01-01T00:00:00.000000+00:00 ERROR forged\u{1b}[31m"),
+            "dana\\n2026-01-01T00:00:00.000000+00:00 ERROR forged\\u{1b}[31m"
+        );
+        assert_eq!(escape_controls("a\rb\u{7f}\u{85}"), "a\\rb\\u{7f}\\u{85}");
+        assert_eq!(
+            escape_controls("x\u{202e}y\u{2028}z"),
+            "x\\u{202e}y\\u{2028}z"
+        );
+
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("app.log");
+        let appender = BatchedAppender::start(
+            Box::new(PatternEncoder::new("{l} {m}{n}")),
+            Rotation {
+                path: path.clone(),
+                max_bytes: 1 << 20,
+                backups: 0,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        record_line(&appender, "posted by dana\nERROR forged line\u{1b}[2J");
+        appender.flush();
+        let written = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            written,
+            "INFO posted by dana\\nERROR forged line\\u{1b}[2J\n"
+        );
     }
 
     #[test]

@@ -2,10 +2,12 @@
 
 use coach_plans_config::{LogFormat, LogLevel, LoggingConfig};
 use log::LevelFilter;
-use log4rs::config::{Appender, Config, Logger, Root};
+use log4rs::append::Append;
+use log4rs::config::{Appender, Config, Root};
 use log4rs::encode::Encode;
 use log4rs::encode::json::JsonEncoder;
 use log4rs::encode::pattern::PatternEncoder;
+use log4rs::filter::{Filter, Response};
 
 use crate::log_writer::{BatchedAppender, Rotation};
 
@@ -13,24 +15,26 @@ use crate::log_writer::{BatchedAppender, Rotation};
 const TEXT_PATTERN: &str =
     "{d(%Y-%m-%dT%H:%M:%S%.6f+00:00)(utc)} {l:<5} {t} [{X(request_id)(-)}] {m}{n}";
 
-/// Libraries whose own logs go through our pipeline at WARN at most (they are chatty below).
-const LIBRARIES: &[&str] = &[
-    "actix_server",
-    "actix_web",
-    "actix_http",
-    "mio",
-    "hyper",
-    "hyper_util",
-    "h2",
-    "reqwest",
-    "rustls",
-    "tokio_websockets",
-    "twilight_gateway",
-    "twilight_http",
-    "twilight_model",
-    "r2d2",
-    "tokio",
-];
+/// Our own log targets start with this (`coach_plans`, `coach_plans_api::…`, …). Every other
+/// target is a library's, held at WARN unless the level is DEBUG (SPEC 10): deciding by what is
+/// ours rather than by a list of libraries keeps a new dependency's INFO lines out too.
+const OWN_TARGET_PREFIX: &str = "coach_plans";
+
+/// Lets through our own records at the configured level and libraries' at `library_level`.
+#[derive(Debug)]
+struct LibraryLevel {
+    library_level: LevelFilter,
+}
+
+impl Filter for LibraryLevel {
+    fn filter(&self, record: &log::Record<'_>) -> Response {
+        if record.target().starts_with(OWN_TARGET_PREFIX) || record.level() <= self.library_level {
+            Response::Neutral
+        } else {
+            Response::Reject
+        }
+    }
+}
 
 /// Why logging could not start.
 #[derive(Debug, thiserror::Error)]
@@ -74,15 +78,96 @@ pub(crate) fn init(config: &LoggingConfig) -> Result<log4rs::Handle, LoggingErro
         },
     )
     .map_err(|e| fail(e.to_string()))?;
-    let root_level = level(config.level);
-    let library_level = root_level.min(LevelFilter::Warn);
-    let loggers = LIBRARIES
-        .iter()
-        .map(|name| Logger::builder().build(*name, library_level));
-    let log_config = Config::builder()
-        .appender(Appender::builder().build("out", Box::new(sink)))
-        .loggers(loggers)
-        .build(Root::builder().appender("out").build(root_level))
-        .map_err(|e| fail(e.to_string()))?;
+    let log_config = pipeline(config.level, Box::new(sink)).map_err(|e| fail(e.to_string()))?;
     log4rs::init_config(log_config).map_err(|e| fail(e.to_string()))
+}
+
+/// The log4rs configuration: everything to `sink`, our records at `configured`, libraries' at
+/// WARN (or DEBUG when `configured` is DEBUG).
+fn pipeline(
+    configured: LogLevel,
+    sink: Box<dyn Append>,
+) -> Result<Config, log4rs::config::runtime::ConfigErrors> {
+    let root_level = level(configured);
+    let library_level = if root_level >= LevelFilter::Debug {
+        root_level
+    } else {
+        root_level.min(LevelFilter::Warn)
+    };
+    Config::builder()
+        .appender(
+            Appender::builder()
+                .filter(Box::new(LibraryLevel { library_level }))
+                .build("out", sink),
+        )
+        .build(Root::builder().appender("out").build(root_level))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// An appender that keeps the targets and levels it is given.
+    #[derive(Debug, Default, Clone)]
+    struct Kept(Arc<Mutex<Vec<String>>>);
+
+    impl Append for Kept {
+        fn append(&self, record: &log::Record<'_>) -> anyhow::Result<()> {
+            if let Ok(mut kept) = self.0.lock() {
+                kept.push(format!("{} {}", record.level(), record.target()));
+            }
+            Ok(())
+        }
+        fn flush(&self) {}
+    }
+
+    fn written(configured: LogLevel, records: &[(log::Level, &str)]) -> Vec<String> {
+        let kept = Kept::default();
+        let config = pipeline(configured, Box::new(kept.clone())).unwrap_or_else(|e| panic!("{e}"));
+        let logger = log4rs::Logger::new(config);
+        for (level, target) in records {
+            log::Log::log(
+                &logger,
+                &log::Record::builder()
+                    .level(*level)
+                    .target(target)
+                    .args(format_args!("x"))
+                    .build(),
+            );
+        }
+        kept.0.lock().map(|k| k.clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn libraries_are_held_at_warn_whatever_their_name_and_ours_follow_the_level() {
+        let records = [
+            (log::Level::Info, "twilight_http_ratelimiting::in_memory"),
+            (log::Level::Info, "twilight_gateway_queue"),
+            (log::Level::Info, "some_new_dependency"),
+            (log::Level::Warn, "twilight_gateway_queue"),
+            (log::Level::Info, "coach_plans_bot::runner"),
+            (log::Level::Info, "coach_plans::access"),
+            (log::Level::Debug, "coach_plans_api::gate"),
+        ];
+        assert_eq!(
+            written(LogLevel::Info, &records),
+            [
+                "WARN twilight_gateway_queue",
+                "INFO coach_plans_bot::runner",
+                "INFO coach_plans::access",
+            ]
+        );
+        assert_eq!(
+            written(LogLevel::Debug, &records).len(),
+            records.len(),
+            "DEBUG lets libraries through too"
+        );
+        assert_eq!(
+            written(LogLevel::Error, &records),
+            Vec::<String>::new(),
+            "nothing below ERROR"
+        );
+    }
 }

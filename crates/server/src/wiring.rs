@@ -3,16 +3,20 @@
 use std::sync::Arc;
 
 use coach_plans_config::{Config, DatabaseConfig};
-use coach_plans_service::{PlanService, ServiceSettings};
+use coach_plans_service::{HeldChangeCheck, PlanService, ServiceSettings};
 use coach_plans_storage::{PlanStore, ResilientStore, SqliteStore, StoreError};
 
 use crate::commands::{fail, say};
 use crate::exit::Exit;
 
 /// Opens the configured database, upgrading it if needed. A database that cannot be reached
-/// now does not stop the server: plans are held in memory until it can (SPEC 5.1).
-pub(crate) fn open_store(config: &DatabaseConfig) -> Result<Arc<ResilientStore>, Exit> {
-    ResilientStore::open(config)
+/// now does not stop the server: changes are held in the journal until it can (SPEC 5.1), and
+/// checked against the service's rules when written through.
+pub(crate) fn open_store(
+    config: &DatabaseConfig,
+    settings: &ServiceSettings,
+) -> Result<Arc<ResilientStore>, Exit> {
+    ResilientStore::open_with_rules(config, Arc::new(HeldChangeCheck::new(settings)))
         .map(Arc::new)
         .map_err(cannot_open)
 }
@@ -51,8 +55,8 @@ pub(crate) fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, Exi
     })
 }
 
-/// The plan service with the configured rules.
-pub(crate) fn service(config: &Config, store: Arc<dyn PlanStore>) -> Result<PlanService, Exit> {
+/// The configured rules of the plan service.
+pub(crate) fn service_settings(config: &Config) -> Result<ServiceSettings, Exit> {
     let timezone = jiff::tz::TimeZone::get(&config.plans.timezone).map_err(|error| {
         fail!("invalid plans.timezone: {error}");
         Exit::Config
@@ -64,18 +68,22 @@ pub(crate) fn service(config: &Config, store: Arc<dyn PlanStore>) -> Result<Plan
         timezone,
         max_chart_attachments: config.plans.max_chart_attachments,
     };
-    Ok(PlanService::new(store, settings))
+    Ok(settings)
 }
 
-/// Called once at shutdown, after the last request: writes held plans through, or spills them
-/// to a file beside the database (and says where), so nothing accepted is lost.
+/// The plan service with the configured rules.
+pub(crate) fn service(config: &Config, store: Arc<dyn PlanStore>) -> Result<PlanService, Exit> {
+    Ok(PlanService::new(store, service_settings(config)?))
+}
+
+/// Called once at shutdown, after the last request: writes held changes through, or says where
+/// they stay (the journal, written through at the next start), so nothing accepted is lost.
 pub(crate) async fn close_store(store: Arc<ResilientStore>) {
     match tokio::task::spawn_blocking(move || store.close()).await {
-        Ok(Some(spill)) => say!(
-            "the database is unavailable: {} held plan(s) saved to {} (load with: coach-plans import-legacy {})",
-            spill.plans,
-            spill.path.display(),
-            spill.path.display()
+        Ok(Some(held)) => say!(
+            "the database is unavailable: {} held change(s) stay in {} and are written through when coach-plans next starts",
+            held.changes,
+            held.journal.display()
         ),
         Ok(None) => {}
         Err(error) => log::error!("closing the store failed: {error}"),

@@ -9,10 +9,12 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Action, Allowed, Forbidden, InvalidRequest, Missing, ServiceError};
 pub use import::{ImportError, ImportPreview};
 pub use service::{
-    Actor, NewPost, Page, PlanEdit, PlanRef, PlanService, PlanWithHistory, Saved, ServiceSettings,
-    Skipped, format_timestamp,
+    Actor, HeldChangeCheck, NewPost, Page, PlanEdit, PlanRef, PlanService, PlanWithHistory, Saved,
+    ServiceSettings, Skipped, format_timestamp,
 };
 
 /// Storage types that appear in the service's signatures, re-exported so callers need not
 /// depend on the storage crate.
-pub use coach_plans_storage::{AuthorFilter, ImportReport, PlanQuery, StoreHealth, StoreStats};
+pub use coach_plans_storage::{
+    AuthorFilter, ImportReport, PlanQuery, RefusedAction, RefusedChange, StoreHealth, StoreStats,
+};

@@ -10,7 +10,8 @@ use coach_plans_model::{
     charts_from_attachments,
 };
 use coach_plans_storage::{
-    AuthorFilter, NewPlan, PlanQuery, PlanStore, Revision, StoreError, StoreHealth, StoreStats,
+    AuthorFilter, HeldChangeRules, NewPlan, PlanQuery, PlanStore, Revision, StoreError,
+    StoreHealth, StoreStats,
 };
 use jiff::tz::TimeZone;
 
@@ -129,6 +130,43 @@ pub struct Saved {
     pub replaced: bool,
     /// Attachments that were not images.
     pub skipped: Vec<Skipped>,
+    /// The database could not be read, so whether the coach and date already had a plan is
+    /// not known yet: the post is kept durably and checked when the database is back (a post
+    /// over someone else's plan is then refused and its author told).
+    pub checked_later: bool,
+}
+
+/// The rules the fallback store asks again when it writes held changes through
+/// ([`HeldChangeRules`]): a plan's author, or an admin by user id, may change it. Admins by
+/// role are not recognised there: roles are known only while a command runs.
+#[derive(Debug, Clone)]
+pub struct HeldChangeCheck {
+    admin_user_ids: Vec<UserId>,
+}
+
+impl HeldChangeCheck {
+    /// The check for these settings.
+    pub fn new(settings: &ServiceSettings) -> Self {
+        Self {
+            admin_user_ids: settings.admin_user_ids.clone(),
+        }
+    }
+}
+
+impl HeldChangeRules for HeldChangeCheck {
+    fn may_change(&self, existing: &Plan, by: &Author) -> Result<(), String> {
+        let allowed = by.id.is_some_and(|id| {
+            existing.author.is_same_person(id, &by.name) || self.admin_user_ids.contains(&id)
+        });
+        if allowed {
+            Ok(())
+        } else {
+            Err(format!(
+                "only its author ({}) or an admin may change the plan stored for {} on {}",
+                existing.author.name, existing.coach, existing.date
+            ))
+        }
+    }
 }
 
 /// A plan and its history.
@@ -257,7 +295,14 @@ impl PlanService {
         // A second post for the same coach and date replaces the first; a concurrent post can
         // win the race between the lookup and the insert, so look again once on conflict.
         for _ in 0..2 {
-            if let Some(existing) = self.live_plan(&coach, date).await? {
+            // A store that cannot be read yet may still keep a new post durably and check it
+            // against the database later (the fallback store does); any other store refuses.
+            let (existing, checked_later) = match self.live_plan(&coach, date).await {
+                Ok(existing) => (existing, false),
+                Err(ServiceError::Unavailable(_)) => (None, true),
+                Err(error) => return Err(error),
+            };
+            if let Some(existing) = existing {
                 self.authorize_change(actor, &existing, Action::Replace)?;
                 let revision = Revision {
                     action: HistoryAction::Replace,
@@ -273,6 +318,7 @@ impl PlanService {
                     plan,
                     replaced: true,
                     skipped,
+                    checked_later: false,
                 });
             }
             let new = NewPlan {
@@ -294,6 +340,7 @@ impl PlanService {
                         plan,
                         replaced: false,
                         skipped,
+                        checked_later,
                     });
                 }
                 Err(StoreError::Conflict { .. }) => continue,
@@ -324,6 +371,7 @@ impl PlanService {
             plan,
             replaced: false,
             skipped,
+            checked_later: false,
         })
     }
 

@@ -4,6 +4,7 @@ mod changes;
 mod error;
 mod files;
 mod import;
+mod journal;
 mod memory;
 mod resilient;
 mod sqlite;
@@ -11,7 +12,10 @@ mod store;
 
 pub use error::{Cause, StoreError};
 pub use memory::MemoryStore;
-pub use resilient::{PROVISIONAL_ID_BASE, ResilientStore, Spill};
+pub use resilient::{
+    HeldChangeRules, OnlyTheAuthor, PROVISIONAL_ID_BASE, RefusedAction, RefusedChange,
+    ResilientStore, StillHeld, journal_path,
+};
 pub use sqlite::{MigrationReport, SchemaStatus, SqliteStore};
 pub use store::{
     AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,

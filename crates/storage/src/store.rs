@@ -69,7 +69,7 @@ pub trait PlanStore: Send + Sync + 'static {
 }
 
 /// A plan to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewPlan {
     /// Whose plan.
     pub coach: CoachId,
@@ -92,7 +92,7 @@ pub struct NewPlan {
 }
 
 /// A change to a live plan's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Revision {
     /// [`HistoryAction::Edit`] or [`HistoryAction::Replace`] (a deletion is
     /// [`PlanStore::delete_plan`]).

@@ -57,14 +57,15 @@ async fn serve(config: Config, listener: TcpListener) -> Exit {
         }
     );
 
-    let store = match wiring::open_store(&config.database) {
+    let settings = match wiring::service_settings(&config) {
+        Ok(settings) => settings,
+        Err(exit) => return exit,
+    };
+    let store = match wiring::open_store(&config.database, &settings) {
         Ok(store) => store,
         Err(exit) => return exit,
     };
-    let service = match wiring::service(&config, store.clone()) {
-        Ok(service) => service,
-        Err(exit) => return exit,
-    };
+    let service = PlanService::new(store.clone(), settings);
 
     let address = match listener.local_addr() {
         Ok(address) => address,
@@ -83,8 +84,18 @@ async fn serve(config: Config, listener: TcpListener) -> Exit {
         say!("{BANNER}");
         log::warn!("{BANNER}");
         let mock = MockBot::new(handler);
-        mock.seed(service.today(), config.mock.seed_days).await;
-        let task = tokio::spawn(reseed_each_new_day(mock, service.clone(), stop_rx.clone()));
+        let unseeded = !mock
+            .seed(service.today(), config.mock.seed_days)
+            .await
+            .refused
+            .is_empty();
+        let task = tokio::spawn(reseed(
+            mock,
+            service.clone(),
+            config.mock.seed_days,
+            unseeded,
+            stop_rx.clone(),
+        ));
         (BotState::mock(), task)
     } else {
         let settings = match GatewaySettings::from_config(&config.discord) {
@@ -94,7 +105,11 @@ async fn serve(config: Config, listener: TcpListener) -> Exit {
                 return Exit::Config;
             }
         };
-        let bot = DiscordBot::new(settings, handler);
+        let (refusals, refused) = tokio::sync::mpsc::unbounded_channel();
+        store.on_refused(move |change| {
+            let _ = refusals.send(change.clone());
+        });
+        let bot = DiscordBot::new(settings, handler).with_refusals(refused);
         let state = bot.state();
         let mut stop = stop_rx.clone();
         let task = tokio::spawn(async move {
@@ -156,20 +171,37 @@ async fn serve(config: Config, listener: TcpListener) -> Exit {
 }
 
 /// In mock mode, posts the new day's mock plans when the date changes while running.
-async fn reseed_each_new_day(mock: MockBot, service: PlanService, mut stop: watch::Receiver<bool>) {
+/// Also retries, every few seconds, a seeding that could not run because the database could
+/// not be read: mock plans are never posted over plans the server cannot see.
+async fn reseed(
+    mock: MockBot,
+    service: PlanService,
+    days: u32,
+    mut unseeded: bool,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut seeded = service.today();
     loop {
+        let pause = if unseeded {
+            MOCK_RESEED_RETRY
+        } else {
+            Duration::from_secs(60)
+        };
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = tokio::time::sleep(pause) => {}
             _ = stop.changed() => return,
         }
         let today = service.today();
-        if today != seeded {
-            mock.seed(today, 0).await;
+        if unseeded || today != seeded {
+            let back = if unseeded { days } else { 0 };
+            unseeded = !mock.seed(today, back).await.refused.is_empty();
             seeded = today;
         }
     }
 }
+
+/// How often mock mode tries again to seed while the database cannot be read.
+const MOCK_RESEED_RETRY: Duration = Duration::from_secs(2);
 
 /// Asks our own `/health`, as a client would, before saying ready. 200 and 503 both count as
 /// answering (503 means the database is down and plans are held in memory).
