@@ -25,9 +25,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         PlanOutcome::NotPosted { coach, .. } => println!("{coach} has not posted a plan"),
         PlanOutcome::Unavailable(reason) => {
-            eprintln!("coach-plans is unavailable: {reason}");
+            eprintln!("coach-plans is unavailable: {}", reason.chain());
             std::process::exit(1);
         }
+        // The outcome may gain kinds in later versions.
+        other => eprintln!("unexpected outcome: {other:?}"),
     }
     println!("client metrics: {:?}", client.metrics());
     Ok(())

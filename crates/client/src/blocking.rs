@@ -11,7 +11,7 @@ use coach_plans_model::wire::legacy::Metrics;
 use coach_plans_model::{CoachId, Plan, PlanDate};
 use tokio::sync::mpsc;
 
-use crate::{BuildError, ClientBuilder, ClientError, ClientMetrics, PlanOutcome};
+use crate::{BuildError, ClientBuilder, ClientError, ClientErrorKind, ClientMetrics, PlanOutcome};
 
 type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -106,7 +106,12 @@ impl PlanClient {
         &self,
         future: impl Future<Output = T> + Send + 'static,
     ) -> Result<T, ClientError> {
-        let stopped = || ClientError::Transport("the client's worker thread has stopped".into());
+        let stopped = || {
+            ClientError::with_source(
+                ClientErrorKind::Transport,
+                "the client's worker thread has stopped",
+            )
+        };
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         let job: Job = Box::pin(async move {
             let _ = reply.send(future.await);

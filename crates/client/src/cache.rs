@@ -3,7 +3,11 @@
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock, so tests can move time forward instead of sleeping; outside tests (and outside a
+// runtime) it is the monotonic system clock.
+use tokio::time::Instant;
 
 use coach_plans_model::{CoachId, Plan, PlanDate};
 use lru::LruCache;

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 
 use crate::cache::{Cached, Key, PlanCache};
 use crate::metrics::{ClientMetrics, Counters};
-use crate::outcome::{ClientError, PlanOutcome};
+use crate::outcome::{ClientError, ClientErrorKind, PlanOutcome};
 
 /// The largest page the server gives; enough for every coach on one date.
 const ALL_PLANS_LIMIT: u32 = 500;
@@ -154,8 +154,8 @@ impl ClientBuilder {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
-        install_crypto_provider();
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .timeout(self.timeout)
             .default_headers(headers)
             .user_agent(concat!("coach-plans-client/", env!("CARGO_PKG_VERSION")))
@@ -173,13 +173,17 @@ impl ClientBuilder {
     }
 }
 
-/// reqwest is built without a default TLS crypto provider (so the tree has no C crypto
-/// library); use ring unless the application installed one.
-fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing the race to another thread installing one is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
+/// TLS with ring as the crypto provider and the platform's certificate verifier, given to
+/// reqwest directly: a library must not install a process-wide provider behind its caller's
+/// back (reqwest is built without one, so the tree has no C crypto library).
+fn tls_config() -> Result<rustls::ClientConfig, BuildError> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_platform_verifier())
+        .map(|builder| builder.with_no_client_auth())
+        .map_err(|e| BuildError::Http(e.to_string()))
 }
 
 /// The coach-plans HTTP client: typed outcomes, an LRU + TTL cache, retries on transient
@@ -238,7 +242,7 @@ impl PlanClient {
             coach: coach.clone(),
             date,
         };
-        let Some(cached) = self.cache().get(&key, Instant::now()) else {
+        let Some(cached) = self.cache().get(&key, tokio::time::Instant::now()) else {
             Counters::bump(&counters.cache_misses);
             log::debug!("cache miss for {} on {}", coach, day(date));
             return Err(key);
@@ -268,7 +272,7 @@ impl PlanClient {
                     let (coach, date) = (key.coach.clone(), key.date);
                     let ttl = self.inner.settings.miss_ttl;
                     self.cache()
-                        .put(key, Cached::NotPosted, ttl, Instant::now());
+                        .put(key, Cached::NotPosted, ttl, tokio::time::Instant::now());
                     PlanOutcome::NotPosted { coach, date }
                 }
             },
@@ -326,7 +330,7 @@ impl PlanClient {
     /// Caches a found plan under its own date, and under "today" when that was what was asked.
     fn remember(&self, plan: &Arc<Plan>, asked: Option<PlanDate>) {
         let settings = &self.inner.settings;
-        let now = Instant::now();
+        let now = tokio::time::Instant::now();
         let mut cache = self.cache();
         if asked.is_none() {
             let today = Key {
@@ -407,7 +411,7 @@ impl PlanClient {
                 log::debug!(
                     "GET {} failed ({}); retrying in {wait:?}",
                     url.path(),
-                    failure.error
+                    failure.error.chain()
                 );
             })
             .await;
@@ -418,7 +422,7 @@ impl PlanClient {
             }
             Err(failure) => {
                 Counters::bump(&self.inner.counters.errors);
-                log::warn!("GET {} failed: {}", url.path(), failure.error);
+                log::warn!("GET {} failed: {}", url.path(), failure.error.chain());
                 Err(failure.error)
             }
         }
@@ -432,15 +436,17 @@ impl PlanClient {
         let settings = &self.inner.settings;
         let started = Instant::now();
         let transport = |error: reqwest::Error| Failure {
-            error: if error.is_timeout() {
-                ClientError::Timeout(settings.timeout)
-            } else if error.is_connect() {
-                ClientError::Connect {
-                    url: self.inner.base.to_string(),
-                    detail: error_chain(&error),
-                }
-            } else {
-                ClientError::Transport(error_chain(&error))
+            error: {
+                let kind = if error.is_timeout() {
+                    ClientErrorKind::Timeout(settings.timeout)
+                } else if error.is_connect() {
+                    ClientErrorKind::Connect {
+                        url: self.inner.base.to_string(),
+                    }
+                } else {
+                    ClientErrorKind::Transport
+                };
+                ClientError::with_source(kind, error)
             },
             retry_after: None,
         };
@@ -462,7 +468,7 @@ impl PlanClient {
         );
         if accept.contains(&status) {
             return serde_json::from_slice(&body).map_err(|e| Failure {
-                error: ClientError::InvalidResponse(e.to_string()),
+                error: ClientError::with_source(ClientErrorKind::InvalidResponse, e),
                 retry_after: None,
             });
         }
@@ -470,10 +476,10 @@ impl PlanClient {
             .ok()
             .map(|body| body.message.unwrap_or(body.error));
         Err(Failure {
-            error: ClientError::Status {
+            error: ClientError::new(ClientErrorKind::Status {
                 status: status.as_u16(),
                 message,
-            },
+            }),
             retry_after,
         })
     }
@@ -507,6 +513,15 @@ fn day(date: Option<PlanDate>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn building_a_client_installs_no_process_wide_tls_provider() {
+        assert!(PlanClient::new("https://plans.example.com").is_ok());
+        assert!(
+            rustls::crypto::CryptoProvider::get_default().is_none(),
+            "the application's choice of provider is left to the application"
+        );
+    }
 
     #[test]
     fn bad_base_urls_and_settings_are_refused_at_build() {

@@ -10,7 +10,7 @@ mod source;
 
 pub use client::{BuildError, ClientBuilder, PlanClient};
 pub use metrics::ClientMetrics;
-pub use outcome::{ClientError, PlanOutcome};
+pub use outcome::{ClientError, ClientErrorKind, PlanOutcome};
 pub use source::{BoxFuture, PlanSource};
 
 /// The server's reports.

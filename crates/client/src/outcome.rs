@@ -11,6 +11,7 @@ use coach_plans_model::{CoachId, Plan, PlanDate};
 /// A plan that was not posted is an ordinary answer, not an error; [`PlanOutcome::Unavailable`]
 /// means the question could not be answered (server down, timeout, refused request).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum PlanOutcome {
     /// The coach posted a plan.
     Found(Arc<Plan>),
@@ -60,29 +61,37 @@ impl PlanOutcome {
                 charts: Vec::new(),
             }),
             Self::Unavailable(error) => PlanReply::Missing(legacy::MissingPlan {
-                plan: format!("No plan available (coach-plans unavailable: {error})"),
+                plan: format!(
+                    "No plan available (coach-plans unavailable: {})",
+                    error.chain()
+                ),
                 charts: Vec::new(),
             }),
         }
     }
 }
 
-/// Why the server could not answer. Never carries the auth token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClientError {
+/// Why the server could not answer: a [`kind`](Self::kind) to match on, and the underlying
+/// error as [`source`](std::error::Error::source) so logs keep the whole chain. Never carries
+/// the auth token.
+#[derive(Debug, Clone)]
+pub struct ClientError {
+    kind: ClientErrorKind,
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+/// What kind of failure a [`ClientError`] is. New kinds may be added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientErrorKind {
     /// No connection could be made (refused, unreachable, DNS).
-    #[error("cannot connect to {url}: {detail}")]
     Connect {
         /// The server's base URL.
         url: String,
-        /// The transport's words.
-        detail: String,
     },
     /// No answer within the configured timeout.
-    #[error("no answer within {0:?}")]
     Timeout(Duration),
     /// The server answered with an error status (5xx, 429, or a 4xx such as 401).
-    #[error("server answered {status}{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
     Status {
         /// The HTTP status code.
         status: u16,
@@ -90,21 +99,89 @@ pub enum ClientError {
         message: Option<String>,
     },
     /// The server answered with something that is not the expected JSON.
-    #[error("unexpected answer: {0}")]
-    InvalidResponse(String),
+    InvalidResponse,
     /// Another transport failure.
-    #[error("request failed: {0}")]
-    Transport(String),
+    Transport,
 }
 
 impl ClientError {
+    /// An error of this kind, without an underlying cause.
+    pub fn new(kind: ClientErrorKind) -> Self {
+        Self { kind, source: None }
+    }
+
+    /// An error of this kind caused by `source`.
+    pub fn with_source(
+        kind: ClientErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            kind,
+            source: Some(Arc::from(source.into())),
+        }
+    }
+
+    /// What kind of failure it is.
+    pub fn kind(&self) -> &ClientErrorKind {
+        &self.kind
+    }
+
+    /// The underlying error, if any.
+    pub fn into_source(self) -> Option<Arc<dyn std::error::Error + Send + Sync>> {
+        self.source
+    }
+
     /// Whether trying again later might succeed: connection failures, timeouts, 5xx and 429.
     pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Connect { .. } | Self::Timeout(_) | Self::Transport(_) => true,
-            Self::Status { status, .. } => *status >= 500 || *status == 429,
-            Self::InvalidResponse(_) => false,
+        match &self.kind {
+            ClientErrorKind::Connect { .. }
+            | ClientErrorKind::Timeout(_)
+            | ClientErrorKind::Transport => true,
+            ClientErrorKind::Status { status, .. } => *status >= 500 || *status == 429,
+            ClientErrorKind::InvalidResponse => false,
         }
+    }
+
+    /// This error and every cause below it, joined with `: ` (causes whose words the text
+    /// already holds are left out).
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
+        while let Some(error) = cause {
+            let words = error.to_string();
+            if !text.contains(&words) {
+                text.push_str(": ");
+                text.push_str(&words);
+            }
+            cause = error.source();
+        }
+        text
+    }
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            ClientErrorKind::Connect { url } => write!(f, "cannot connect to {url}"),
+            ClientErrorKind::Timeout(after) => write!(f, "no answer within {after:?}"),
+            ClientErrorKind::Status { status, message } => {
+                write!(f, "server answered {status}")?;
+                match message {
+                    Some(message) => write!(f, ": {message}"),
+                    None => Ok(()),
+                }
+            }
+            ClientErrorKind::InvalidResponse => f.write_str("unexpected answer from the server"),
+            ClientErrorKind::Transport => f.write_str("request failed"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -123,7 +200,9 @@ mod tests {
             panic!("a miss is a Missing reply")
         };
         assert_eq!(reply.plan, "No plan available for coach_d on 2024-05-10");
-        let down = PlanOutcome::Unavailable(ClientError::Timeout(Duration::from_secs(10)));
+        let down = PlanOutcome::Unavailable(ClientError::new(ClientErrorKind::Timeout(
+            Duration::from_secs(10),
+        )));
         let PlanReply::Missing(reply) = down.to_legacy() else {
             panic!("unavailable is a Missing reply")
         };
@@ -132,9 +211,11 @@ mod tests {
 
     #[test]
     fn only_connection_failures_timeouts_5xx_and_429_are_transient() {
-        let status = |status| ClientError::Status {
-            status,
-            message: None,
+        let status = |status| {
+            ClientError::new(ClientErrorKind::Status {
+                status,
+                message: None,
+            })
         };
         assert!(status(503).is_transient());
         assert!(status(500).is_transient());
@@ -142,15 +223,34 @@ mod tests {
         assert!(!status(400).is_transient());
         assert!(!status(401).is_transient());
         assert!(!status(404).is_transient());
-        assert!(ClientError::Timeout(Duration::from_secs(1)).is_transient());
-        assert!(!ClientError::InvalidResponse("x".into()).is_transient());
+        assert!(ClientError::new(ClientErrorKind::Timeout(Duration::from_secs(1))).is_transient());
+        assert!(!ClientError::new(ClientErrorKind::InvalidResponse).is_transient());
         assert_eq!(
-            ClientError::Status {
+            ClientError::new(ClientErrorKind::Status {
                 status: 400,
                 message: Some("bad".into())
-            }
+            })
             .to_string(),
             "server answered 400: bad"
         );
+    }
+
+    #[test]
+    fn the_cause_stays_reachable_through_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused by peer");
+        let error = ClientError::with_source(
+            ClientErrorKind::Connect {
+                url: "http://127.0.0.1:9/".into(),
+            },
+            io,
+        );
+        assert_eq!(error.to_string(), "cannot connect to http://127.0.0.1:9/");
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("refused by peer"));
+        assert_eq!(
+            error.chain(),
+            "cannot connect to http://127.0.0.1:9/: refused by peer"
+        );
+        assert!(matches!(error.kind(), ClientErrorKind::Connect { .. }));
     }
 }

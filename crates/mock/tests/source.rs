@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use coach_plans_client::{ClientError, PlanOutcome, PlanSource};
+use coach_plans_client::{ClientError, ClientErrorKind, PlanOutcome, PlanSource};
 use coach_plans_mock::{MockPlanSource, mock_plan};
 use coach_plans_model::{CoachId, PlanDate};
 
@@ -48,7 +48,10 @@ async fn a_test_can_take_a_plan_away_or_the_whole_service() {
     mock.mark_not_posted(&coach("i"), date("2024-05-10"));
     assert!(!mock.fetch_coach_plan(&coach("i"), None).await.is_found());
     assert_eq!(mock.fetch_all_coach_plans(None).await.unwrap().len(), 3);
-    mock.set_unavailable(Some(ClientError::Transport("down for the test".into())));
+    mock.set_unavailable(Some(ClientError::with_source(
+        ClientErrorKind::Transport,
+        "down for the test",
+    )));
     assert!(matches!(
         mock.fetch_coach_plan(&coach("d"), None).await,
         PlanOutcome::Unavailable(_)
