@@ -28,6 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLoc
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use backon::{BackoffBuilder as _, ExponentialBuilder};
 use coach_plans_config::DatabaseConfig;
 use coach_plans_model::wire::{LegacyExport, LegacyRecord, legacy_key};
 use coach_plans_model::{
@@ -327,8 +328,10 @@ impl ResilientStore {
                                 ..Held::default()
                             });
                         }
-                        // The retry thread notices within its first delay.
-                        return hold(&mut state, &journal);
+                        let result = hold(&mut state, &journal);
+                        drop(state);
+                        self.shared.start_retrying();
+                        return result;
                     }
                     other => return other,
                 }
@@ -412,29 +415,49 @@ impl Shared {
         self.wake.notify_all();
     }
 
+    /// Wakes the retry thread: changes are now held. Takes the stop lock first, so the
+    /// thread cannot miss the wake-up between looking at the state and going to sleep.
+    fn start_retrying(&self) {
+        drop(self.stop.lock().unwrap_or_else(PoisonError::into_inner));
+        self.wake.notify_all();
+    }
+
+    /// Sleeps while nothing is held; while changes are held, retries after 0.25 s, then twice
+    /// as long each time up to `database.retry_max_delay`.
     fn retry_loop(&self) {
         let max = self.config.retry_max_delay.max(FIRST_RETRY_DELAY);
-        let mut delay = FIRST_RETRY_DELAY;
         loop {
             {
-                let stop = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
-                let (stop, _) = self
-                    .wake
-                    .wait_timeout(stop, delay)
-                    .unwrap_or_else(PoisonError::into_inner);
+                let mut stop = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
+                while !*stop && self.read().held.is_none() {
+                    stop = self.wake.wait(stop).unwrap_or_else(PoisonError::into_inner);
+                }
                 if *stop {
                     return;
                 }
             }
-            if self.read().held.is_none() {
-                delay = FIRST_RETRY_DELAY;
-                continue;
-            }
-            if self.recover() {
-                delay = FIRST_RETRY_DELAY;
-            } else {
-                delay = (delay * 2).min(max);
-                log::debug!("database still unavailable; next attempt in {delay:?}");
+            let mut delays = ExponentialBuilder::default()
+                .with_min_delay(FIRST_RETRY_DELAY)
+                .with_max_delay(max)
+                .with_factor(2.0)
+                .without_max_times()
+                .build();
+            loop {
+                let delay = delays.next().unwrap_or(max);
+                {
+                    let stop = self.stop.lock().unwrap_or_else(PoisonError::into_inner);
+                    let (stop, _) = self
+                        .wake
+                        .wait_timeout_while(stop, delay, |stop| !*stop)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if *stop {
+                        return;
+                    }
+                }
+                if self.recover() {
+                    break;
+                }
+                log::debug!("database still unavailable; trying again with backoff");
             }
         }
     }
