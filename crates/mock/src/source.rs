@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use coach_plans_client::{BoxFuture, ClientError, PlanOutcome, PlanSource};
 use coach_plans_model::{
-    Author, Channel, Chart, CoachId, Plan, PlanDate, PlanId, PlanText, Timestamp, UserId,
+    Author, Channel, Chart, CoachId, Plan, PlanDate, PlanId, PlanText, Roster, Timestamp, UserId,
 };
 
 use crate::mock_plan;
@@ -31,12 +31,14 @@ struct State {
 const MOCK_AUTHOR_ID: u64 = 100_000_000_000_000_001;
 
 impl MockPlanSource {
-    /// The four default coaches (`d`, `i`, `s`, `n`), with `today` as "today".
+    /// The default roster's coaches, with `today` as "today".
     pub fn new(today: PlanDate) -> Self {
-        let coaches = ["d", "i", "s", "n"]
-            .into_iter()
-            .filter_map(|id| CoachId::parse(id).ok())
-            .collect();
+        Self::for_roster(today, &Roster::default())
+    }
+
+    /// A roster's coaches (in roster order), with `today` as "today".
+    pub fn for_roster(today: PlanDate, roster: &Roster) -> Self {
+        let coaches = roster.coaches().iter().map(|c| c.id.clone()).collect();
         Self::with_coaches(today, coaches)
     }
 

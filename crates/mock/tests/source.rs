@@ -60,3 +60,24 @@ async fn a_test_can_take_a_plan_away_or_the_whole_service() {
     mock.set_unavailable(None);
     assert!(mock.fetch_coach_plan(&coach("d"), None).await.is_found());
 }
+
+#[tokio::test]
+async fn a_configured_roster_is_served_in_its_order() {
+    let roster: coach_plans_model::Roster = test_roster();
+    let mock = MockPlanSource::for_roster(date("2024-05-10"), &roster);
+    let all = mock
+        .fetch_all_coach_plans(Some(date("2024-05-10")))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = all.iter().map(|p| p.coach.as_str()).collect();
+    assert_eq!(ids, ["x", "d"]);
+    assert!(
+        mock.plan(&coach("i"), date("2024-05-10")).is_none(),
+        "not on this roster"
+    );
+}
+
+fn test_roster() -> coach_plans_model::Roster {
+    let coach = |id: &str| coach_plans_model::Coach::new(coach(id), format!("Coach {id}"), "test");
+    coach_plans_model::Roster::new(vec![coach("x"), coach("d")]).unwrap()
+}
