@@ -11,7 +11,9 @@ mod native;
 mod ops;
 mod query;
 mod respond;
+mod routes;
 
 pub use app::{Api, ApiSettings};
 pub use bot::{BotStatusSource, StaticBotStatus};
 pub use gate::{ACCESS_TARGET, REQUEST_ID_LOG_KEY};
+pub use routes::{ENDPOINTS, Endpoint};
