@@ -16,14 +16,14 @@ use crate::bot::BotStatusSource;
 use crate::cache::ReadCache;
 use crate::gate::Gate;
 use crate::metrics::Metrics;
-use crate::routes;
+use crate::{access, routes};
 
 /// How the API behaves, from the `api` section of the configuration.
 #[derive(Debug, Clone, Default)]
 pub struct ApiSettings {
     /// Origins allowed to call the API from a browser; empty means any (`*`).
     pub cors_origins: Vec<String>,
-    /// When set, `/api/*` and `/metrics*` need `Authorization: Bearer <token>`.
+    /// When set, every route except `/` and `/health*` needs `Authorization: Bearer <token>`.
     pub auth_token: Option<Secret>,
     /// Worker threads; the number of CPUs when `None`.
     pub workers: Option<usize>,
@@ -105,8 +105,8 @@ impl Api {
             .wrap(Gate {
                 state: self.state.clone(),
             })
-            .configure(routes::register)
-            .default_service(web::to(routes::not_found))
+            .configure(|cfg| routes::register(cfg, self.state.settings.auth_token.as_ref()))
+            .default_service(web::to(access::not_found))
     }
 
     /// Serves on a listener the caller bound (port 0 included). The returned server is a

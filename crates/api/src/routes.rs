@@ -1,9 +1,10 @@
 //! The route table: every path the API serves, in one list the router is built from, so
 //! whatever walks the table (the access tests do) sees every route there is.
 
-use actix_web::{HttpRequest, HttpResponse, Resource, Route, guard, web};
+use actix_web::{Resource, Route, guard, web};
+use coach_plans_config::Secret;
 
-use crate::error::{ApiError, echo};
+use crate::access::{self, BearerToken, PUBLIC_PATHS};
 use crate::{compat, native, ops};
 
 /// One route: its path pattern, its name (the `route` label of the metrics) and its handler.
@@ -22,6 +23,12 @@ impl Endpoint {
     /// The route's name, as the metrics label it.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// Whether it is served without the bearer token (`/` and `/health*`); every other route
+    /// needs it when one is configured.
+    pub fn is_public(&self) -> bool {
+        PUBLIC_PATHS.contains(&self.path)
     }
 }
 
@@ -64,37 +71,31 @@ pub const ENDPOINTS: &[Endpoint] = &[
     }),
 ];
 
-/// Registers every route of [`ENDPOINTS`].
-pub(crate) fn register(cfg: &mut web::ServiceConfig) {
+/// Registers every route of [`ENDPOINTS`]; with a token configured, every route not public
+/// serves only requests that carry it.
+pub(crate) fn register(cfg: &mut web::ServiceConfig, token: Option<&Secret>) {
     for endpoint in ENDPOINTS {
-        cfg.service(resource(endpoint));
+        cfg.service(resource(endpoint, token));
     }
 }
 
-/// An endpoint's resource, answering 405 (in JSON) to methods it has no route for.
-fn resource(endpoint: &Endpoint) -> Resource {
+/// An endpoint's resource. Requests its route does not take (another method, no token,
+/// OPTIONS) get [`access::refused`]'s answer.
+fn resource(endpoint: &Endpoint, token: Option<&Secret>) -> Resource {
+    let public = endpoint.is_public();
+    let mut route = (endpoint.handler)();
+    if let Some(token) = token.filter(|_| !public) {
+        route = route.guard(BearerToken(token.clone()));
+    }
     web::resource(endpoint.path)
         .name(endpoint.name)
-        .route((endpoint.handler)())
-        .default_service(web::to(method_not_allowed))
+        .route(route)
+        .default_service(web::to(move |req, state| {
+            access::refused(req, state, public)
+        }))
 }
 
 /// GET, and HEAD (answered like GET, without the body).
 fn get() -> Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
-}
-
-/// The answer for a path no route matches.
-pub(crate) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!(
-        "Endpoint {} not found",
-        echo(req.path())
-    )))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed {
-        method: echo(req.method().as_str()),
-        path: echo(req.path()),
-    })
 }
