@@ -1,5 +1,6 @@
-//! The one middleware every request passes: request id, CORS, bearer token, metrics and the
-//! access log line. One layer instead of five keeps the per-request cost small.
+//! The one middleware every request passes: request id, CORS, metrics and the access log
+//! line. One layer instead of four keeps the per-request cost small. The bearer token and
+//! OPTIONS are answered after routing, by the route that matched (see `access`).
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -7,15 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use actix_web::body::{EitherBody, MessageBody};
+use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use actix_web::{Error, HttpResponse, ResponseError, web};
-use subtle::ConstantTimeEq;
+use actix_web::{Error, web};
 
 use crate::app::AppState;
-use crate::error::ApiError;
 
 /// The request id header, accepted from clients and always echoed.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -34,7 +32,7 @@ where
     S::Future: 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<EitherBody<B>>;
+    type Response = ServiceResponse<B>;
     type Error = Error;
     type InitError = ();
     type Transform = GateService<S>;
@@ -59,7 +57,7 @@ where
     S::Future: 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<EitherBody<B>>;
+    type Response = ServiceResponse<B>;
     type Error = Error;
     type Future = GateFuture<S::Future>;
 
@@ -70,19 +68,8 @@ where
         let request_id = request_id(req.headers());
         let _context = LogContext::enter(&request_id);
         let allow_origin = self.state.settings.allowed_origin(req.headers());
-        let early = if req.method() == Method::OPTIONS {
-            Some(preflight())
-        } else if self.needs_token(&req) {
-            Some(ApiError::Unauthorized.error_response())
-        } else {
-            None
-        };
-        let step = match early {
-            Some(response) => Step::Done(Some(req.into_response(response))),
-            None => Step::Inner(Box::pin(self.service.call(req))),
-        };
         GateFuture {
-            step,
+            inner: Box::pin(self.service.call(req)),
             request_id,
             allow_origin,
             started,
@@ -91,38 +78,8 @@ where
     }
 }
 
-impl<S> GateService<S> {
-    /// Whether this request lacks a token it needs: `/api/*` and `/metrics*` are protected when
-    /// a token is configured; `/` and `/health*` stay open.
-    fn needs_token(&self, req: &ServiceRequest) -> bool {
-        let Some(expected) = &self.state.settings.auth_token else {
-            return false;
-        };
-        let path = req.path();
-        if !(path.starts_with("/api") || path.starts_with("/metrics")) {
-            return false;
-        }
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
-        match presented {
-            Some(token) => !bool::from(token.as_bytes().ct_eq(expected.expose().as_bytes())),
-            None => true,
-        }
-    }
-}
-
-enum Step<F> {
-    Inner(Pin<Box<F>>),
-    Done(Option<ServiceResponse>),
-}
-
 pub(crate) struct GateFuture<F> {
-    step: Step<F>,
+    inner: Pin<Box<F>>,
     request_id: String,
     allow_origin: Option<HeaderValue>,
     started: Instant,
@@ -134,27 +91,17 @@ where
     F: Future<Output = Result<ServiceResponse<B>, Error>>,
     B: MessageBody,
 {
-    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
+    type Output = Result<ServiceResponse<B>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         // Log lines written while the handler runs carry the request id, whichever request
         // this worker thread polled before.
         let _context = LogContext::enter(&this.request_id);
-        let mut response = match &mut this.step {
-            Step::Inner(inner) => match inner.as_mut().poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(response)) => response.map_into_left_body(),
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
-            },
-            Step::Done(response) => match response.take() {
-                Some(response) => response.map_into_right_body(),
-                None => {
-                    return Poll::Ready(Err(
-                        ApiError::Internal("response polled twice".into()).into()
-                    ));
-                }
-            },
+        let mut response = match this.inner.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(response)) => response,
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
         };
         let elapsed = this.started.elapsed();
         let headers = response.headers_mut();
@@ -194,20 +141,6 @@ where
 
 /// The log target of the one access line per request.
 pub const ACCESS_TARGET: &str = "coach_plans::access";
-
-/// The answer to any OPTIONS request (a CORS preflight or not). Whether the origin is allowed
-/// is said by the `Access-Control-Allow-Origin` header added to every response.
-fn preflight() -> HttpResponse {
-    HttpResponse::NoContent()
-        .insert_header((header::ALLOW, "GET, HEAD, OPTIONS"))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
-        .insert_header((
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            "Authorization, If-None-Match, X-Request-ID",
-        ))
-        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
-        .finish()
-}
 
 /// The client's request id when it is 1 to 64 characters of `[A-Za-z0-9._-]`, otherwise a new one.
 fn request_id(headers: &HeaderMap) -> String {

@@ -199,3 +199,22 @@ async fn a_valid_request_id_is_echoed_and_any_other_replaced() {
         "errors carry an id too"
     );
 }
+
+#[actix_web::test]
+async fn options_answers_a_preflight_only_where_a_route_exists() {
+    let app = spawn_app();
+    for uri in ["/", "/health", "/api/v1/plans/7", "/api/coach-plans/all"] {
+        let reply = app.request("OPTIONS", uri, &[]).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{uri}");
+        assert_eq!(reply.header("allow"), Some("GET, HEAD, OPTIONS"), "{uri}");
+    }
+    for uri in ["/nope", "/api/v2/plans", "/api/v1/plans/7/nope"] {
+        let reply = app.request("OPTIONS", uri, &[]).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            reply.json(),
+            json!({"error": "Not Found", "message": format!("Endpoint {uri} not found")})
+        );
+        assert_eq!(reply.header("x-request-id").map(str::len), Some(16));
+    }
+}
