@@ -129,6 +129,37 @@ async fn a_bad_date_is_a_400_showing_the_format() {
 }
 
 #[actix_web::test]
+async fn a_date_with_a_sign_or_spaces_is_refused_not_trimmed() {
+    let app = spawn_app();
+    app.post("d", "2024-01-01", "new year", &[]).await;
+    // (as sent in the query string, as decoded and echoed)
+    for (date, shown) in [
+        ("+2024-01-01", " 2024-01-01"),
+        ("%2B2024-01-01", "+2024-01-01"),
+        ("%202024-01-01", " 2024-01-01"),
+        ("2024-01-01%20", "2024-01-01 "),
+        ("%092024-01-01", "\t2024-01-01"),
+        ("%EF%BC%92024-01-01", "\u{ff12}024-01-01"),
+    ] {
+        for path in [
+            "/api/coach-plans/?coach=d&date=",
+            "/api/coach-plans/all?date=",
+            "/api/coach-plans/history?coach=d&date=",
+        ] {
+            let reply = app.get(&format!("{path}{date}")).await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}{date}");
+            assert_eq!(
+                reply.json(),
+                json!({"error": format!("Invalid date '{shown}'. Use YYYY-MM-DD")}),
+                "{path}{date}"
+            );
+        }
+    }
+    let exact = app.get("/api/coach-plans/?coach=d&date=2024-01-01").await;
+    assert_eq!(exact.json()["plan"], "new year");
+}
+
+#[actix_web::test]
 async fn all_plans_lists_only_coaches_with_a_live_plan() {
     let app = spawn_app();
     let empty = app.get("/api/coach-plans/all?date=2024-05-10").await;
