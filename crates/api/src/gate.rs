@@ -1,6 +1,6 @@
-//! The one middleware every request passes: request id, CORS, metrics and the access log
-//! line. One layer instead of four keeps the per-request cost small. The bearer token and
-//! OPTIONS are answered after routing, by the route that matched (see `access`).
+//! The one middleware every request passes: request id, CORS, size limits, metrics and the
+//! access log line. One layer instead of five keeps the per-request cost small. The bearer
+//! token and OPTIONS are answered after routing, by the route that matched (see `access`).
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use actix_web::{Error, web};
+use actix_web::{Error, ResponseError, web};
 
 use crate::app::AppState;
+use crate::error::ApiError;
 
 /// The request id header, accepted from clients and always echoed.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -32,7 +33,7 @@ where
     S::Future: 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type InitError = ();
     type Transform = GateService<S>;
@@ -57,7 +58,7 @@ where
     S::Future: 'static,
     B: MessageBody + 'static,
 {
-    type Response = ServiceResponse<B>;
+    type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type Future = GateFuture<S::Future>;
 
@@ -68,8 +69,12 @@ where
         let request_id = request_id(req.headers());
         let _context = LogContext::enter(&request_id);
         let allow_origin = self.state.settings.allowed_origin(req.headers());
+        let step = match too_large(&req) {
+            Some(refusal) => Step::Done(Some(req.into_response(refusal.error_response()))),
+            None => Step::Inner(Box::pin(self.service.call(req))),
+        };
         GateFuture {
-            inner: Box::pin(self.service.call(req)),
+            step,
             request_id,
             allow_origin,
             started,
@@ -78,8 +83,47 @@ where
     }
 }
 
+/// The longest request URI the API reads, in bytes. actix-http itself refuses URIs over
+/// 64 KiB, but with an empty 400; below that, the API answers in JSON with a request id.
+/// Every URI of this API fits in a few hundred bytes.
+const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) and header fields the API reads. actix-http
+/// refuses heads over 128 KiB or 96 fields with an empty 431; below that, the API answers.
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+const MAX_HEADER_FIELDS: usize = 64;
+
+/// Why a request is too large for the API, if it is.
+fn too_large(req: &ServiceRequest) -> Option<ApiError> {
+    let uri = req.uri();
+    let uri_bytes = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
+    if uri_bytes > MAX_URI_BYTES {
+        return Some(ApiError::UriTooLong(uri_bytes, MAX_URI_BYTES));
+    }
+    let (mut fields, mut bytes) = (0, 0);
+    for (name, value) in req.headers() {
+        fields += 1;
+        bytes += name.as_str().len() + value.len();
+    }
+    if fields > MAX_HEADER_FIELDS {
+        return Some(ApiError::HeadersTooLarge(format!(
+            "{fields} fields; the API reads at most {MAX_HEADER_FIELDS}"
+        )));
+    }
+    if bytes > MAX_HEADER_BYTES {
+        return Some(ApiError::HeadersTooLarge(format!(
+            "{bytes} bytes; the API reads at most {MAX_HEADER_BYTES}"
+        )));
+    }
+    None
+}
+
+enum Step<F> {
+    Inner(Pin<Box<F>>),
+    Done(Option<ServiceResponse>),
+}
+
 pub(crate) struct GateFuture<F> {
-    inner: Pin<Box<F>>,
+    step: Step<F>,
     request_id: String,
     allow_origin: Option<HeaderValue>,
     started: Instant,
@@ -91,17 +135,27 @@ where
     F: Future<Output = Result<ServiceResponse<B>, Error>>,
     B: MessageBody,
 {
-    type Output = Result<ServiceResponse<B>, Error>;
+    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         // Log lines written while the handler runs carry the request id, whichever request
         // this worker thread polled before.
         let _context = LogContext::enter(&this.request_id);
-        let mut response = match this.inner.as_mut().poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Ok(response)) => response,
-            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+        let mut response = match &mut this.step {
+            Step::Inner(inner) => match inner.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(response)) => response.map_into_left_body(),
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            },
+            Step::Done(response) => match response.take() {
+                Some(response) => response.map_into_right_body(),
+                None => {
+                    return Poll::Ready(Err(
+                        ApiError::Internal("response polled twice".into()).into()
+                    ));
+                }
+            },
         };
         let elapsed = this.started.elapsed();
         let headers = response.headers_mut();

@@ -243,7 +243,8 @@ async fn a_new_post_is_served_at_once_despite_the_read_cache() {
 #[actix_web::test]
 async fn huge_and_odd_query_values_get_clear_errors() {
     let app = spawn_app();
-    let huge = "x".repeat(10_000);
+    // Long, yet within the URI length the API reads (longer is a 414, see protocol.rs).
+    let huge = "x".repeat(5_000);
     let reply = app.get(&format!("/api/coach-plans/?coach={huge}")).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     let message = reply.json()["error"].as_str().unwrap().to_owned();
