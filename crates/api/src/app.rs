@@ -8,7 +8,7 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use coach_plans_config::{ApiConfig, Secret};
 use coach_plans_service::PlanService;
 
@@ -116,12 +116,6 @@ impl Api {
         let workers = self.state.settings.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         });
-        let server = HttpServer::new(move || self.app())
-            .workers(workers)
-            .disable_signals()
-            .shutdown_timeout(10)
-            .listen(listener)?
-            .run();
-        Ok(server)
+        crate::listen::serve(self, listener, workers)
     }
 }

@@ -76,9 +76,14 @@ pub(crate) fn init(config: &LoggingConfig) -> Result<log4rs::Handle, LoggingErro
     .map_err(|e| fail(e.to_string()))?;
     let root_level = level(config.level);
     let library_level = root_level.min(LevelFilter::Warn);
+    // The API logs what these targets report, once per connection and at the right level.
+    let replaced = coach_plans_api::REPLACED_LIBRARY_LOG_TARGETS
+        .iter()
+        .map(|name| Logger::builder().build(*name, LevelFilter::Off));
     let loggers = LIBRARIES
         .iter()
-        .map(|name| Logger::builder().build(*name, library_level));
+        .map(|name| Logger::builder().build(*name, library_level))
+        .chain(replaced);
     let log_config = Config::builder()
         .appender(Appender::builder().build("out", Box::new(sink)))
         .loggers(loggers)
