@@ -52,6 +52,10 @@ pub(crate) fn serve(api: Api, listener: TcpListener, workers: usize) -> std::io:
                     let shutdown = shutdown.clone();
                     async move { shutdown.notified().await }
                 })
+                // HttpServer passes the bound address here, through a constructor actix-web
+                // keeps private; the default's placeholder host and address would only show in
+                // `ConnectionInfo` for a request without a Host header and in `url_for`,
+                // neither of which the API uses.
                 .finish(map_config(api.app(), |()| AppConfig::default()))
                 .tcp();
             apply_fn_factory(http, |stream: TcpStream, http: &_| {
