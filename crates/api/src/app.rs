@@ -8,23 +8,22 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, guard, web};
+use actix_web::{App, web};
 use coach_plans_config::{ApiConfig, Secret};
 use coach_plans_service::PlanService;
 
 use crate::bot::BotStatusSource;
 use crate::cache::ReadCache;
-use crate::error::{ApiError, echo};
 use crate::gate::Gate;
 use crate::metrics::Metrics;
-use crate::{compat, native, ops};
+use crate::{access, routes};
 
 /// How the API behaves, from the `api` section of the configuration.
 #[derive(Debug, Clone, Default)]
 pub struct ApiSettings {
     /// Origins allowed to call the API from a browser; empty means any (`*`).
     pub cors_origins: Vec<String>,
-    /// When set, `/api/*` and `/metrics*` need `Authorization: Bearer <token>`.
+    /// When set, every route except `/` and `/health*` needs `Authorization: Bearer <token>`.
     pub auth_token: Option<Secret>,
     /// Worker threads; the number of CPUs when `None`.
     pub workers: Option<usize>,
@@ -106,8 +105,8 @@ impl Api {
             .wrap(Gate {
                 state: self.state.clone(),
             })
-            .configure(routes)
-            .default_service(web::to(not_found))
+            .configure(|cfg| routes::register(cfg, self.state.settings.auth_token.as_ref()))
+            .default_service(web::to(access::not_found))
     }
 
     /// Serves on a listener the caller bound (port 0 included). The returned server is a
@@ -117,70 +116,6 @@ impl Api {
         let workers = self.state.settings.workers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         });
-        let server = HttpServer::new(move || self.app())
-            .workers(workers)
-            .disable_signals()
-            .shutdown_timeout(10)
-            .listen(listener)?
-            .run();
-        Ok(server)
+        crate::listen::serve(self, listener, workers)
     }
-}
-
-fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource(&["/"], "index").route(get().to(ops::index)))
-        .service(resource(&["/health"], "health").route(get().to(ops::health)))
-        .service(resource(&["/health/live"], "health_live").route(get().to(ops::live)))
-        .service(resource(&["/health/ready"], "health_ready").route(get().to(ops::ready)))
-        .service(resource(&["/metrics"], "metrics").route(get().to(ops::metrics)))
-        .service(
-            resource(&["/metrics/prometheus"], "metrics_prometheus")
-                .route(get().to(ops::prometheus)),
-        )
-        // Two static resources rather than one with two paths: actix matches a multi-path
-        // resource with a regular expression on every request that reaches it.
-        .service(resource(&["/api/coach-plans/"], "coach_plan").route(get().to(compat::plan)))
-        .service(
-            resource(&["/api/coach-plans"], "coach_plan.no_slash").route(get().to(compat::plan)),
-        )
-        .service(
-            resource(&["/api/coach-plans/all"], "coach_plans_all").route(get().to(compat::all)),
-        )
-        .service(
-            resource(&["/api/coach-plans/history"], "coach_plan_history")
-                .route(get().to(compat::history)),
-        )
-        .service(resource(&["/api/v1/coaches"], "v1_coaches").route(get().to(native::coaches)))
-        .service(resource(&["/api/v1/plans"], "v1_plans").route(get().to(native::plans)))
-        .service(resource(&["/api/v1/plans/{id}"], "v1_plan").route(get().to(native::plan)))
-        .service(
-            resource(&["/api/v1/plans/{id}/history"], "v1_plan_history")
-                .route(get().to(native::history)),
-        );
-}
-
-/// A resource answering 405 (in JSON) to methods it has no route for.
-fn resource(paths: &[&str], name: &str) -> Resource {
-    web::resource(paths.to_vec())
-        .name(name)
-        .default_service(web::to(method_not_allowed))
-}
-
-/// GET, and HEAD (answered like GET, without the body).
-fn get() -> actix_web::Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
-}
-
-async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!(
-        "Endpoint {} not found",
-        echo(req.path())
-    )))
-}
-
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed {
-        method: echo(req.method().as_str()),
-        path: echo(req.path()),
-    })
 }

@@ -11,7 +11,7 @@ use coach_plans_service::{PlanRef, ServiceError};
 use crate::app::AppState;
 use crate::cache::{CacheKey, Cached};
 use crate::error::{ApiError, echo};
-use crate::query::Query;
+use crate::query::{self, Query};
 use crate::respond;
 
 /// `GET /api/coach-plans/?coach=C&date=D`: the plan, or `{"plan": "No plan available ...", "charts": []}`.
@@ -115,7 +115,7 @@ fn coach_param<'s>(state: &'s AppState, query: &Query<'_>) -> Result<(u16, &'s C
 fn date_param(state: &AppState, query: &Query<'_>) -> Result<PlanDate, ApiError> {
     match query.get("date") {
         None => Ok(state.service.today()),
-        Some(input) => PlanDate::parse(input).map_err(|_| {
+        Some(input) => query::date(input).ok_or_else(|| {
             ApiError::Compat(format!("Invalid date '{}'. Use YYYY-MM-DD", echo(input)))
         }),
     }

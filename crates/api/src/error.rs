@@ -25,6 +25,12 @@ pub(crate) enum ApiError {
     /// The path exists, the method does not.
     #[error("method {method} not allowed for {path}")]
     MethodNotAllowed { method: String, path: String },
+    /// A request URI longer than the API reads (in bytes, and the limit).
+    #[error("the request URI is {0} bytes, more than {1}")]
+    UriTooLong(usize, usize),
+    /// Request headers beyond what the API reads.
+    #[error("the request headers are too large: {0}")]
+    HeadersTooLarge(String),
     /// A missing or wrong bearer token.
     #[error("a valid bearer token is required")]
     Unauthorized,
@@ -68,6 +74,14 @@ impl ApiError {
                 "Method Not Allowed",
                 format!("Method {method} not allowed for {path}"),
             ),
+            Self::UriTooLong(length, limit) => titled(
+                "URI Too Long",
+                format!("The request URI is {length} bytes; the API reads at most {limit}"),
+            ),
+            Self::HeadersTooLarge(what) => titled(
+                "Request Header Fields Too Large",
+                format!("The request headers are too large: {what}"),
+            ),
             Self::Unauthorized => titled(
                 "Unauthorized",
                 "A valid bearer token is required: Authorization: Bearer <token>".to_owned(),
@@ -90,6 +104,8 @@ impl ResponseError for ApiError {
             Self::Compat(_) | Self::BadParameter { .. } => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UriTooLong(..) => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,5 +1,6 @@
-//! The one middleware every request passes: request id, CORS, bearer token, metrics and the
-//! access log line. One layer instead of five keeps the per-request cost small.
+//! The one middleware every request passes: request id, CORS, size limits, metrics and the
+//! access log line. One layer instead of five keeps the per-request cost small. The bearer
+//! token and OPTIONS are answered after routing, by the route that matched (see `access`).
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
@@ -9,10 +10,8 @@ use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use actix_web::{Error, HttpResponse, ResponseError, web};
-use subtle::ConstantTimeEq;
+use actix_web::{Error, ResponseError, web};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -70,15 +69,8 @@ where
         let request_id = request_id(req.headers());
         let _context = LogContext::enter(&request_id);
         let allow_origin = self.state.settings.allowed_origin(req.headers());
-        let early = if req.method() == Method::OPTIONS {
-            Some(preflight())
-        } else if self.needs_token(&req) {
-            Some(ApiError::Unauthorized.error_response())
-        } else {
-            None
-        };
-        let step = match early {
-            Some(response) => Step::Done(Some(req.into_response(response))),
+        let step = match too_large(&req) {
+            Some(refusal) => Step::Done(Some(req.into_response(refusal.error_response()))),
             None => Step::Inner(Box::pin(self.service.call(req))),
         };
         GateFuture {
@@ -91,29 +83,38 @@ where
     }
 }
 
-impl<S> GateService<S> {
-    /// Whether this request lacks a token it needs: `/api/*` and `/metrics*` are protected when
-    /// a token is configured; `/` and `/health*` stay open.
-    fn needs_token(&self, req: &ServiceRequest) -> bool {
-        let Some(expected) = &self.state.settings.auth_token else {
-            return false;
-        };
-        let path = req.path();
-        if !(path.starts_with("/api") || path.starts_with("/metrics")) {
-            return false;
-        }
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
-        match presented {
-            Some(token) => !bool::from(token.as_bytes().ct_eq(expected.expose().as_bytes())),
-            None => true,
-        }
+/// The longest request URI the API reads, in bytes. actix-http itself refuses URIs over
+/// 64 KiB, but with an empty 400; below that, the API answers in JSON with a request id.
+/// Every URI of this API fits in a few hundred bytes.
+const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) and header fields the API reads. actix-http
+/// refuses heads over 128 KiB or 96 fields with an empty 431; below that, the API answers.
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+const MAX_HEADER_FIELDS: usize = 64;
+
+/// Why a request is too large for the API, if it is.
+fn too_large(req: &ServiceRequest) -> Option<ApiError> {
+    let uri = req.uri();
+    let uri_bytes = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
+    if uri_bytes > MAX_URI_BYTES {
+        return Some(ApiError::UriTooLong(uri_bytes, MAX_URI_BYTES));
     }
+    let (mut fields, mut bytes) = (0, 0);
+    for (name, value) in req.headers() {
+        fields += 1;
+        bytes += name.as_str().len() + value.len();
+    }
+    if fields > MAX_HEADER_FIELDS {
+        return Some(ApiError::HeadersTooLarge(format!(
+            "{fields} fields; the API reads at most {MAX_HEADER_FIELDS}"
+        )));
+    }
+    if bytes > MAX_HEADER_BYTES {
+        return Some(ApiError::HeadersTooLarge(format!(
+            "{bytes} bytes; the API reads at most {MAX_HEADER_BYTES}"
+        )));
+    }
+    None
 }
 
 enum Step<F> {
@@ -194,20 +195,6 @@ where
 
 /// The log target of the one access line per request.
 pub const ACCESS_TARGET: &str = "coach_plans::access";
-
-/// The answer to any OPTIONS request (a CORS preflight or not). Whether the origin is allowed
-/// is said by the `Access-Control-Allow-Origin` header added to every response.
-fn preflight() -> HttpResponse {
-    HttpResponse::NoContent()
-        .insert_header((header::ALLOW, "GET, HEAD, OPTIONS"))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
-        .insert_header((
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            "Authorization, If-None-Match, X-Request-ID",
-        ))
-        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "86400"))
-        .finish()
-}
 
 /// The client's request id when it is 1 to 64 characters of `[A-Za-z0-9._-]`, otherwise a new one.
 fn request_id(headers: &HeaderMap) -> String {

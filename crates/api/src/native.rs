@@ -1,13 +1,13 @@
 //! SPEC 6.2: the native `/api/v1` API.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use coach_plans_model::wire::{CoachInfo, CoachList, PageCursor, PlanHistory, PlanPage};
+use coach_plans_model::wire::{CoachInfo, CoachList, InvalidCursor, PlanHistory, PlanPage};
 use coach_plans_model::{PlanDate, PlanId, UserId};
 use coach_plans_service::{AuthorFilter, PlanQuery, PlanRef};
 
 use crate::app::AppState;
 use crate::error::{ApiError, echo};
-use crate::query::Query;
+use crate::query::{self, Query};
 use crate::respond;
 
 /// The page size when `limit` is absent, and the largest allowed.
@@ -92,7 +92,7 @@ pub(crate) async fn history(
 
 fn plan_id(req: &HttpRequest) -> Result<PlanId, ApiError> {
     let raw = req.match_info().get("id").unwrap_or_default();
-    raw.parse().map_err(|_| {
+    query::number(raw).ok_or_else(|| {
         bad(
             "id",
             format!(
@@ -120,7 +120,7 @@ fn date(
             if input.eq_ignore_ascii_case("today") {
                 return Ok(state.service.today());
             }
-            PlanDate::parse(input).map_err(|_| {
+            query::date(input).ok_or_else(|| {
                 bad(
                     parameter,
                     format!("'{}' is not a date; use YYYY-MM-DD or today", echo(input)),
@@ -172,18 +172,15 @@ fn plan_query(state: &AppState, query: &Query<'_>) -> Result<PlanQuery, ApiError
             if input.is_empty() || input.chars().count() > MAX_AUTHOR_LEN {
                 return Err(bad("author", format!("give a Discord user id or a display name of 1 to {MAX_AUTHOR_LEN} characters")));
             }
-            Ok(match input.parse::<UserId>() {
-                Ok(id) => AuthorFilter::Id(id),
-                Err(_) => AuthorFilter::Name(input.to_owned()),
+            Ok(match query::number::<UserId>(input) {
+                Some(id) => AuthorFilter::Id(id),
+                None => AuthorFilter::Name(input.to_owned()),
             })
         })
         .transpose()?;
     let limit = match query.get("limit") {
         None => DEFAULT_LIMIT,
-        Some(input) => input
-            .trim()
-            .parse::<u32>()
-            .ok()
+        Some(input) => query::number::<u32>(input)
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
                 bad(
@@ -198,9 +195,10 @@ fn plan_query(state: &AppState, query: &Query<'_>) -> Result<PlanQuery, ApiError
     let after = query
         .get("cursor")
         .map(|input| {
-            input
-                .parse::<PageCursor>()
-                .map_err(|e| bad("cursor", e.to_string()))
+            query::cursor(input).ok_or_else(|| {
+                let invalid = InvalidCursor { input: echo(input) };
+                bad("cursor", invalid.to_string())
+            })
         })
         .transpose()?;
     Ok(PlanQuery {

@@ -1,6 +1,15 @@
-//! Query strings, decoded once per request.
+//! Query strings, decoded once per request, and the strict shapes of the values in them.
+//!
+//! Values are taken exactly as written: no trimming, no sign. A query string is written by a
+//! program, and a `+` in it decodes to a space, so `date=+2024-01-01` must not pass for a
+//! date; the model's parsers forgive surrounding spaces, which suits Discord commands but not
+//! here, so the exact shape is checked first.
 
 use std::borrow::Cow;
+use std::str::FromStr;
+
+use coach_plans_model::PlanDate;
+use coach_plans_model::wire::PageCursor;
 
 /// The most parameters read from one query string; the rest are ignored.
 const MAX_PAIRS: usize = 32;
@@ -35,9 +44,35 @@ impl<'a> Query<'a> {
     }
 }
 
+/// A date written exactly `YYYY-MM-DD`: ten ASCII characters, digits and two dashes.
+pub(crate) fn date(input: &str) -> Option<PlanDate> {
+    let shaped = input.len() == 10
+        && input.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    shaped.then(|| PlanDate::parse(input).ok()).flatten()
+}
+
+/// A whole number written with ASCII digits only (no sign, no spaces), parsed as `T` (which
+/// still checks its range).
+pub(crate) fn number<T: FromStr>(input: &str) -> Option<T> {
+    let shaped = !input.is_empty() && input.bytes().all(|b| b.is_ascii_digit());
+    shaped.then(|| input.parse().ok()).flatten()
+}
+
+/// A page cursor, `YYYY-MM-DD.<id>`, in the strict shapes above.
+pub(crate) fn cursor(input: &str) -> Option<PageCursor> {
+    let (day, id) = input.split_once('.')?;
+    Some(PageCursor {
+        date: date(day)?,
+        id: number(id)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Query;
+    use super::{Query, cursor, date, number};
 
     #[test]
     fn values_are_decoded_and_the_first_wins() {
@@ -64,5 +99,36 @@ mod tests {
         assert_eq!(Query::parse("coach=").non_empty("coach"), None);
         assert_eq!(Query::parse("coach=%20").non_empty("coach"), None);
         assert_eq!(Query::parse("coach").get("coach"), Some(""));
+    }
+
+    #[test]
+    fn dates_numbers_and_cursors_are_taken_only_in_their_exact_shape() {
+        assert!(date("2024-02-29").is_some());
+        for bad in [
+            " 2024-01-01",
+            "2024-01-01 ",
+            "+2024-01-01",
+            "2024-1-01",
+            "2024-02-30",
+            "２０２４-01-01",
+            "2024/01/01",
+            "",
+        ] {
+            assert_eq!(date(bad), None, "{bad:?}");
+        }
+        assert_eq!(number::<u32>("007"), Some(7));
+        for bad in ["", "+1", "-1", " 1", "1 ", "1.0", "１", "99999999999"] {
+            assert_eq!(number::<u32>(bad), None, "{bad:?}");
+        }
+        assert!(cursor("2024-05-10.12").is_some());
+        for bad in [
+            "2024-05-10",
+            "2024-05-10.",
+            " 2024-05-10.1",
+            "2024-05-10.+1",
+            ".1",
+        ] {
+            assert_eq!(cursor(bad), None, "{bad:?}");
+        }
     }
 }

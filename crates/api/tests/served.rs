@@ -1,5 +1,6 @@
-//! The API served on 127.0.0.1:0, as the server runs it: HEAD over a real socket, and request
-//! ids on every log line while concurrent requests interleave on one worker.
+//! The API served on 127.0.0.1:0, as the server runs it: HEAD over a real socket, request ids
+//! on every log line while concurrent requests interleave on one worker, and requests the HTTP
+//! layer itself refuses.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex, OnceLock};
@@ -13,8 +14,8 @@ use coach_plans_storage::{
     StoreStats,
 };
 
-/// A log line: (request id in the logging context, target, message).
-type Line = (Option<String>, String, String);
+/// A log line: (request id in the logging context, target, message, level).
+type Line = (Option<String>, String, String, log::Level);
 
 /// Every log line written in this test binary.
 static LINES: OnceLock<Mutex<Vec<Line>>> = OnceLock::new();
@@ -31,6 +32,7 @@ impl log::Log for Recorder {
             id,
             record.target().to_owned(),
             record.args().to_string(),
+            record.level(),
         ));
     }
     fn flush(&self) {}
@@ -163,14 +165,14 @@ async fn concurrent_requests_log_each_line_with_their_own_request_id() {
     let lines = LINES.get_or_init(Default::default).lock().unwrap().clone();
     let ours: Vec<_> = lines
         .iter()
-        .filter(|(_, _, message)| message.contains("tag=req-") || message.contains("on purpose"))
+        .filter(|(_, _, message, _)| message.contains("tag=req-") || message.contains("on purpose"))
         .collect();
     let access: Vec<_> = lines
         .iter()
-        .filter(|(_, target, message)| target == ACCESS_TARGET && message.contains("tag=req-"))
+        .filter(|(_, target, message, _)| target == ACCESS_TARGET && message.contains("tag=req-"))
         .collect();
     assert_eq!(access.len(), 24, "one access line per request");
-    for (id, _, message) in &access {
+    for (id, _, message, _) in &access {
         let tag = message
             .split("tag=")
             .nth(1)
@@ -190,12 +192,12 @@ async fn concurrent_requests_log_each_line_with_their_own_request_id() {
     }
     let errors: Vec<_> = lines
         .iter()
-        .filter(|(_, _, message)| message.contains("lookup failed on purpose"))
+        .filter(|(_, _, message, _)| message.contains("lookup failed on purpose"))
         .collect();
     assert_eq!(errors.len(), 24, "one error line per failed request");
     let mut error_ids: Vec<_> = errors
         .iter()
-        .map(|(id, _, _)| id.clone().unwrap())
+        .map(|(id, _, _, _)| id.clone().unwrap())
         .collect();
     error_ids.sort();
     error_ids.dedup();
@@ -206,6 +208,72 @@ async fn concurrent_requests_log_each_line_with_their_own_request_id() {
     );
     assert!(
         ours.iter()
-            .all(|(id, _, _)| id.as_deref().is_some_and(|id| id.starts_with("req-")))
+            .all(|(id, _, _, _)| id.as_deref().is_some_and(|id| id.starts_with("req-")))
     );
+}
+
+/// Sends raw bytes on a new connection; returns what the server answered and our address.
+async fn exchange(base: &str, raw: Vec<u8>) -> (String, String) {
+    let address = base.trim_start_matches("http://").to_owned();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read as _, Write as _};
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        let local = stream.local_addr().unwrap().to_string();
+        // The server may close before it has read everything; its answer is what counts.
+        let _ = stream.write_all(&raw);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        (String::from_utf8_lossy(&answer).into_owned(), local)
+    })
+    .await
+    .unwrap()
+}
+
+/// The log lines that name `peer`, once there is at least one (the line is written when the
+/// connection ends, which the client may notice first).
+async fn lines_naming(peer: &str) -> Vec<Line> {
+    for _ in 0..500 {
+        let lines: Vec<Line> = LINES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, _, message, _)| message.contains(peer))
+            .cloned()
+            .collect();
+        if !lines.is_empty() {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no log line names {peer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_the_http_layer_refuses_are_logged_once_at_warn_naming_the_peer() {
+    record_logs();
+    let served = serve(Arc::new(MemoryStore::new()), 1);
+    let mut huge_head = b"GET / HTTP/1.1\r\nX-Pad: ".to_vec();
+    huge_head.extend(std::iter::repeat_n(b'a', 140_000));
+    huge_head.extend(b"\r\n\r\n");
+    for (raw, status) in [
+        (
+            b"GET /health HTTP/1.1\r\nBad Header\r\n\r\n".to_vec(),
+            "400",
+        ),
+        (huge_head, "431"),
+    ] {
+        let (answer, peer) = exchange(&served.base, raw).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        let lines = lines_naming(&peer).await;
+        assert_eq!(lines.len(), 1, "one line per connection: {lines:?}");
+        let (_, _, message, level) = &lines[0];
+        assert_eq!(*level, log::Level::Warn, "{message}");
+        assert!(message.contains("malformed request"), "{message}");
+        assert!(message.contains(&format!("answered {status}")), "{message}");
+    }
+    served.handle.stop(true).await;
 }

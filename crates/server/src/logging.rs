@@ -3,7 +3,7 @@
 use coach_plans_config::{LogFormat, LogLevel, LoggingConfig};
 use log::LevelFilter;
 use log4rs::append::Append;
-use log4rs::config::{Appender, Config, Root};
+use log4rs::config::{Appender, Config, Logger, Root};
 use log4rs::encode::Encode;
 use log4rs::encode::json::JsonEncoder;
 use log4rs::encode::pattern::PatternEncoder;
@@ -94,12 +94,17 @@ fn pipeline(
     } else {
         root_level.min(LevelFilter::Warn)
     };
+    // The API logs what these targets report, once per connection and at the right level.
+    let replaced = coach_plans_api::REPLACED_LIBRARY_LOG_TARGETS
+        .iter()
+        .map(|name| Logger::builder().build(*name, LevelFilter::Off));
     Config::builder()
         .appender(
             Appender::builder()
                 .filter(Box::new(LibraryLevel { library_level }))
                 .build("out", sink),
         )
+        .loggers(replaced)
         .build(Root::builder().appender("out").build(root_level))
 }
 

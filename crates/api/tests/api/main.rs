@@ -2,6 +2,7 @@
 // Helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
 #![allow(clippy::unwrap_used)]
 
+mod access;
 mod compat;
 mod helpers;
 mod native;

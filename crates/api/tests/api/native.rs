@@ -211,6 +211,44 @@ async fn plans_can_be_filtered_by_date_coach_author_and_range() {
 }
 
 #[actix_web::test]
+async fn numbers_and_dates_with_a_sign_or_spaces_are_refused_not_trimmed() {
+    let app = spawn_app();
+    let plan = app.post("d", "2024-05-10", "v1", &[]).await;
+    for (query, parameter) in [
+        ("limit=%2B1", "limit"),
+        ("limit=+1", "limit"),
+        ("limit=%201", "limit"),
+        ("limit=1%20", "limit"),
+        ("limit=%EF%BC%91", "limit"),
+        ("date=+2024-05-10", "date"),
+        ("date=%2B2024-05-10", "date"),
+        ("from=%202024-05-10", "from"),
+        ("to=2024-05-10%20", "to"),
+        ("cursor=%202024-05-10.1", "cursor"),
+        ("cursor=2024-05-10.%2B1", "cursor"),
+        ("cursor=2024-05-10.+1", "cursor"),
+    ] {
+        let reply = app.get(&format!("/api/v1/plans?{query}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(reply.json()["parameter"], parameter, "{query}");
+    }
+    for id in ["+1", "%201", "1%20", "%2B1"] {
+        let reply = app.get(&format!("/api/v1/plans/{id}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{id}");
+        assert_eq!(reply.json()["parameter"], "id", "{id}");
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/plans/{}", plan.id)).await.status,
+        StatusCode::OK
+    );
+    // An author id is digits only: `+42` is a display name (nobody's), not user 42.
+    let by_id = app.get("/api/v1/plans?author=42").await.json();
+    assert_eq!(by_id["plans"].as_array().unwrap().len(), 1);
+    let signed = app.get("/api/v1/plans?author=%2B42").await.json();
+    assert_eq!(signed["plans"].as_array().unwrap().len(), 0);
+}
+
+#[actix_web::test]
 async fn bad_listing_parameters_are_400_naming_the_parameter() {
     let app = spawn_app();
     let cases = [

@@ -7,7 +7,7 @@ use coach_plans_api::{ApiSettings, StaticBotStatus};
 use coach_plans_config::Secret;
 use serde_json::json;
 
-use crate::helpers::{keys, spawn_app, spawn_app_with};
+use crate::helpers::{Reply, TestApp, keys, spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn an_unknown_path_is_a_json_404() {
@@ -198,4 +198,77 @@ async fn a_valid_request_id_is_echoed_and_any_other_replaced() {
         16,
         "errors carry an id too"
     );
+}
+
+#[actix_web::test]
+async fn options_answers_a_preflight_only_where_a_route_exists() {
+    let app = spawn_app();
+    for uri in ["/", "/health", "/api/v1/plans/7", "/api/coach-plans/all"] {
+        let reply = app.request("OPTIONS", uri, &[]).await;
+        assert_eq!(reply.status, StatusCode::NO_CONTENT, "{uri}");
+        assert_eq!(reply.header("allow"), Some("GET, HEAD, OPTIONS"), "{uri}");
+    }
+    for uri in ["/nope", "/api/v2/plans", "/api/v1/plans/7/nope"] {
+        let reply = app.request("OPTIONS", uri, &[]).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            reply.json(),
+            json!({"error": "Not Found", "message": format!("Endpoint {uri} not found")})
+        );
+        assert_eq!(reply.header("x-request-id").map(str::len), Some(16));
+    }
+}
+
+#[actix_web::test]
+async fn a_uri_or_headers_too_large_for_the_api_are_refused_in_json_with_a_request_id() {
+    let app = spawn_app();
+    let long_uri = format!("/api/coach-plans/?coach=d&pad={}", "x".repeat(9_000));
+    let pad = "y".repeat(1_000);
+    let big: Vec<_> = (0..40)
+        .map(|n| (format!("x-pad-{n}"), pad.clone()))
+        .collect();
+    let many: Vec<_> = (0..70)
+        .map(|n| (format!("x-n-{n}"), "1".to_owned()))
+        .collect();
+    for (what, reply, status) in [
+        (
+            "a long URI",
+            app.get(&long_uri).await,
+            StatusCode::URI_TOO_LONG,
+        ),
+        (
+            "long headers",
+            get_with(&app, &big).await,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ),
+        (
+            "many headers",
+            get_with(&app, &many).await,
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        ),
+    ] {
+        assert_eq!(reply.status, status, "{what}");
+        assert_eq!(keys(&reply.json()), ["error", "message"], "{what}");
+        assert_eq!(
+            reply.header("x-request-id").map(str::len),
+            Some(16),
+            "{what}"
+        );
+        assert_eq!(
+            reply.header("access-control-allow-origin"),
+            Some("*"),
+            "{what}"
+        );
+    }
+    let fits = format!("/api/coach-plans/?coach=d&pad={}", "x".repeat(7_000));
+    assert_eq!(app.get(&fits).await.status, StatusCode::OK);
+}
+
+async fn get_with(app: &TestApp, headers: &[(String, String)]) -> Reply {
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    app.request("GET", "/api/coach-plans/?coach=d", &headers)
+        .await
 }

@@ -1,0 +1,101 @@
+//! The route table: every path the API serves, in one list the router is built from, so
+//! whatever walks the table (the access tests do) sees every route there is.
+
+use actix_web::{Resource, Route, guard, web};
+use coach_plans_config::Secret;
+
+use crate::access::{self, BearerToken, PUBLIC_PATHS};
+use crate::{compat, native, ops};
+
+/// One route: its path pattern, its name (the `route` label of the metrics) and its handler.
+pub struct Endpoint {
+    path: &'static str,
+    name: &'static str,
+    handler: fn() -> Route,
+}
+
+impl Endpoint {
+    /// The path pattern, as actix-web matches it (`{id}` is a path parameter).
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// The route's name, as the metrics label it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Whether it is served without the bearer token (`/` and `/health*`); every other route
+    /// needs it when one is configured.
+    pub fn is_public(&self) -> bool {
+        PUBLIC_PATHS.contains(&self.path)
+    }
+}
+
+const fn endpoint(path: &'static str, name: &'static str, handler: fn() -> Route) -> Endpoint {
+    Endpoint {
+        path,
+        name,
+        handler,
+    }
+}
+
+/// Every route the API serves. Static paths rather than one resource with two paths: actix
+/// matches a multi-path resource with a regular expression on every request that reaches it.
+pub const ENDPOINTS: &[Endpoint] = &[
+    endpoint("/", "index", || get().to(ops::index)),
+    endpoint("/health", "health", || get().to(ops::health)),
+    endpoint("/health/live", "health_live", || get().to(ops::live)),
+    endpoint("/health/ready", "health_ready", || get().to(ops::ready)),
+    endpoint("/metrics", "metrics", || get().to(ops::metrics)),
+    endpoint("/metrics/prometheus", "metrics_prometheus", || {
+        get().to(ops::prometheus)
+    }),
+    endpoint("/api/coach-plans/", "coach_plan", || get().to(compat::plan)),
+    endpoint("/api/coach-plans", "coach_plan.no_slash", || {
+        get().to(compat::plan)
+    }),
+    endpoint("/api/coach-plans/all", "coach_plans_all", || {
+        get().to(compat::all)
+    }),
+    endpoint("/api/coach-plans/history", "coach_plan_history", || {
+        get().to(compat::history)
+    }),
+    endpoint("/api/v1/coaches", "v1_coaches", || {
+        get().to(native::coaches)
+    }),
+    endpoint("/api/v1/plans", "v1_plans", || get().to(native::plans)),
+    endpoint("/api/v1/plans/{id}", "v1_plan", || get().to(native::plan)),
+    endpoint("/api/v1/plans/{id}/history", "v1_plan_history", || {
+        get().to(native::history)
+    }),
+];
+
+/// Registers every route of [`ENDPOINTS`]; with a token configured, every route not public
+/// serves only requests that carry it.
+pub(crate) fn register(cfg: &mut web::ServiceConfig, token: Option<&Secret>) {
+    for endpoint in ENDPOINTS {
+        cfg.service(resource(endpoint, token));
+    }
+}
+
+/// An endpoint's resource. Requests its route does not take (another method, no token,
+/// OPTIONS) get [`access::refused`]'s answer.
+fn resource(endpoint: &Endpoint, token: Option<&Secret>) -> Resource {
+    let public = endpoint.is_public();
+    let mut route = (endpoint.handler)();
+    if let Some(token) = token.filter(|_| !public) {
+        route = route.guard(BearerToken(token.clone()));
+    }
+    web::resource(endpoint.path)
+        .name(endpoint.name)
+        .route(route)
+        .default_service(web::to(move |req, state| {
+            access::refused(req, state, public)
+        }))
+}
+
+/// GET, and HEAD (answered like GET, without the body).
+fn get() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
