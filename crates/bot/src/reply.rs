@@ -304,8 +304,14 @@ pub(crate) fn parse_error(
             )
         }
         ParseError::BadDate(bad) => {
+            // Full-width and other scripts' digits look right but are not the ones dates use.
+            let digits = if bad.input.chars().any(|c| c.is_numeric() && !c.is_ascii()) {
+                " with the digits 0-9"
+            } else {
+                ""
+            };
             format!(
-                "❌ '{}' is not a date. Write dates as YYYY-MM-DD, for example 2024-05-10.",
+                "❌ '{}' is not a date. Write dates as YYYY-MM-DD{digits}, for example 2024-05-10.",
                 bad.input
             )
         }

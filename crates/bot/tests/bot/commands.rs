@@ -446,3 +446,40 @@ async fn the_prefix_comes_from_the_settings() {
             .contains("`cp!plan ")
     );
 }
+
+#[tokio::test]
+async fn a_date_that_is_not_real_is_refused_by_every_command_and_no_plan_changes() {
+    let handler = handler();
+    reply(&handler, &message(DANA, "dana", "!plan d the real plan")).await;
+    for token in ["99999-01-01", "+2030-01-05", "２０２４-０１-０５"] {
+        for content in [
+            format!("!plan d {token} x"),
+            format!("!edit d {token} x"),
+            format!("!delete d {token}"),
+            format!("!history d {token}"),
+            format!("!plans {token}"),
+            format!("!myplans {token}"),
+        ] {
+            let refused = reply(&handler, &message(DANA, "dana", &content)).await;
+            assert!(
+                refused.starts_with(&format!("❌ '{token}' is not a date"))
+                    && refused.contains("YYYY-MM-DD"),
+                "{content:?} gave {refused}"
+            );
+        }
+    }
+    let plan = handler
+        .service()
+        .plan(&coach("d"), date(TODAY))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.text.as_str(), "the real plan");
+    assert!(plan.edited_at.is_none());
+    let full_width = reply(
+        &handler,
+        &message(DANA, "dana", "!plan d ２０２４-０１-０５ x"),
+    )
+    .await;
+    assert!(full_width.contains("with the digits 0-9"), "{full_width}");
+}
