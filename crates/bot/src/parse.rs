@@ -15,7 +15,7 @@
 
 use coach_plans_model::{
     CoachId, InvalidDate, InvalidId, InvalidPlanText, PlanDate, PlanId, PlanText, Roster,
-    UnknownCoach,
+    UnknownCoach, shorten,
 };
 use coach_plans_service::PlanRef;
 
@@ -322,16 +322,10 @@ fn text_argument(name: CommandName, rest: &str) -> Result<PlanText, ParseError> 
 fn nothing_more(name: CommandName, rest: &str) -> Result<(), ParseError> {
     match next_token(rest) {
         None => Ok(()),
-        Some((token, _)) => {
-            let input = match token.char_indices().nth(32) {
-                Some((cut, _)) => format!("{}…", &token[..cut]),
-                None => token.to_owned(),
-            };
-            Err(ParseError::Unexpected {
-                command: name,
-                input,
-            })
-        }
+        Some((token, _)) => Err(ParseError::Unexpected {
+            command: name,
+            input: shorten(token, 32),
+        }),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use coach_plans_model::{HistoryAction, Plan, PlanDate, Roster};
+use coach_plans_model::{HistoryAction, Plan, PlanDate, Roster, shorten};
 use coach_plans_service::{
     Action, Allowed, InvalidRequest, Missing, PlanWithHistory, Saved, ServiceError,
 };
@@ -78,11 +78,7 @@ fn charts(count: usize) -> String {
 /// A one-line quote of the start of a text.
 fn quote(text: &str, max_chars: usize) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let cut = match flat.char_indices().nth(max_chars) {
-        None => flat,
-        Some((cut, _)) => format!("{}…", flat[..cut].trim_end()),
-    };
-    format!("> {cut}")
+    format!("> {}", shorten(&flat, max_chars))
 }
 
 /// The reply to a post or an edit that was saved.

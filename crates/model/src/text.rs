@@ -51,10 +51,7 @@ impl PlanText {
 
     /// The first `max_chars` characters, with `…` added when cut.
     pub fn preview(&self, max_chars: usize) -> String {
-        match self.0.char_indices().nth(max_chars) {
-            None => self.0.clone(),
-            Some((cut, _)) => format!("{}…", self.0[..cut].trim_end()),
-        }
+        crate::shorten(&self.0, max_chars)
     }
 
     /// The length in characters.
