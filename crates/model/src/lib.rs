@@ -16,7 +16,7 @@ pub use coach::{
     Coach, CoachId, InvalidCoachId, InvalidRoster, MAX_COACH_ID_LEN, Roster, UnknownCoach,
 };
 pub use date::{InvalidDate, InvalidTimestamp, PlanDate, Timestamp};
-pub use display::shorten;
+pub use display::{display_safe, shorten};
 pub use ids::{ChannelId, HistoryId, InvalidId, MessageId, PlanId, RoleId, UserId};
 pub use plan::{Author, Channel, HistoryAction, HistoryEntry, Plan};
 pub use text::{InvalidPlanText, MAX_PLAN_TEXT_CHARS, PlanText};

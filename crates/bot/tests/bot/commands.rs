@@ -483,3 +483,92 @@ async fn a_date_that_is_not_real_is_refused_by_every_command_and_no_plan_changes
     .await;
     assert!(full_width.contains("with the digits 0-9"), "{full_width}");
 }
+
+#[tokio::test]
+async fn a_plan_with_nothing_visible_is_refused_and_nothing_is_stored_or_replaced() {
+    let handler = handler();
+    let invisible = "\u{200B}\u{200C}\u{200D} \u{2060}\u{FEFF}\u{180E}\u{202E}\u{E0041}";
+    let refused = reply(
+        &handler,
+        &message(DANA, "dana", &format!("!plan d {invisible}")),
+    )
+    .await;
+    assert!(
+        refused.starts_with("❌") && refused.contains("nothing visible"),
+        "{refused}"
+    );
+    let stored = handler.service().plan(&coach("d"), date(TODAY)).await;
+    assert!(stored.unwrap().is_none());
+
+    reply(&handler, &message(DANA, "dana", "!plan d the real plan")).await;
+    for content in [
+        format!("!plan d {invisible}"),
+        format!("!edit d {invisible}"),
+        format!("!plan d 2024-05-10 {invisible}"),
+    ] {
+        let refused = reply(&handler, &message(DANA, "dana", &content)).await;
+        assert!(
+            refused.contains("nothing visible"),
+            "{content:?}: {refused}"
+        );
+    }
+    let plan = handler
+        .service()
+        .plan(&coach("d"), date(TODAY))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.text.as_str(), "the real plan");
+}
+
+#[tokio::test]
+async fn nul_is_not_stored_and_bidi_controls_never_reach_a_reply() {
+    const BIDI: [char; 10] = [
+        '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+        '\u{202E}', '\u{2066}', '\u{2067}',
+    ];
+    let clean = |reply: &str| !reply.contains(BIDI) && !reply.contains('\0');
+    let handler = handler();
+    // A name that would reverse the rest of the line, a plan that hides its real words.
+    let name = "dana\u{202E} (admin)";
+    let posted = reply(
+        &handler,
+        &message(
+            DANA,
+            name,
+            "!plan d stop \u{202E}029 \u{0}evoba\u{202C} \u{2067}now",
+        ),
+    )
+    .await;
+    assert!(posted.starts_with("✅") && clean(&posted), "{posted:?}");
+    let plan = handler
+        .service()
+        .plan(&coach("d"), date(TODAY))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(plan.text.as_str(), "stop 029 evoba \u{2067}now");
+
+    let mut asked = Vec::new();
+    for (author, content) in [
+        (EVE, "!plans"),
+        (DANA, "!myplans"),
+        (EVE, "!edit d mine"),
+        (DANA, "!edit d stop \u{202D}920"),
+        (EVE, "!history d"),
+        (DANA, "!plan \u{202E}x text"),
+        (DANA, "!plans 2024-05-1\u{202E}0"),
+        (DANA, "!delete d \u{202E}now"),
+        (DANA, "!delete d"),
+    ] {
+        let name = if author == DANA { name } else { "eve" };
+        for reply in handler.handle(&message(author, name, content)).await {
+            assert!(clean(&reply), "{content:?} gave {reply:?}");
+            asked.push(reply);
+        }
+    }
+    assert!(
+        asked.iter().any(|r| r.contains("dana (admin)")),
+        "{asked:?}"
+    );
+}
