@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use coach_plans_model::{
-    HistoryAction, InvalidPlanText, Plan, PlanDate, Roster, display_safe, shorten,
+    HistoryAction, InvalidChart, InvalidPlanText, Plan, PlanDate, Roster, display_safe, shorten,
 };
 use coach_plans_service::{
     Action, Allowed, InvalidRequest, Missing, PlanWithHistory, Saved, ServiceError,
@@ -19,6 +19,10 @@ const PREVIEW_CHARS: usize = 100;
 
 /// How many characters of a name, file name or mistyped argument a reply echoes.
 const ECHO_CHARS: usize = 64;
+
+/// How many skipped attachments a reply names; the rest are counted. Keeps one post with many
+/// files to one message.
+const SKIPPED_NAMED: usize = 10;
 
 /// How many previous versions `!history` shows.
 const HISTORY_ENTRIES: usize = 10;
@@ -121,14 +125,40 @@ pub(crate) fn saved(
     }
     let _ = write!(reply, "\n{}", quote(plan.text.as_str(), PREVIEW_CHARS));
     if !saved.skipped.is_empty() {
-        let names: Vec<String> = saved
+        let mut names: Vec<String> = saved
             .skipped
             .iter()
-            .map(|s| format!("{} (not an image)", s.filename))
+            .take(SKIPPED_NAMED)
+            .map(|s| {
+                format!(
+                    "{} ({})",
+                    shown(&s.filename, ECHO_CHARS),
+                    skip_reason(&s.reason)
+                )
+            })
             .collect();
+        if let Some(more) = saved
+            .skipped
+            .len()
+            .checked_sub(SKIPPED_NAMED)
+            .filter(|n| *n > 0)
+        {
+            names.push(format!("and {more} more"));
+        }
         let _ = write!(reply, "\nSkipped: {}", names.join(", "));
     }
     reply
+}
+
+/// Why an attachment did not become a chart, in a few words.
+fn skip_reason(reason: &InvalidChart) -> &'static str {
+    match reason {
+        InvalidChart::NotAnImage { .. } => "not an image",
+        InvalidChart::FilenameTooLong { .. } => "file name too long",
+        InvalidChart::BadFilename { .. } => "bad file name",
+        InvalidChart::NotHttps { .. } => "not an https link",
+        InvalidChart::BadUrl { .. } => "unusable link",
+    }
 }
 
 /// The reply to a deletion.

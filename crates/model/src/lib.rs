@@ -10,7 +10,8 @@ mod text;
 pub mod wire;
 
 pub use chart::{
-    Attachment, Chart, IMAGE_TYPES, InvalidChart, MAX_CHART_URL_LEN, charts_from_attachments,
+    Attachment, Chart, IMAGE_TYPES, InvalidChart, MAX_CHART_FILENAME_CHARS, MAX_CHART_URL_LEN,
+    charts_from_attachments,
 };
 pub use coach::{
     Coach, CoachId, InvalidCoachId, InvalidRoster, MAX_COACH_ID_LEN, Roster, UnknownCoach,

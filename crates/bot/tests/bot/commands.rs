@@ -572,3 +572,57 @@ async fn nul_is_not_stored_and_bidi_controls_never_reach_a_reply() {
         "{asked:?}"
     );
 }
+
+#[tokio::test]
+async fn skipped_attachments_are_named_with_the_real_reason_in_one_short_reply() {
+    let handler = handler();
+    let long_name = format!("{}.png", "x".repeat(5000));
+    let mut http = attachment("plain.png", "image/png");
+    http.url = "http://cdn.discordapp.com/attachments/500/1/plain.png".into();
+    let mut post = message(DANA, "dana", "!plan d NVDA above 950");
+    post.attachments = vec![
+        attachment("kept.png", "image/png"),
+        attachment("notes.pdf", "application/pdf"),
+        attachment(&long_name, "image/png"),
+        attachment("chart\u{202E}gnp.png", "image/png"),
+        http,
+    ];
+    let replies = handler.handle(&post).await;
+    assert_eq!(
+        replies.len(),
+        1,
+        "one reply, not {}: {replies:?}",
+        replies.len()
+    );
+    let answer = &replies[0];
+    assert!(answer.chars().count() < 1000, "{answer}");
+    for part in [
+        "1 chart",
+        "notes.pdf (not an image)",
+        "xxxxxxxxxx… (file name too long)",
+        "chartgnp.png (bad file name)",
+        "plain.png (not an https link)",
+    ] {
+        assert!(answer.contains(part), "{part:?} missing from {answer}");
+    }
+    assert!(!answer.contains('\u{202E}'));
+
+    // An edit whose only image is refused keeps the charts, and says so.
+    let mut edit = message(DANA, "dana", "!edit d NVDA above 955");
+    edit.attachments = vec![attachment(&long_name, "image/png")];
+    let edited = reply(&handler, &edit).await;
+    assert!(
+        !edited.contains("charts replaced") && edited.contains("1 chart"),
+        "{edited}"
+    );
+    assert!(edited.contains("(file name too long)"), "{edited}");
+
+    // Many files with long names still make one message: ten are named, the rest counted.
+    let mut many = message(DANA, "dana", "!plan i lots of files");
+    many.attachments = (0..25)
+        .map(|n| attachment(&format!("{n}{}.pdf", "n".repeat(200)), "application/pdf"))
+        .collect();
+    let listed = reply(&handler, &many).await;
+    assert_eq!(listed.matches("(not an image)").count(), 10, "{listed}");
+    assert!(listed.contains(", and 15 more"), "{listed}");
+}

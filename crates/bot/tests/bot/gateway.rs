@@ -91,6 +91,39 @@ async fn a_plan_with_two_pngs_and_a_pdf_is_stored_with_two_charts_and_the_pdf_na
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_skipped_for_their_name_or_link_say_why_in_a_single_message() {
+    let fake = FakeDiscord::start().await.unwrap();
+    let bot = connected(&fake).await;
+    let long_name = format!("{}.png", "y".repeat(3000));
+    fake.send_message(
+        say(DANA, "dana", "!plan d NVDA above 950")
+            .attach(FakeAttachment::png("kept.png"))
+            .attach(FakeAttachment::png(&long_name))
+            .attach(FakeAttachment::png("chart\u{202E}gnp.png"))
+            .attach(
+                FakeAttachment::png("plain.png").with_url("http://cdn.discordapp.com/a/plain.png"),
+            ),
+    );
+    let replies = fake.wait_for_messages(1).await.unwrap();
+    let reply = &replies[0].content;
+    assert!(
+        reply.starts_with("✅") && reply.contains("1 chart"),
+        "{reply}"
+    );
+    for part in [
+        "(file name too long)",
+        "chartgnp.png (bad file name)",
+        "plain.png (not an https link)",
+    ] {
+        assert!(reply.contains(part), "{part:?} missing from {reply}");
+    }
+    assert!(reply.chars().count() < 1000, "{reply}");
+    // Shut down first: every reply in flight has been posted, so a second one would show.
+    bot.shutdown().await.unwrap();
+    assert_eq!(fake.seen().messages.len(), 1, "one reply only");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_works_through_the_gateway() {
     let fake = FakeDiscord::start().await.unwrap();
     let bot = connected(&fake).await;
