@@ -32,12 +32,7 @@ async fn a_plan_with_two_images_and_a_pdf_keeps_two_charts_in_order_and_names_th
     ] {
         assert!(reply.contains(part), "{part:?} missing from {reply}");
     }
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     let names: Vec<_> = plan.charts.iter().map(|c| c.filename().unwrap()).collect();
     assert_eq!(names, ["first.png", "second.png"]);
     assert_eq!(
@@ -70,12 +65,7 @@ async fn a_second_post_by_the_same_author_replaces_the_plan() {
     reply(&handler, &message(DANA, "dana", "!plan d first")).await;
     let second = reply(&handler, &message(DANA, "dana", "!plan D: second")).await;
     assert!(second.starts_with("✅ Plan replaced"), "{second}");
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "second");
 }
 
@@ -89,12 +79,7 @@ async fn a_second_post_by_another_user_is_refused_and_says_who_may() {
         refused.contains("dana") && refused.contains("admin"),
         "{refused}"
     );
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "first");
 }
 
@@ -121,12 +106,7 @@ async fn an_edit_by_another_user_is_refused_and_an_edit_by_the_author_is_kept() 
         edited.starts_with("✅ Plan edited for **Coach D** on 2024-05-10"),
         "{edited}"
     );
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "better");
     assert!(plan.edited_at.is_some());
 
@@ -170,14 +150,7 @@ async fn delete_keeps_history_and_the_date_may_be_posted_again() {
         deleted.starts_with("✅ Plan deleted for **Coach N** on 2024-05-10"),
         "{deleted}"
     );
-    assert!(
-        handler
-            .service()
-            .plan(&coach("n"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&handler, "n").await.is_none());
 
     let history = reply(&handler, &message(EVE, "eve", "!history n")).await;
     assert!(history.contains("(deleted)"), "{history}");
@@ -301,14 +274,7 @@ async fn mistakes_get_an_answer_a_coach_understands() {
         reply_text.starts_with("❌ Add the plan text"),
         "{reply_text}"
     );
-    assert!(
-        handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&handler, "d").await.is_none());
 }
 
 #[tokio::test]
@@ -323,14 +289,7 @@ async fn too_many_images_are_refused_and_nothing_is_saved() {
         refused.starts_with("❌ 11 chart images") && refused.contains("at most 10"),
         "{refused}"
     );
-    assert!(
-        handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&handler, "d").await.is_none());
 }
 
 #[tokio::test]
@@ -407,14 +366,7 @@ async fn messages_not_for_us_are_ignored_silently() {
             "{ignored:?} got a reply"
         );
     }
-    assert!(
-        handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&handler, "d").await.is_none());
     assert!(
         !reply(&handler, &message(DANA, "dana", "!help"))
             .await
@@ -468,12 +420,7 @@ async fn a_date_that_is_not_real_is_refused_by_every_command_and_no_plan_changes
             );
         }
     }
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "the real plan");
     assert!(plan.edited_at.is_none());
     let full_width = reply(
@@ -497,8 +444,7 @@ async fn a_plan_with_nothing_visible_is_refused_and_nothing_is_stored_or_replace
         refused.starts_with("❌") && refused.contains("nothing visible"),
         "{refused}"
     );
-    let stored = handler.service().plan(&coach("d"), date(TODAY)).await;
-    assert!(stored.unwrap().is_none());
+    assert!(todays_plan(&handler, "d").await.is_none());
 
     reply(&handler, &message(DANA, "dana", "!plan d the real plan")).await;
     for content in [
@@ -512,12 +458,7 @@ async fn a_plan_with_nothing_visible_is_refused_and_nothing_is_stored_or_replace
             "{content:?}: {refused}"
         );
     }
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "the real plan");
 }
 
@@ -541,12 +482,7 @@ async fn nul_is_not_stored_and_bidi_controls_never_reach_a_reply() {
     )
     .await;
     assert!(posted.starts_with("✅") && clean(&posted), "{posted:?}");
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "stop 029 evoba \u{2067}now");
 
     let mut asked = Vec::new();

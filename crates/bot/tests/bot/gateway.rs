@@ -64,13 +64,7 @@ async fn a_plan_with_two_pngs_and_a_pdf_is_stored_with_two_charts_and_the_pdf_na
     assert_eq!((reply.channel_id, reply.reply_to), (CHANNEL, Some(sent)));
     assert!(!reply.may_mention, "replies must not ping anyone");
 
-    let plan = bot
-        .handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&bot.handler, "d").await.unwrap();
     let charts: Vec<_> = plan
         .charts
         .iter()
@@ -230,14 +224,7 @@ async fn bots_and_webhooks_are_ignored() {
         replies[0].content
     );
     assert_eq!(fake.seen().messages.len(), 1);
-    assert!(
-        bot.handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&bot.handler, "d").await.is_none());
     bot.shutdown().await.unwrap();
 }
 
@@ -438,13 +425,7 @@ async fn a_failed_channel_lookup_does_not_block_posting() {
             .content
             .starts_with("✅")
     );
-    let plan = bot
-        .handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&bot.handler, "d").await.unwrap();
     assert_eq!(
         (plan.channel.id, plan.channel.name),
         (ChannelId::new(CHANNEL), None)
@@ -473,14 +454,7 @@ async fn only_allowed_channels_are_answered() {
     fake.send_message(say(DANA, "dana", "!plan i here"));
     let replies = fake.wait_for_messages(1).await.unwrap();
     assert!(replies[0].content.contains("Coach I"));
-    assert!(
-        bot.handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&bot.handler, "d").await.is_none());
     bot.shutdown().await.unwrap();
 }
 
@@ -523,13 +497,7 @@ async fn member_roles_from_the_gateway_make_an_admin() {
         "{}",
         replies[2].content
     );
-    let plan = bot
-        .handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&bot.handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "an admin now");
     bot.shutdown().await.unwrap();
 }
