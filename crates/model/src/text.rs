@@ -93,9 +93,10 @@ impl PlanText {
         &self.0
     }
 
-    /// The first `max_chars` characters, with `…` added when cut.
+    /// The first `max_chars` characters, with `…` added when cut, fit to show among other
+    /// words (see [`display_safe`](crate::display_safe)).
     pub fn preview(&self, max_chars: usize) -> String {
-        crate::shorten(&self.0, max_chars)
+        crate::shorten(&crate::display_safe(&self.0), max_chars)
     }
 
     /// The length in characters.
@@ -249,5 +250,8 @@ mod tests {
         assert_eq!(preview.chars().count(), 101);
         assert!(preview.ends_with('…'));
         assert_eq!(PlanText::parse("short").unwrap().preview(100), "short");
+        // Text stored before the cleaning rules may still hold an override.
+        let stored = PlanText::from_stored("stop \u{202E}029\u{0} \u{2067}x").unwrap();
+        assert_eq!(stored.preview(100), "stop 029 x");
     }
 }
