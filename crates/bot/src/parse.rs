@@ -545,6 +545,46 @@ mod tests {
     }
 
     #[test]
+    fn no_mix_of_awkward_pieces_panics() {
+        let pieces = [
+            "",
+            " ",
+            ":",
+            "d",
+            "d:",
+            "2024-05-10",
+            "2024-05-10:",
+            "2024-05-10:x",
+            "+",
+            "-",
+            "２０２４-０１-０５",
+            "99999-1-1",
+            "1-1-",
+            "2024-05-1",
+            "\u{202E}",
+            "\u{200B}",
+            "\0",
+            "📈",
+            "é:",
+            "\n",
+            "17",
+            "0",
+        ];
+        for command in [
+            "plan", "edit", "delete", "history", "plans", "myplans", "help",
+        ] {
+            for a in pieces {
+                for b in pieces {
+                    for c in pieces {
+                        let _ = parse(&format!("!{command} {a}{b} {c}"), "!", &roster());
+                        let _ = parse(&format!("!{command}{a} {b}{c}"), "!", &roster());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_word_that_is_not_a_date_is_text() {
         assert_eq!(
             post(ok("!plan d Tomorrow buy SPY")),
