@@ -210,7 +210,6 @@ impl CommandHandler {
                 reply::saved(roster, CommandName::Plan, &saved, false)
             }
             Command::Edit { target, text } => {
-                let images = message.attachments.iter().any(|a| a.is_image());
                 let edit = PlanEdit {
                     target,
                     text,
@@ -218,7 +217,9 @@ impl CommandHandler {
                     message_id: message.id,
                 };
                 let saved = service.edit_plan(&actor, edit).await?;
-                reply::saved(roster, CommandName::Edit, &saved, images)
+                // The charts were replaced if any attachment became a chart.
+                let charts_replaced = message.attachments.len() > saved.skipped.len();
+                reply::saved(roster, CommandName::Edit, &saved, charts_replaced)
             }
             Command::Delete { target } => {
                 let plan = service.delete_plan(&actor, target).await?;

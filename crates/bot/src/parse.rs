@@ -4,9 +4,10 @@
 //! - The prefix must open the message (leading white space is allowed) and the command word
 //!   follows it at once; the word is matched case-insensitively and must match a whole command:
 //!   `!planet` and `!play` belong to other bots and are not ours.
-//! - A token shaped like a date (`2024-05-10`, `2024/5/10`, `10.05.2024`, ...) where a date may
-//!   stand must be a real `YYYY-MM-DD` date, or the command fails with a date error; any other
-//!   word (`Tomorrow`) is plan text.
+//! - A token shaped like a date (`2024-05-10`, `2024/5/10`, `10.05.2024`, `99999-01-01`,
+//!   `+2030-01-05`, `２０２４-０１-０５`, ...; the rule is `looks_like_date`) where a date may
+//!   stand must be a real `YYYY-MM-DD` date, or the command fails with a date error, for every
+//!   command; any other word (`Tomorrow`, `950`, `3-5%`) is plan text.
 //! - A plan target made only of digits is a plan id unless a coach on the roster has exactly
 //!   that id (coach ids may be digits, and the roster wins).
 //! - `!plan d: text` (the older form) and `!plan d:text` are accepted: a colon ends the coach.
@@ -14,7 +15,7 @@
 
 use coach_plans_model::{
     CoachId, InvalidDate, InvalidId, InvalidPlanText, PlanDate, PlanId, PlanText, Roster,
-    UnknownCoach,
+    UnknownCoach, shorten,
 };
 use coach_plans_service::PlanRef;
 
@@ -295,19 +296,20 @@ fn target_argument<'a>(
     Ok((PlanRef::CoachDate(coach, date), rest))
 }
 
-/// A date if the next token is shaped like one (and then it must be a real date).
+/// A date if the next token looks like one (and then it must be a real date). A colon may end
+/// the date as it may end the coach: `2024-05-10: text`, `2024-05-10:text`.
 fn optional_date(args: &str) -> Result<(Option<PlanDate>, &str), ParseError> {
-    match next_token(args) {
-        Some((token, rest)) => {
-            let bare = token.strip_suffix(':').unwrap_or(token);
-            if looks_like_date(bare) {
-                Ok((Some(PlanDate::parse(bare)?), rest))
-            } else {
-                Ok((None, args))
-            }
-        }
-        None => Ok((None, args)),
+    let Some((token, rest)) = next_token(args).filter(|(token, _)| looks_like_date(token)) else {
+        return Ok((None, args));
+    };
+    if let Some((written, _)) = token.split_once(':')
+        && let Ok(date) = PlanDate::parse(written)
+    {
+        let token_start = args.len() - rest.len() - token.len();
+        return Ok((Some(date), &args[token_start + written.len() + 1..]));
     }
+    // Otherwise the whole token is the date, and it is echoed whole when it is not one.
+    Ok((Some(PlanDate::parse(token)?), rest))
 }
 
 fn text_argument(name: CommandName, rest: &str) -> Result<PlanText, ParseError> {
@@ -320,33 +322,59 @@ fn text_argument(name: CommandName, rest: &str) -> Result<PlanText, ParseError> 
 fn nothing_more(name: CommandName, rest: &str) -> Result<(), ParseError> {
     match next_token(rest) {
         None => Ok(()),
-        Some((token, _)) => {
-            let input = match token.char_indices().nth(32) {
-                Some((cut, _)) => format!("{}…", &token[..cut]),
-                None => token.to_owned(),
-            };
-            Err(ParseError::Unexpected {
-                command: name,
-                input,
-            })
-        }
+        Some((token, _)) => Err(ParseError::Unexpected {
+            command: name,
+            input: shorten(token, 32),
+        }),
     }
 }
 
-/// Whether a token is meant as a date: three groups of digits joined by `-`, `/` or `.`, with a
-/// four-digit year first or last (`2024-05-10`, `2024/5/10`, `10.05.2024`).
+/// Signs a year may be written with: `+2030-01-05` looks like a date, and must be a real one.
+const SIGNS: [char; 5] = ['+', '-', '\u{2212}', '\u{ff0b}', '\u{ff0d}'];
+
+/// What people put between the parts of a date: `-`, `/`, `.`, and the dashes and full-width
+/// forms phones and input methods substitute for them.
+const DATE_SEPARATORS: [char; 12] = [
+    '-', '/', '.', '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2212}',
+    '\u{ff0d}', '\u{ff0f}', '\u{ff0e}',
+];
+
+/// Whether a token is meant as a date, so that it must be a real `YYYY-MM-DD` date instead of
+/// quietly becoming the start of today's plan text. The one place this is decided.
+///
+/// A token looks like a date when, after an optional sign, it starts with three groups of
+/// digits joined by date separators, either year first (a year of four or more digits, then
+/// one or two, then one or two: `2024-05-10`, `99999-01-01`, `+2030-01-05`) or year last
+/// (`10.05.2024`). Digits are any Unicode numeric characters (`２０２４-０１-０５`), separators
+/// are [`DATE_SEPARATORS`], and anything may follow the third group (`2024-05-10T09:30`,
+/// `2024-05-10,`).
+///
+/// Plans often open with numbers, so anything else stays text: one or two groups (`950`,
+/// `950-960`, `2024-2025`, `3-5%`, `+5%`), groups without a year (`1-2-3 reversal`) and runs of
+/// price levels (`4500-4510-4520`).
 fn looks_like_date(token: &str) -> bool {
-    let parts: Vec<&str> = token.split(['-', '/', '.']).collect();
-    let digits = |s: &str, lengths: std::ops::RangeInclusive<usize>| {
-        lengths.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-    };
-    match parts.as_slice() {
-        [a, b, c] => {
-            (digits(a, 4..=4) && digits(b, 1..=2) && digits(c, 1..=2))
-                || (digits(a, 1..=2) && digits(b, 1..=2) && digits(c, 4..=4))
+    let mut rest = token.strip_prefix(SIGNS).unwrap_or(token);
+    let mut groups = [0usize; 3];
+    for (n, group) in groups.iter_mut().enumerate() {
+        if n > 0 {
+            match rest.strip_prefix(DATE_SEPARATORS) {
+                Some(after) => rest = after,
+                None => return false,
+            }
         }
-        _ => false,
+        let end = rest
+            .char_indices()
+            .find(|(_, c)| !c.is_numeric())
+            .map_or(rest.len(), |(at, _)| at);
+        *group = rest[..end].chars().count();
+        if *group == 0 {
+            return false;
+        }
+        rest = &rest[end..];
     }
+    let short = |n: usize| (1..=2).contains(&n);
+    let [first, second, third] = groups;
+    (first >= 4 && short(second) && short(third)) || (short(first) && short(second) && third >= 4)
 }
 
 #[cfg(test)]
@@ -406,6 +434,16 @@ mod tests {
         assert_eq!(
             post(ok("!plan d 2024-05-10: dated")),
             (coach("d"), Some(date("2024-05-10")), "dated".into())
+        );
+        assert_eq!(
+            post(ok("!plan d 2024-05-10:dated")),
+            (coach("d"), Some(date("2024-05-10")), "dated".into())
+        );
+        assert_eq!(
+            ok("!delete d 2024-05-10:"),
+            Command::Delete {
+                target: PlanRef::CoachDate(coach("d"), Some(date("2024-05-10")))
+            }
         );
     }
 
@@ -476,6 +514,77 @@ mod tests {
     }
 
     #[test]
+    fn an_impossible_date_in_any_writing_is_a_date_error_for_every_command() {
+        for token in [
+            "99999-01-01",
+            "+2030-01-05",
+            "-2024-05-10",
+            "\u{ff0b}2024-05-10",
+            "２０２４-０１-０５",
+            "2024\u{2013}05\u{2013}10",
+            "2024-05-10T09:30",
+            "2024-05-10,",
+            "12345-1-2",
+            "10.05.99999",
+        ] {
+            for content in [
+                format!("!plan d {token} x"),
+                format!("!plan d {token}: x"),
+                format!("!edit d {token} x"),
+                format!("!delete d {token}"),
+                format!("!history d {token}"),
+                format!("!plans {token}"),
+                format!("!myplans {token}"),
+            ] {
+                assert!(
+                    matches!(err(&content), ParseError::BadDate(_)),
+                    "{content:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_mix_of_awkward_pieces_panics() {
+        let pieces = [
+            "",
+            " ",
+            ":",
+            "d",
+            "d:",
+            "2024-05-10",
+            "2024-05-10:",
+            "2024-05-10:x",
+            "+",
+            "-",
+            "２０２４-０１-０５",
+            "99999-1-1",
+            "1-1-",
+            "2024-05-1",
+            "\u{202E}",
+            "\u{200B}",
+            "\0",
+            "📈",
+            "é:",
+            "\n",
+            "17",
+            "0",
+        ];
+        for command in [
+            "plan", "edit", "delete", "history", "plans", "myplans", "help",
+        ] {
+            for a in pieces {
+                for b in pieces {
+                    for c in pieces {
+                        let _ = parse(&format!("!{command} {a}{b} {c}"), "!", &roster());
+                        let _ = parse(&format!("!{command}{a} {b}{c}"), "!", &roster());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_word_that_is_not_a_date_is_text() {
         assert_eq!(
             post(ok("!plan d Tomorrow buy SPY")),
@@ -483,6 +592,24 @@ mod tests {
         );
         assert_eq!(post(ok("!plan d 2024-2025 outlook")).2, "2024-2025 outlook");
         assert_eq!(post(ok("!plan d 950-960 range")).2, "950-960 range");
+        for text in [
+            "950 is the level",
+            "3-5% gap",
+            "+5% premarket",
+            "-2% overnight",
+            "10.5 stop",
+            "1-2-3 reversal",
+            "4500-4510-4520 levels",
+            "5200-05 zone",
+            "2024 outlook",
+            "1.2.3",
+        ] {
+            assert_eq!(post(ok(&format!("!plan d {text}"))).2, text);
+            assert!(matches!(
+                ok(&format!("!edit d {text}")),
+                Command::Edit { .. }
+            ));
+        }
     }
 
     #[test]
@@ -705,6 +832,11 @@ mod tests {
             "10.05.2024",
             "1-1-2024",
             "0000-00-00",
+            "99999-01-01",
+            "+2030-01-05",
+            "２０２４-０１-０５",
+            "2024-05-10-01",
+            "2024-05-10:text",
         ] {
             assert!(looks_like_date(yes), "{yes}");
         }
@@ -713,8 +845,12 @@ mod tests {
             "2024-05",
             "Tomorrow",
             "24-05-10",
-            "2024-05-10-01",
             "2024-0a-10",
+            "2024-100-10",
+            "4500-4510-4520",
+            "1-2-3",
+            "+5%",
+            "-",
             "",
             "--",
         ] {

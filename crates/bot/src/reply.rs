@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use coach_plans_model::{HistoryAction, Plan, PlanDate, Roster};
+use coach_plans_model::{
+    HistoryAction, InvalidChart, InvalidPlanText, Plan, PlanDate, Roster, display_safe, shorten,
+};
 use coach_plans_service::{
     Action, Allowed, InvalidRequest, Missing, PlanWithHistory, RefusedAction, RefusedChange, Saved,
     ServiceError,
@@ -15,6 +17,13 @@ pub const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// How many characters of a plan a success reply quotes.
 const PREVIEW_CHARS: usize = 100;
+
+/// How many characters of a name, file name or mistyped argument a reply echoes.
+const ECHO_CHARS: usize = 64;
+
+/// How many skipped attachments a reply names; the rest are counted. Keeps one post with many
+/// files to one message.
+const SKIPPED_NAMED: usize = 10;
 
 /// How many previous versions `!history` shows.
 const HISTORY_ENTRIES: usize = 10;
@@ -76,14 +85,20 @@ fn charts(count: usize) -> String {
     }
 }
 
+/// Words someone wrote (a name, a file name, a mistyped argument) as shown inside a line of
+/// ours: on one line, without bidi or control characters (they could reorder or hide our words
+/// around them), and at most `max_chars` characters.
+fn shown(text: &str, max_chars: usize) -> String {
+    let flat = display_safe(text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    shorten(&flat, max_chars)
+}
+
 /// A one-line quote of the start of a text.
 fn quote(text: &str, max_chars: usize) -> String {
-    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let cut = match flat.char_indices().nth(max_chars) {
-        None => flat,
-        Some((cut, _)) => format!("{}…", flat[..cut].trim_end()),
-    };
-    format!("> {cut}")
+    format!("> {}", shown(text, max_chars))
 }
 
 /// The message telling an author that a change held while the database was unavailable was
@@ -132,17 +147,43 @@ pub(crate) fn saved(
     }
     let _ = write!(reply, "\n{}", quote(plan.text.as_str(), PREVIEW_CHARS));
     if !saved.skipped.is_empty() {
-        let names: Vec<String> = saved
+        let mut names: Vec<String> = saved
             .skipped
             .iter()
-            .map(|s| format!("{} (not an image)", s.filename))
+            .take(SKIPPED_NAMED)
+            .map(|s| {
+                format!(
+                    "{} ({})",
+                    shown(&s.filename, ECHO_CHARS),
+                    skip_reason(&s.reason)
+                )
+            })
             .collect();
+        if let Some(more) = saved
+            .skipped
+            .len()
+            .checked_sub(SKIPPED_NAMED)
+            .filter(|n| *n > 0)
+        {
+            names.push(format!("and {more} more"));
+        }
         let _ = write!(reply, "\nSkipped: {}", names.join(", "));
     }
     if saved.checked_later {
         reply.push_str("\nThe plan store can't be read right now: your plan is saved safely and will be checked against any plan already stored for this coach and date when it is back (you will be told if it can't replace it).");
     }
     reply
+}
+
+/// Why an attachment did not become a chart, in a few words.
+fn skip_reason(reason: &InvalidChart) -> &'static str {
+    match reason {
+        InvalidChart::NotAnImage { .. } => "not an image",
+        InvalidChart::FilenameTooLong { .. } => "file name too long",
+        InvalidChart::BadFilename { .. } => "bad file name",
+        InvalidChart::NotHttps { .. } => "not an https link",
+        InvalidChart::BadUrl { .. } => "unusable link",
+    }
 }
 
 /// The reply to a deletion.
@@ -178,8 +219,8 @@ pub(crate) fn plan_list(roster: &Roster, plans: &[Plan], date: PlanDate, mine: b
             display_name(roster, plan),
             plan.id,
             charts(plan.charts.len()),
-            plan.author.name,
-            plan.text
+            shown(&plan.author.name, ECHO_CHARS),
+            display_safe(plan.text.as_str())
         );
     }
     reply
@@ -194,14 +235,14 @@ pub(crate) fn history(roster: &Roster, found: &PlanWithHistory) -> String {
         display_name(roster, plan),
         plan.date,
         plan.id,
-        plan.author.name,
+        shown(&plan.author.name, ECHO_CHARS),
         plan.created_at,
         plan.edited_at
             .as_ref()
             .map(|at| format!(", last changed {at}"))
             .unwrap_or_default(),
         charts(plan.charts.len()),
-        plan.text
+        display_safe(plan.text.as_str())
     );
     if found.history.is_empty() {
         reply.push_str("\n\nNo earlier versions.");
@@ -220,7 +261,7 @@ pub(crate) fn history(roster: &Roster, found: &PlanWithHistory) -> String {
         let _ = write!(
             reply,
             "\n\n**{verb}** by {} at {}{charts}; before that it read:\n{}",
-            entry.by.name,
+            shown(&entry.by.name, ECHO_CHARS),
             entry.at,
             quote(entry.text.as_str(), HISTORY_PREVIEW_CHARS)
         );
@@ -324,20 +365,26 @@ pub(crate) fn parse_error(
         ParseError::UnknownCoach(unknown) => {
             format!(
                 "❌ Unknown coach '{}'. Valid coaches: {}.",
-                unknown.input,
+                shown(&unknown.input, ECHO_CHARS),
                 coach_list(roster)
             )
         }
         ParseError::BadDate(bad) => {
+            // Full-width and other scripts' digits look right but are not the ones dates use.
+            let digits = if bad.input.chars().any(|c| c.is_numeric() && !c.is_ascii()) {
+                " with the digits 0-9"
+            } else {
+                ""
+            };
             format!(
-                "❌ '{}' is not a date. Write dates as YYYY-MM-DD, for example 2024-05-10.",
-                bad.input
+                "❌ '{}' is not a date. Write dates as YYYY-MM-DD{digits}, for example 2024-05-10.",
+                shown(&bad.input, ECHO_CHARS)
             )
         }
         ParseError::BadPlanId(bad) => {
             format!(
                 "❌ '{}' is not a plan id. Plan ids are the numbers shown in replies, like `plan 17`.",
-                bad.input
+                shown(&bad.input, ECHO_CHARS)
             )
         }
         ParseError::MissingText { command } if has_attachments => format!(
@@ -347,14 +394,17 @@ pub(crate) fn parse_error(
         ParseError::MissingText { command } => {
             format!("❌ The plan text is missing. {}", usage(prefix, *command))
         }
-        ParseError::BadText(bad) => format!(
+        ParseError::BadText(InvalidPlanText::Invisible) => "❌ The plan text has nothing visible in it: only spaces or invisible characters (such as zero-width spaces). Write the plan in words and post again.".to_owned(),
+        ParseError::BadText(bad @ InvalidPlanText::TooLong { .. }) => format!(
             "❌ {}. Shorten it and post again.",
             capitalized(&bad.to_string())
         ),
+        ParseError::BadText(bad) => format!("❌ {}.", capitalized(&bad.to_string())),
         ParseError::Unexpected { command, input } => {
             format!(
-                "❌ `{prefix}{}` does not take '{input}'. {}",
+                "❌ `{prefix}{}` does not take '{}'. {}",
                 command.as_str(),
+                shown(input, ECHO_CHARS),
                 usage(prefix, *command)
             )
         }
@@ -365,7 +415,7 @@ pub(crate) fn parse_error(
 pub(crate) fn service_error(error: &ServiceError, roster: &Roster, today: PlanDate) -> String {
     match error {
         ServiceError::Invalid(InvalidRequest::UnknownCoach(unknown)) => {
-            format!("❌ Unknown coach '{}'. Valid coaches: {}.", unknown.input, coach_list(roster))
+            format!("❌ Unknown coach '{}'. Valid coaches: {}.", shown(&unknown.input, ECHO_CHARS), coach_list(roster))
         }
         ServiceError::Invalid(InvalidRequest::TooManyCharts { count, max }) => format!(
             "❌ {count} chart images are attached; at most {max} are allowed. Nothing was saved: post again with fewer."
@@ -385,7 +435,8 @@ pub(crate) fn service_error(error: &ServiceError, roster: &Roster, today: PlanDa
             };
             match &forbidden.allowed {
                 Allowed::AuthorOrAdmin { author } => format!(
-                    "❌ You can't {what} this plan: only its author ({author}) or an admin may {what} it."
+                    "❌ You can't {what} this plan: only its author ({}) or an admin may {what} it.",
+                    shown(author, ECHO_CHARS)
                 ),
                 Allowed::CoachPosters { coach } => {
                     let name = roster.get(coach).map_or_else(|| coach.to_string(), |c| c.display_name.clone());

@@ -2,10 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::display::is_bidi_control;
 use crate::truncate_for_display;
 
 /// The longest chart URL accepted, in bytes. Discord's signed CDN URLs are about 250.
 pub const MAX_CHART_URL_LEN: usize = 2048;
+
+/// The longest file name an attached chart may have, in characters (what file systems allow).
+pub const MAX_CHART_FILENAME_CHARS: usize = 255;
 
 /// The image types a chart may be.
 pub const IMAGE_TYPES: &str = "png, jpg, gif or webp";
@@ -42,7 +46,27 @@ pub enum InvalidChart {
         /// The attachment's file name.
         filename: String,
     },
-    /// The URL is not an http(s) URL of sensible length.
+    /// The file name has characters no file name needs: control characters, bidi controls
+    /// (`chart\u{202E}gnp.exe` shows as `chartexe.png`) or path separators.
+    #[error("'{filename}' is not a usable file name")]
+    BadFilename {
+        /// The file name (shortened when long, unsafe characters left in: show it with
+        /// [`display_safe`](crate::display_safe)).
+        filename: String,
+    },
+    /// The file name is longer than [`MAX_CHART_FILENAME_CHARS`].
+    #[error("the file name is {chars} characters long; the limit is {MAX_CHART_FILENAME_CHARS}")]
+    FilenameTooLong {
+        /// How many characters it has.
+        chars: usize,
+    },
+    /// The link is not an `https://` link: Discord serves attachments over https only.
+    #[error("'{url}' is not an https link")]
+    NotHttps {
+        /// The URL given (shortened when long).
+        url: String,
+    },
+    /// The URL is not a URL of sensible length.
     #[error("'{url}' is not a usable chart URL")]
     BadUrl {
         /// The URL given (shortened when long).
@@ -87,15 +111,25 @@ impl Attachment {
 }
 
 impl Chart {
-    /// The chart for an image attachment at this position; refuses anything that is not an
-    /// image or has an unusable URL.
+    /// The chart for an image attachment at this position. Refuses, in this order, a file
+    /// name that is too long or has control characters, bidi controls or path separators, a
+    /// file that is not an image, and a link that is not `https://` or not usable.
     pub fn from_attachment(attachment: &Attachment, position: u32) -> Result<Self, InvalidChart> {
+        check_filename(&attachment.filename)?;
         if !attachment.is_image() {
             return Err(InvalidChart::NotAnImage {
                 filename: truncate_for_display(&attachment.filename),
             });
         }
         let url = checked_url(&attachment.url)?;
+        if !url
+            .get(..HTTPS.len())
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case(HTTPS))
+        {
+            return Err(InvalidChart::NotHttps {
+                url: truncate_for_display(&url),
+            });
+        }
         let filename = Some(attachment.filename.trim())
             .filter(|f| !f.is_empty())
             .map(str::to_owned);
@@ -152,14 +186,42 @@ impl Chart {
     }
 }
 
+const HTTPS: &str = "https://";
+
+/// A file name fit to keep and show: not too long, and without characters that forge lines,
+/// reorder what is shown (`chart\u{202E}gnp.exe`) or name other directories.
+fn check_filename(filename: &str) -> Result<(), InvalidChart> {
+    let chars = filename.chars().take(MAX_CHART_FILENAME_CHARS + 1).count();
+    if chars > MAX_CHART_FILENAME_CHARS {
+        return Err(InvalidChart::FilenameTooLong {
+            chars: filename.chars().count(),
+        });
+    }
+    if filename.contains(|c: char| c.is_control() || is_bidi_control(c) || c == '/' || c == '\\') {
+        return Err(InvalidChart::BadFilename {
+            filename: truncate_for_display(filename),
+        });
+    }
+    Ok(())
+}
+
+/// An http or https URL of sensible length without white space. Stored charts may be plain
+/// http (the Python version's rows); new attachments must be https, checked by the caller.
 fn checked_url(url: &str) -> Result<String, InvalidChart> {
     let url = url.trim();
-    let scheme_ok = ["https://", "http://"].iter().any(|scheme| {
+    let scheme = [HTTPS, "http://"].into_iter().find(|scheme| {
         url.get(..scheme.len())
             .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
-            && url.len() > scheme.len()
     });
-    if scheme_ok && url.len() <= MAX_CHART_URL_LEN && !url.chars().any(char::is_whitespace) {
+    let Some(scheme) = scheme else {
+        return Err(InvalidChart::NotHttps {
+            url: truncate_for_display(url),
+        });
+    };
+    if url.len() > scheme.len()
+        && url.len() <= MAX_CHART_URL_LEN
+        && !url.chars().any(char::is_whitespace)
+    {
         Ok(url.to_owned())
     } else {
         Err(InvalidChart::BadUrl {
@@ -235,20 +297,78 @@ mod tests {
     }
 
     #[test]
-    fn chart_urls_must_be_http() {
-        for url in [
-            "",
-            "ftp://x/a.png",
-            "javascript:alert(1)",
-            "https://",
-            "https://a b/c.png",
-        ] {
+    fn chart_urls_must_be_usable_links() {
+        for url in ["https://", "https://a b/c.png"] {
             let mut a = attachment("a.png", None);
             a.url = url.to_owned();
-            assert!(Chart::from_attachment(&a, 0).is_err(), "{url:?}");
+            assert!(
+                matches!(
+                    Chart::from_attachment(&a, 0),
+                    Err(InvalidChart::BadUrl { .. })
+                ),
+                "{url:?}"
+            );
         }
         let long = format!("https://x/{}", "a".repeat(MAX_CHART_URL_LEN));
         assert!(Chart::from_stored(&long, None, None, None, 0).is_err());
         assert!(Chart::from_stored("https://example.com/chart1.png", None, None, None, 0).is_ok());
+        // Rows from the Python version may carry plain http links; they still read.
+        assert!(Chart::from_stored("http://example.com/chart1.png", None, None, None, 0).is_ok());
+    }
+
+    #[test]
+    fn an_attachment_is_skipped_for_the_reason_that_applies() {
+        let reason = |a: &Attachment| Chart::from_attachment(a, 0).unwrap_err();
+        assert!(matches!(
+            reason(&attachment("notes.pdf", Some("application/pdf"))),
+            InvalidChart::NotAnImage { .. }
+        ));
+
+        let long = format!("{}.png", "x".repeat(300));
+        assert_eq!(
+            reason(&attachment(&long, Some("image/png"))),
+            InvalidChart::FilenameTooLong { chars: 304 }
+        );
+        assert!(
+            Chart::from_attachment(
+                &attachment(&format!("{}.png", "é".repeat(251)), Some("image/png")),
+                0
+            )
+            .is_ok()
+        );
+
+        for name in [
+            "chart\u{202E}gnp.png",
+            "../../chart.png",
+            "charts\\spy.png",
+            "chart\n.png",
+            "chart\u{0}.png",
+        ] {
+            let mut a = attachment("a.png", Some("image/png"));
+            a.filename = name.to_owned();
+            assert!(
+                matches!(reason(&a), InvalidChart::BadFilename { .. }),
+                "{name:?}"
+            );
+        }
+
+        for url in [
+            "http://cdn.discordapp.com/attachments/1/2/a.png",
+            "ftp://x/a.png",
+            "javascript:alert(1)",
+            "cdn.discordapp.com/a.png",
+            "",
+        ] {
+            let mut a = attachment("a.png", Some("image/png"));
+            a.url = url.to_owned();
+            assert!(
+                matches!(reason(&a), InvalidChart::NotHttps { .. }),
+                "{url:?}"
+            );
+        }
+        assert_eq!(
+            InvalidChart::FilenameTooLong { chars: 304 }.to_string(),
+            "the file name is 304 characters long; the limit is 255"
+        );
     }
 }

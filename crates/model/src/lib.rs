@@ -3,18 +3,21 @@
 mod chart;
 mod coach;
 mod date;
+mod display;
 mod ids;
 mod plan;
 mod text;
 pub mod wire;
 
 pub use chart::{
-    Attachment, Chart, IMAGE_TYPES, InvalidChart, MAX_CHART_URL_LEN, charts_from_attachments,
+    Attachment, Chart, IMAGE_TYPES, InvalidChart, MAX_CHART_FILENAME_CHARS, MAX_CHART_URL_LEN,
+    charts_from_attachments,
 };
 pub use coach::{
     Coach, CoachId, InvalidCoachId, InvalidRoster, MAX_COACH_ID_LEN, Roster, UnknownCoach,
 };
 pub use date::{InvalidDate, InvalidTimestamp, PlanDate, Timestamp};
+pub use display::{display_safe, shorten};
 pub use ids::{ChannelId, HistoryId, InvalidId, MessageId, PlanId, RoleId, UserId};
 pub use plan::{Author, Channel, HistoryAction, HistoryEntry, Plan};
 pub use text::{InvalidPlanText, MAX_PLAN_TEXT_CHARS, PlanText};
@@ -24,10 +27,7 @@ const MAX_ECHO_CHARS: usize = 64;
 
 /// User input as it may be echoed in an error: cut to [`MAX_ECHO_CHARS`] characters with `…`.
 fn truncate_for_display(input: &str) -> String {
-    match input.char_indices().nth(MAX_ECHO_CHARS) {
-        None => input.to_owned(),
-        Some((cut, _)) => format!("{}…", &input[..cut]),
-    }
+    shorten(input, MAX_ECHO_CHARS)
 }
 
 #[cfg(test)]

@@ -81,7 +81,8 @@ pub struct NewPost {
     pub date: Option<PlanDate>,
     /// The text.
     pub text: PlanText,
-    /// Files attached to the message; images become charts, anything else is skipped.
+    /// Files attached to the message; images become charts, anything else is skipped (see
+    /// `Chart::from_attachment` for the reasons).
     pub attachments: Vec<Attachment>,
     /// Where it was posted.
     pub channel: Channel,
@@ -128,7 +129,8 @@ pub struct Saved {
     pub plan: Plan,
     /// Whether an existing plan was replaced (for posts) .
     pub replaced: bool,
-    /// Attachments that were not images.
+    /// Attachments that did not become charts (not an image, an unusable file name or link),
+    /// with the reason.
     pub skipped: Vec<Skipped>,
     /// The database could not be read, so whether the coach and date already had a plan is
     /// not known yet: the post is kept durably and checked when the database is back (a post

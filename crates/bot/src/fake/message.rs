@@ -13,6 +13,9 @@ pub struct FakeAttachment {
     pub content_type: Option<String>,
     /// The size in bytes.
     pub size: u64,
+    /// The download link; when absent, a signed `https://cdn.discordapp.com/...` link as
+    /// Discord gives.
+    pub url: Option<String>,
 }
 
 impl FakeAttachment {
@@ -22,6 +25,7 @@ impl FakeAttachment {
             filename: filename.to_owned(),
             content_type: Some("image/png".to_owned()),
             size: 48_213,
+            url: None,
         }
     }
 
@@ -31,7 +35,14 @@ impl FakeAttachment {
             filename: filename.to_owned(),
             content_type: Some("application/pdf".to_owned()),
             size: 120_000,
+            url: None,
         }
+    }
+
+    /// The same file behind another link (a plain `http://` one, say).
+    pub fn with_url(mut self, url: &str) -> Self {
+        self.url = Some(url.to_owned());
+        self
     }
 }
 
@@ -111,12 +122,14 @@ impl FakeMessage {
             .iter()
             .enumerate()
             .map(|(n, a)| {
-                let url = format!(
-                    "https://cdn.discordapp.com/attachments/{}/{}/{}?ex=6650a0b0&is=664f4f30&hm=0abc",
-                    self.channel_id,
-                    id + n as u64,
-                    a.filename
-                );
+                let url = a.url.clone().unwrap_or_else(|| {
+                    format!(
+                        "https://cdn.discordapp.com/attachments/{}/{}/{}?ex=6650a0b0&is=664f4f30&hm=0abc",
+                        self.channel_id,
+                        id + n as u64,
+                        a.filename
+                    )
+                });
                 json!({
                     "id": (id + 1_000 + n as u64).to_string(),
                     "filename": a.filename,

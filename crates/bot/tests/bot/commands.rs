@@ -32,12 +32,7 @@ async fn a_plan_with_two_images_and_a_pdf_keeps_two_charts_in_order_and_names_th
     ] {
         assert!(reply.contains(part), "{part:?} missing from {reply}");
     }
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     let names: Vec<_> = plan.charts.iter().map(|c| c.filename().unwrap()).collect();
     assert_eq!(names, ["first.png", "second.png"]);
     assert_eq!(
@@ -70,12 +65,7 @@ async fn a_second_post_by_the_same_author_replaces_the_plan() {
     reply(&handler, &message(DANA, "dana", "!plan d first")).await;
     let second = reply(&handler, &message(DANA, "dana", "!plan D: second")).await;
     assert!(second.starts_with("✅ Plan replaced"), "{second}");
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "second");
 }
 
@@ -89,12 +79,7 @@ async fn a_second_post_by_another_user_is_refused_and_says_who_may() {
         refused.contains("dana") && refused.contains("admin"),
         "{refused}"
     );
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "first");
 }
 
@@ -121,12 +106,7 @@ async fn an_edit_by_another_user_is_refused_and_an_edit_by_the_author_is_kept() 
         edited.starts_with("✅ Plan edited for **Coach D** on 2024-05-10"),
         "{edited}"
     );
-    let plan = handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "better");
     assert!(plan.edited_at.is_some());
 
@@ -170,14 +150,7 @@ async fn delete_keeps_history_and_the_date_may_be_posted_again() {
         deleted.starts_with("✅ Plan deleted for **Coach N** on 2024-05-10"),
         "{deleted}"
     );
-    assert!(
-        handler
-            .service()
-            .plan(&coach("n"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&handler, "n").await.is_none());
 
     let history = reply(&handler, &message(EVE, "eve", "!history n")).await;
     assert!(history.contains("(deleted)"), "{history}");
@@ -301,14 +274,7 @@ async fn mistakes_get_an_answer_a_coach_understands() {
         reply_text.starts_with("❌ Add the plan text"),
         "{reply_text}"
     );
-    assert!(
-        handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&handler, "d").await.is_none());
 }
 
 #[tokio::test]
@@ -323,14 +289,7 @@ async fn too_many_images_are_refused_and_nothing_is_saved() {
         refused.starts_with("❌ 11 chart images") && refused.contains("at most 10"),
         "{refused}"
     );
-    assert!(
-        handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&handler, "d").await.is_none());
 }
 
 #[tokio::test]
@@ -407,14 +366,7 @@ async fn messages_not_for_us_are_ignored_silently() {
             "{ignored:?} got a reply"
         );
     }
-    assert!(
-        handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&handler, "d").await.is_none());
     assert!(
         !reply(&handler, &message(DANA, "dana", "!help"))
             .await
@@ -445,4 +397,168 @@ async fn the_prefix_comes_from_the_settings() {
             .await
             .contains("`cp!plan ")
     );
+}
+
+#[tokio::test]
+async fn a_date_that_is_not_real_is_refused_by_every_command_and_no_plan_changes() {
+    let handler = handler();
+    reply(&handler, &message(DANA, "dana", "!plan d the real plan")).await;
+    for token in ["99999-01-01", "+2030-01-05", "２０２４-０１-０５"] {
+        for content in [
+            format!("!plan d {token} x"),
+            format!("!edit d {token} x"),
+            format!("!delete d {token}"),
+            format!("!history d {token}"),
+            format!("!plans {token}"),
+            format!("!myplans {token}"),
+        ] {
+            let refused = reply(&handler, &message(DANA, "dana", &content)).await;
+            assert!(
+                refused.starts_with(&format!("❌ '{token}' is not a date"))
+                    && refused.contains("YYYY-MM-DD"),
+                "{content:?} gave {refused}"
+            );
+        }
+    }
+    let plan = todays_plan(&handler, "d").await.unwrap();
+    assert_eq!(plan.text.as_str(), "the real plan");
+    assert!(plan.edited_at.is_none());
+    let full_width = reply(
+        &handler,
+        &message(DANA, "dana", "!plan d ２０２４-０１-０５ x"),
+    )
+    .await;
+    assert!(full_width.contains("with the digits 0-9"), "{full_width}");
+}
+
+#[tokio::test]
+async fn a_plan_with_nothing_visible_is_refused_and_nothing_is_stored_or_replaced() {
+    let handler = handler();
+    let invisible = "\u{200B}\u{200C}\u{200D} \u{2060}\u{FEFF}\u{180E}\u{202E}\u{E0041}";
+    let refused = reply(
+        &handler,
+        &message(DANA, "dana", &format!("!plan d {invisible}")),
+    )
+    .await;
+    assert!(
+        refused.starts_with("❌") && refused.contains("nothing visible"),
+        "{refused}"
+    );
+    assert!(todays_plan(&handler, "d").await.is_none());
+
+    reply(&handler, &message(DANA, "dana", "!plan d the real plan")).await;
+    for content in [
+        format!("!plan d {invisible}"),
+        format!("!edit d {invisible}"),
+        format!("!plan d 2024-05-10 {invisible}"),
+    ] {
+        let refused = reply(&handler, &message(DANA, "dana", &content)).await;
+        assert!(
+            refused.contains("nothing visible"),
+            "{content:?}: {refused}"
+        );
+    }
+    let plan = todays_plan(&handler, "d").await.unwrap();
+    assert_eq!(plan.text.as_str(), "the real plan");
+}
+
+#[tokio::test]
+async fn nul_is_not_stored_and_bidi_controls_never_reach_a_reply() {
+    const BIDI: [char; 10] = [
+        '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+        '\u{202E}', '\u{2066}', '\u{2067}',
+    ];
+    let clean = |reply: &str| !reply.contains(BIDI) && !reply.contains('\0');
+    let handler = handler();
+    // A name that would reverse the rest of the line, a plan that hides its real words.
+    let name = "dana\u{202E} (admin)";
+    let posted = reply(
+        &handler,
+        &message(
+            DANA,
+            name,
+            "!plan d stop \u{202E}029 \u{0}evoba\u{202C} \u{2067}now",
+        ),
+    )
+    .await;
+    assert!(posted.starts_with("✅") && clean(&posted), "{posted:?}");
+    let plan = todays_plan(&handler, "d").await.unwrap();
+    assert_eq!(plan.text.as_str(), "stop 029 evoba \u{2067}now");
+
+    let mut asked = Vec::new();
+    for (author, content) in [
+        (EVE, "!plans"),
+        (DANA, "!myplans"),
+        (EVE, "!edit d mine"),
+        (DANA, "!edit d stop \u{202D}920"),
+        (EVE, "!history d"),
+        (DANA, "!plan \u{202E}x text"),
+        (DANA, "!plans 2024-05-1\u{202E}0"),
+        (DANA, "!delete d \u{202E}now"),
+        (DANA, "!delete d"),
+    ] {
+        let name = if author == DANA { name } else { "eve" };
+        for reply in handler.handle(&message(author, name, content)).await {
+            assert!(clean(&reply), "{content:?} gave {reply:?}");
+            asked.push(reply);
+        }
+    }
+    assert!(
+        asked.iter().any(|r| r.contains("dana (admin)")),
+        "{asked:?}"
+    );
+}
+
+#[tokio::test]
+async fn skipped_attachments_are_named_with_the_real_reason_in_one_short_reply() {
+    let handler = handler();
+    let long_name = format!("{}.png", "x".repeat(5000));
+    let mut http = attachment("plain.png", "image/png");
+    http.url = "http://cdn.discordapp.com/attachments/500/1/plain.png".into();
+    let mut post = message(DANA, "dana", "!plan d NVDA above 950");
+    post.attachments = vec![
+        attachment("kept.png", "image/png"),
+        attachment("notes.pdf", "application/pdf"),
+        attachment(&long_name, "image/png"),
+        attachment("chart\u{202E}gnp.png", "image/png"),
+        http,
+    ];
+    let replies = handler.handle(&post).await;
+    assert_eq!(
+        replies.len(),
+        1,
+        "one reply, not {}: {replies:?}",
+        replies.len()
+    );
+    let answer = &replies[0];
+    assert!(answer.chars().count() < 1000, "{answer}");
+    for part in [
+        "1 chart",
+        "notes.pdf (not an image)",
+        "xxxxxxxxxx… (file name too long)",
+        "chartgnp.png (bad file name)",
+        "plain.png (not an https link)",
+    ] {
+        assert!(answer.contains(part), "{part:?} missing from {answer}");
+    }
+    assert!(!answer.contains('\u{202E}'));
+
+    // An edit whose only image is refused keeps the charts, and says so.
+    let mut edit = message(DANA, "dana", "!edit d NVDA above 955");
+    edit.attachments = vec![attachment(&long_name, "image/png")];
+    let edited = reply(&handler, &edit).await;
+    assert!(
+        !edited.contains("charts replaced") && edited.contains("1 chart"),
+        "{edited}"
+    );
+    assert!(edited.contains("(file name too long)"), "{edited}");
+
+    // Many files with long names still make one message: ten are named, the rest counted.
+    let mut many = message(DANA, "dana", "!plan i lots of files");
+    many.attachments = (0..25)
+        .map(|n| attachment(&format!("{n}{}.pdf", "n".repeat(200)), "application/pdf"))
+        .collect();
+    let listed = reply(&handler, &many).await;
+    assert_eq!(listed.matches("(not an image)").count(), 10, "{listed}");
+    assert!(listed.contains(", and 15 more"), "{listed}");
 }

@@ -64,13 +64,7 @@ async fn a_plan_with_two_pngs_and_a_pdf_is_stored_with_two_charts_and_the_pdf_na
     assert_eq!((reply.channel_id, reply.reply_to), (CHANNEL, Some(sent)));
     assert!(!reply.may_mention, "replies must not ping anyone");
 
-    let plan = bot
-        .handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&bot.handler, "d").await.unwrap();
     let charts: Vec<_> = plan
         .charts
         .iter()
@@ -88,6 +82,39 @@ async fn a_plan_with_two_pngs_and_a_pdf_is_stored_with_two_charts_and_the_pdf_na
     assert_eq!(plan.message_id.map(|id| id.get()), Some(sent));
     assert!(bot.state.snapshot().last_event_at.is_some());
     bot.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_skipped_for_their_name_or_link_say_why_in_a_single_message() {
+    let fake = FakeDiscord::start().await.unwrap();
+    let bot = connected(&fake).await;
+    let long_name = format!("{}.png", "y".repeat(3000));
+    fake.send_message(
+        say(DANA, "dana", "!plan d NVDA above 950")
+            .attach(FakeAttachment::png("kept.png"))
+            .attach(FakeAttachment::png(&long_name))
+            .attach(FakeAttachment::png("chart\u{202E}gnp.png"))
+            .attach(
+                FakeAttachment::png("plain.png").with_url("http://cdn.discordapp.com/a/plain.png"),
+            ),
+    );
+    let replies = fake.wait_for_messages(1).await.unwrap();
+    let reply = &replies[0].content;
+    assert!(
+        reply.starts_with("✅") && reply.contains("1 chart"),
+        "{reply}"
+    );
+    for part in [
+        "(file name too long)",
+        "chartgnp.png (bad file name)",
+        "plain.png (not an https link)",
+    ] {
+        assert!(reply.contains(part), "{part:?} missing from {reply}");
+    }
+    assert!(reply.chars().count() < 1000, "{reply}");
+    // Shut down first: every reply in flight has been posted, so a second one would show.
+    bot.shutdown().await.unwrap();
+    assert_eq!(fake.seen().messages.len(), 1, "one reply only");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,14 +224,7 @@ async fn bots_and_webhooks_are_ignored() {
         replies[0].content
     );
     assert_eq!(fake.seen().messages.len(), 1);
-    assert!(
-        bot.handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&bot.handler, "d").await.is_none());
     bot.shutdown().await.unwrap();
 }
 
@@ -405,13 +425,7 @@ async fn a_failed_channel_lookup_does_not_block_posting() {
             .content
             .starts_with("✅")
     );
-    let plan = bot
-        .handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&bot.handler, "d").await.unwrap();
     assert_eq!(
         (plan.channel.id, plan.channel.name),
         (ChannelId::new(CHANNEL), None)
@@ -440,14 +454,7 @@ async fn only_allowed_channels_are_answered() {
     fake.send_message(say(DANA, "dana", "!plan i here"));
     let replies = fake.wait_for_messages(1).await.unwrap();
     assert!(replies[0].content.contains("Coach I"));
-    assert!(
-        bot.handler
-            .service()
-            .plan(&coach("d"), date(TODAY))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(todays_plan(&bot.handler, "d").await.is_none());
     bot.shutdown().await.unwrap();
 }
 
@@ -490,13 +497,7 @@ async fn member_roles_from_the_gateway_make_an_admin() {
         "{}",
         replies[2].content
     );
-    let plan = bot
-        .handler
-        .service()
-        .plan(&coach("d"), date(TODAY))
-        .await
-        .unwrap()
-        .unwrap();
+    let plan = todays_plan(&bot.handler, "d").await.unwrap();
     assert_eq!(plan.text.as_str(), "an admin now");
     bot.shutdown().await.unwrap();
 }

@@ -8,7 +8,7 @@ use coach_plans_bot::{
     BotError, BotState, CommandHandler, CommandSettings, DiscordBot, GatewaySettings,
     IncomingMessage,
 };
-use coach_plans_model::{Attachment, ChannelId, CoachId, PlanDate, UserId};
+use coach_plans_model::{Attachment, ChannelId, CoachId, Plan, PlanDate, UserId};
 use coach_plans_service::{FixedClock, PlanService, ServiceSettings};
 use coach_plans_storage::MemoryStore;
 use tokio::sync::oneshot;
@@ -67,6 +67,15 @@ pub(crate) fn coach(id: &str) -> CoachId {
 
 pub(crate) fn date(s: &str) -> PlanDate {
     PlanDate::parse(s).unwrap()
+}
+
+/// The coach's live plan for today, as the service has it now.
+pub(crate) async fn todays_plan(handler: &CommandHandler, coach_id: &str) -> Option<Plan> {
+    handler
+        .service()
+        .plan(&coach(coach_id), date(TODAY))
+        .await
+        .unwrap()
 }
 
 /// One reply, asserting there is exactly one.
