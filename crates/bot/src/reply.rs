@@ -118,7 +118,7 @@ pub(crate) fn held_change_refused(roster: &Roster, change: &RefusedChange) -> St
         "❌ Your {what} for **{}** on {}, accepted while the plan store was unavailable, was not saved when it came back: {}.{kept}",
         display_name(roster, &change.plan),
         change.plan.date,
-        change.reason,
+        display_safe(&change.reason),
     )
 }
 

@@ -54,7 +54,7 @@ impl PlanRow {
             id: PlanId::new(id).ok_or_else(|| bad("id is not positive".into()))?,
             coach: CoachId::parse(&self.coach).map_err(|e| bad(e.to_string()))?,
             date: PlanDate::parse(&self.date).map_err(|e| bad(e.to_string()))?,
-            text: PlanText::parse(&self.text).map_err(|e| bad(e.to_string()))?,
+            text: PlanText::from_stored(&self.text).map_err(|e| bad(e.to_string()))?,
             author: Author {
                 id: self
                     .author_id
@@ -179,7 +179,7 @@ pub(crate) fn history_from_row(
             plan_id: PlanId::new(plan_id).ok_or_else(|| bad("plan id is not positive".into()))?,
             action: HistoryAction::from_name(&action)
                 .ok_or_else(|| bad(format!("unknown action '{action}'")))?,
-            text: PlanText::parse(&text).map_err(|e| bad(e.to_string()))?,
+            text: PlanText::from_stored(&text).map_err(|e| bad(e.to_string()))?,
             charts: charts
                 .as_deref()
                 .map(serde_json::from_str::<Vec<Chart>>)
