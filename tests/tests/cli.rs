@@ -1,7 +1,7 @@
 //! The command line of the built binary: check-config and migrate, exit codes and messages.
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use coach_plans_e2e::{Server, base_env, fixture, run};
 
@@ -37,12 +37,23 @@ fn configuration_errors_are_one_line_and_exit_2() {
     std::fs::write(dir.path().join("bad.yaml"), "api:\n  prot: 1\n").unwrap();
     // (arguments, environment, what the message must name)
     type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
-    let cases: [Case<'_>; 4] = [
+    std::fs::write(dir.path().join("port.yaml"), "api:\n  port: abc\n").unwrap();
+    let cases: [Case<'_>; 6] = [
         (&["check-config"], &[], "DISCORD_BOT_TOKEN"),
         (
             &["--mock", "check-config"],
             &[("API_PORT", "abc")],
-            "invalid API_PORT (api.port)",
+            "invalid api.port (API_PORT): 'abc'",
+        ),
+        (
+            &["--mock", "--config", "port.yaml", "check-config"],
+            &[],
+            "port.yaml: api.port (API_PORT): invalid type",
+        ),
+        (
+            &["--mock", "check-config"],
+            &[("API_HOST", "not a host")],
+            "invalid api.host (API_HOST): 'not a host'",
         ),
         (
             &["--mock", "--config", "bad.yaml", "check-config"],
@@ -138,6 +149,77 @@ fn mark_as_future_schema(db: &std::path::Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.execute("INSERT INTO schema_version VALUES (99, 'future')", [])
         .unwrap();
+}
+
+/// `config.example.yaml` at the repository root.
+fn example_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config.example.yaml")
+}
+
+#[test]
+fn check_config_takes_the_example_file_as_it_is_in_mock_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = example_config();
+    let out = run(
+        dir.path(),
+        &[
+            "--mock",
+            "--config",
+            example.to_str().unwrap(),
+            "check-config",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("bot_token: null"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn check_config_reads_the_environment_file_the_service_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = example_config();
+    std::fs::write(
+        dir.path().join("env"),
+        "# /etc/coach-plans/env\nDISCORD_BOT_TOKEN=\"MTIz.env-file-secret\"\nAPI_PORT=6543\nAPI_AUTH_TOKEN='api # secret'\n",
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "--config",
+            example.to_str().unwrap(),
+            "--env-file",
+            "env",
+            "check-config",
+        ],
+        &[("API_PORT", "6000")],
+    );
+    let printed = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        printed.contains("port: 6543"),
+        "the file wins, as under systemd: {printed}"
+    );
+    assert!(
+        printed.contains("bot_token: '***'") && printed.contains("auth_token: '***'"),
+        "{printed}"
+    );
+    assert!(!printed.contains("secret"), "{printed}");
+
+    std::fs::write(
+        dir.path().join("bad.env"),
+        "API_PORT=1\nDISCORD_BOT_TOKEN\n",
+    )
+    .unwrap();
+    let bad = run(dir.path(), &["--env-file", "bad.env", "check-config"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = text(&bad.stderr);
+    assert!(err.contains("bad.env:2: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
 
 /// A directory holding a database this build must refuse, and a way to prove nothing in it
