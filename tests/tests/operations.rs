@@ -27,8 +27,29 @@ fn startup_errors_are_one_line_and_exit_2() {
     let env = base_env(dir.path());
     // (arguments, environment, what the one-line error must name)
     type Case<'a> = (&'a [&'a str], Vec<(String, String)>, &'a str);
-    let cases: [Case<'_>; 4] = [
+    // Discord is never reached: any attempt would go to a closed local port.
+    let env = with(
+        &env,
+        &[
+            ("DISCORD_GATEWAY_URL", "ws://127.0.0.1:9"),
+            ("DISCORD_API_URL", "http://127.0.0.1:9"),
+        ],
+    );
+    let cases: [Case<'_>; 6] = [
         (&["serve"], env.clone(), "DISCORD_BOT_TOKEN"),
+        (
+            &["serve"],
+            with(
+                &env,
+                &[("DISCORD_BOT_TOKEN", "MTIz.header-secret\nX-Forged: 1")],
+            ),
+            "invalid discord.bot_token (DISCORD_BOT_TOKEN)",
+        ),
+        (
+            &["serve"],
+            with(&env, &[("DISCORD_BOT_TOKEN", "MTIz.header-secret\u{7f}")]),
+            "invalid discord.bot_token (DISCORD_BOT_TOKEN)",
+        ),
         (
             &["--mock"],
             with(&env, &[("API_PORT", "70000")]),
@@ -56,6 +77,7 @@ fn startup_errors_are_one_line_and_exit_2() {
         assert_eq!(lines.len(), 1, "one line: {failed:?}");
         assert!(lines[0].starts_with("coach-plans: "), "{failed:?}");
         assert!(lines[0].contains(needle), "{needle}: {failed:?}");
+        assert!(!failed.stderr.contains("header-secret"), "{failed:?}");
         assert!(
             !dir.path().join("data").exists(),
             "{args:?} touched the database"

@@ -58,38 +58,30 @@ impl EnvConfig {
 /// A variable's value converted to `T`, with `expected` describing valid values.
 pub(crate) fn parsed<T: FromStr>(
     value: &Option<String>,
-    var: &'static str,
     key: &'static str,
     expected: &str,
 ) -> Result<Option<T>, ConfigError> {
     value
         .as_deref()
         .map(|raw| {
-            raw.trim().parse::<T>().map_err(|_| ConfigError::Env {
-                var,
-                key,
-                message: format!("'{}' is not {expected}", shorten(raw)),
+            raw.trim().parse::<T>().map_err(|_| {
+                ConfigError::invalid(key, format!("'{}' is not {expected}", shorten(raw)))
             })
         })
         .transpose()
 }
 
 /// A yes/no variable: true, 1, yes, on / false, 0, no, off (any case).
-pub(crate) fn flag(
-    value: &Option<String>,
-    var: &'static str,
-    key: &'static str,
-) -> Result<Option<bool>, ConfigError> {
+pub(crate) fn flag(value: &Option<String>, key: &'static str) -> Result<Option<bool>, ConfigError> {
     value
         .as_deref()
         .map(|raw| match raw.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(true),
             "false" | "0" | "no" | "off" => Ok(false),
-            _ => Err(ConfigError::Env {
-                var,
+            _ => Err(ConfigError::invalid(
                 key,
-                message: format!("'{}' is not true/1/yes or false/0/no", shorten(raw)),
-            }),
+                format!("'{}' is not true/1/yes or false/0/no", shorten(raw)),
+            )),
         })
         .transpose()
 }

@@ -1,7 +1,10 @@
-//! Configuration errors: one line each, naming the setting and its environment variable, and
-//! never a secret's value.
+//! Configuration errors: one line each, naming the setting and its environment variable
+//! (`invalid api.port (API_PORT): ...`), and never a secret's value.
 
+use std::fmt;
 use std::path::PathBuf;
+
+use crate::settings::variable_for;
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -15,8 +18,30 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    /// The file references `${NAME}` and the environment has no such variable.
-    #[error("{file}: {key}: ${{{name}}} is not set in the environment")]
+    /// A file named by `--env-file` could not be read.
+    #[error("cannot read the environment file {}: {source}", path.display())]
+    ReadEnvFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line of an environment file is not `KEY=VALUE` (systemd's `EnvironmentFile=` syntax).
+    #[error("{file}:{line}: {message}")]
+    EnvFile {
+        /// The file.
+        file: String,
+        /// The line (from 1) where the assignment starts.
+        line: usize,
+        /// What is wrong; never the value, which may be a secret.
+        message: String,
+    },
+    /// The file references `${NAME}` where leaving the value out means nothing (inside longer
+    /// text, in a list), and the environment has no such variable.
+    #[error(
+        "{file}: {key}: ${{{name}}} is not set in the environment (write ${{{name}:-default}} to give a default)"
+    )]
     UndefinedVariable {
         /// The file.
         file: String,
@@ -30,20 +55,10 @@ pub enum ConfigError {
     File {
         /// The file.
         file: String,
-        /// What is wrong, naming the key path (e.g. `api.port`).
+        /// What is wrong, naming the key path and its variable (e.g. `api.port (API_PORT)`).
         message: String,
     },
-    /// An environment variable holds a value its setting cannot take.
-    #[error("invalid {var} ({key}): {message}")]
-    Env {
-        /// The environment variable.
-        var: &'static str,
-        /// The setting it overrides.
-        key: &'static str,
-        /// What was expected.
-        message: String,
-    },
-    /// A setting's final value is not allowed.
+    /// A setting's value, from the file or the environment, is not allowed.
     #[error("invalid {key}{}: {message}", env.map(|var| format!(" ({var})")).unwrap_or_default())]
     Invalid {
         /// The setting.
@@ -54,9 +69,39 @@ pub enum ConfigError {
         message: String,
     },
     /// No bot token outside mock mode.
-    #[error(
-        "discord.bot_token is required unless mock mode is on: set DISCORD_BOT_TOKEN (or discord.bot_token in \
-         the configuration file), or run with --mock or MOCK_MODE=true"
-    )]
-    MissingToken,
+    #[error("{}", MissingToken(unset_reference.as_deref()))]
+    MissingToken {
+        /// The variable the file's `discord.bot_token: ${VAR}` names, when that is what left
+        /// the token unset.
+        unset_reference: Option<String>,
+    },
+}
+
+impl ConfigError {
+    /// `invalid KEY (VAR): message`, the variable looked up in the one table of settings.
+    pub(crate) fn invalid(key: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            key,
+            env: variable_for(key),
+            message: message.into(),
+        }
+    }
+}
+
+struct MissingToken<'a>(Option<&'a str>);
+
+impl fmt::Display for MissingToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("discord.bot_token is required unless mock mode is on: ")?;
+        if let Some(var) = self.0 {
+            write!(
+                f,
+                "the configuration file sets it to ${{{var}}}, which is not set; set {var} or \
+                 DISCORD_BOT_TOKEN"
+            )?;
+        } else {
+            f.write_str("set DISCORD_BOT_TOKEN (or discord.bot_token in the configuration file)")?;
+        }
+        f.write_str(", or run with --mock or MOCK_MODE=true")
+    }
 }

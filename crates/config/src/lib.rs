@@ -6,12 +6,15 @@ use std::time::Duration;
 use coach_plans_model::{ChannelId, Coach, RoleId, Roster, UserId};
 
 mod env;
+mod env_file;
 mod error;
 mod file;
 mod load;
 mod masked;
 mod secret;
+mod settings;
 
+pub use env_file::parse_env_file;
 pub use error::ConfigError;
 pub use load::LoadOptions;
 pub use secret::Secret;
@@ -255,6 +258,32 @@ impl Default for PlansConfig {
             timezone: "America/New_York".to_owned(),
             max_chart_attachments: 10,
         }
+    }
+}
+
+impl ApiConfig {
+    /// The addresses `host:port` stands for, resolved the way `coach-plans serve` resolves
+    /// them when it binds (a host name is looked up, which may ask DNS). `check-config` calls
+    /// this so that a name that does not resolve is reported before `serve` is tried.
+    pub fn socket_addrs(&self) -> Result<Vec<std::net::SocketAddr>, ConfigError> {
+        use std::net::ToSocketAddrs as _;
+        let not_resolved = |why: String| {
+            ConfigError::invalid(
+                "api.host",
+                format!(
+                    "'{}' does not resolve to an address to listen on ({why})",
+                    env::shorten(&self.host)
+                ),
+            )
+        };
+        let addrs: Vec<_> = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| not_resolved(e.to_string()))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(not_resolved("no addresses".to_owned()));
+        }
+        Ok(addrs)
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use coach_plans_model::{Coach, CoachId, Roster};
 
 use crate::env::{EnvConfig, flag, parsed, shorten};
+use crate::env_file::parse_env_file;
 use crate::error::ConfigError;
 use crate::file::{self, FileConfig};
 use crate::{
@@ -19,6 +20,10 @@ use crate::{
 pub struct LoadOptions {
     /// A YAML file (`--config`); defaults and the environment alone when `None`.
     pub file: Option<PathBuf>,
+    /// Environment files (`--env-file`, systemd `EnvironmentFile=` syntax), read in order;
+    /// their assignments override the process environment, as systemd's `EnvironmentFile=`
+    /// overrides `Environment=`, and a later file overrides an earlier one.
+    pub env_files: Vec<PathBuf>,
     /// The `--mock` flag: mock mode on whatever the file and environment say.
     pub mock: bool,
     /// The command does not connect to Discord (`migrate`, `import-legacy`, `simulate`), so
@@ -27,7 +32,8 @@ pub struct LoadOptions {
 }
 
 impl Config {
-    /// Loads defaults < the file < the process environment, and validates the result.
+    /// Loads defaults < the file < the process environment (with the environment files
+    /// applied over it), and validates the result.
     pub fn load(options: &LoadOptions) -> Result<Self, ConfigError> {
         let text = match &options.file {
             Some(path) => {
@@ -46,8 +52,17 @@ impl Config {
             .map(|p| p.display().to_string())
             .unwrap_or_default();
         // vars_os, not vars: one non-UTF-8 variable anywhere must not stop the server.
-        let env = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let mut env: HashMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        for path in &options.env_files {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| ConfigError::ReadEnvFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            env.extend(parse_env_file(&path.display().to_string(), &text)?);
+        }
         Self::build(
             text.as_deref().map(|t| (label.as_str(), t)),
             env,
@@ -78,7 +93,17 @@ impl Config {
             None => FileConfig::default(),
         };
         let overrides = EnvConfig::read(&env)?;
+        let token_reference = file
+            .unset_references
+            .iter()
+            .find(|(key, var)| key == "discord.bot_token" && var != "DISCORD_BOT_TOKEN")
+            .map(|(_, var)| var.clone());
         let config = merge(file, &overrides, mock)?;
+        if needs_token && !config.mock.enabled && config.discord.bot_token.is_none() {
+            return Err(ConfigError::MissingToken {
+                unset_reference: token_reference,
+            });
+        }
         config.validate(needs_token)?;
         Ok(config)
     }
@@ -90,9 +115,38 @@ impl Config {
     }
 
     fn validate(&self, needs_token: bool) -> Result<(), ConfigError> {
-        let invalid = |key, env, message: String| Err(ConfigError::Invalid { key, env, message });
-        if needs_token && !self.mock.enabled && self.discord.bot_token.is_none() {
-            return Err(ConfigError::MissingToken);
+        let invalid = |key, message: String| Err(ConfigError::invalid(key, message));
+        // Commands that never talk to Discord do not look at the token at all. Discord's
+        // tokens are printable ASCII; a line break or space pasted in would otherwise be sent
+        // in the Authorization header, fail there, and read as "cannot reach Discord".
+        if needs_token
+            && let Some(token) = &self.discord.bot_token
+            && let Some(problem) = unprintable(
+                token
+                    .expose()
+                    .strip_prefix("Bot ")
+                    .unwrap_or(token.expose()),
+                false,
+            )
+        {
+            return invalid(
+                "discord.bot_token",
+                format!(
+                    "{problem}; a bot token is printable ASCII without spaces or line breaks \
+                     (copy it again from the Developer Portal: Bot -> Reset Token)"
+                ),
+            );
+        }
+        if let Some(token) = &self.api.auth_token
+            && let Some(problem) = unprintable(token.expose(), true)
+        {
+            return invalid(
+                "api.auth_token",
+                format!(
+                    "{problem}; clients send it in an Authorization header, which carries only \
+                     printable ASCII"
+                ),
+            );
         }
         let prefix = &self.discord.command_prefix;
         if prefix.is_empty()
@@ -101,7 +155,6 @@ impl Config {
         {
             return invalid(
                 "discord.command_prefix",
-                Some("COMMAND_PREFIX"),
                 "use 1 to 16 characters without spaces, like !".into(),
             );
         }
@@ -110,7 +163,6 @@ impl Config {
         {
             return invalid(
                 "discord.gateway_url",
-                Some("DISCORD_GATEWAY_URL"),
                 format!("'{}' is not a ws:// or wss:// URL", shorten(url)),
             );
         }
@@ -119,84 +171,58 @@ impl Config {
         {
             return invalid(
                 "discord.api_url",
-                Some("DISCORD_API_URL"),
                 format!("'{}' is not an http:// or https:// URL", shorten(url)),
             );
         }
         if self.discord.reconnect_attempts == 0 {
-            return invalid(
-                "discord.reconnect_attempts",
-                Some("RECONNECT_ATTEMPTS"),
-                "must be at least 1".into(),
-            );
+            return invalid("discord.reconnect_attempts", "must be at least 1".into());
         }
         if self.database.path.as_os_str().is_empty() {
-            return invalid(
-                "database.path",
-                Some("DATABASE_PATH"),
-                "must not be empty".into(),
-            );
+            return invalid("database.path", "must not be empty".into());
         }
         if self.database.connection_timeout.is_zero() {
             return invalid(
                 "database.connection_timeout",
-                Some("CONNECTION_TIMEOUT"),
                 "must be more than 0 seconds".into(),
             );
         }
         if self.database.retry_max_delay.is_zero() {
             return invalid(
                 "database.retry_max_delay",
-                Some("DATABASE_RETRY_MAX_DELAY"),
                 "must be more than 0 seconds".into(),
             );
         }
         if self.database.pool_size == 0 {
-            return invalid(
-                "database.pool_size",
-                Some("DATABASE_POOL_SIZE"),
-                "must be at least 1".into(),
-            );
+            return invalid("database.pool_size", "must be at least 1".into());
         }
-        if self.api.host.trim().is_empty() {
-            return invalid("api.host", Some("API_HOST"), "must not be empty".into());
+        if let Some(problem) = host_problem(&self.api.host) {
+            return invalid("api.host", problem);
         }
         // At least 1 KiB, so a typo such as 0.0000001 does not rotate on every line.
         if !(self.logging.max_size_mb.is_finite() && self.logging.max_size_mb >= 1.0 / 1024.0) {
             return invalid(
                 "logging.max_size_mb",
-                Some("LOG_MAX_SIZE_MB"),
                 "must be a size in MiB of at least 0.001 (1 KiB)".into(),
             );
         }
         if self.logging.file.as_os_str().is_empty() {
-            return invalid("logging.file", Some("LOG_FILE"), "must not be empty".into());
+            return invalid("logging.file", "must not be empty".into());
         }
         if self.cache.max_size == 0 {
-            return invalid(
-                "cache.max_size",
-                Some("MAX_CACHE_SIZE"),
-                "must be at least 1".into(),
-            );
+            return invalid("cache.max_size", "must be at least 1".into());
         }
         if self.cache.ttl.is_zero() {
-            return invalid(
-                "cache.ttl_seconds",
-                Some("CACHE_TTL_SECONDS"),
-                "must be at least 1".into(),
-            );
+            return invalid("cache.ttl_seconds", "must be at least 1".into());
         }
         if !(1..=10).contains(&self.plans.max_chart_attachments) {
             return invalid(
                 "plans.max_chart_attachments",
-                Some("MAX_CHART_ATTACHMENTS"),
                 "must be from 1 to 10 (Discord sends at most 10 attachments per message)".into(),
             );
         }
         if jiff::tz::TimeZone::get(&self.plans.timezone).is_err() {
             return invalid(
                 "plans.timezone",
-                Some("PLANS_TIMEZONE"),
                 format!(
                     "'{}' is not a known time zone; use an IANA name like America/New_York",
                     shorten(&self.plans.timezone)
@@ -204,21 +230,32 @@ impl Config {
             );
         }
         if let Err(error) = Roster::new(self.coaches.clone()) {
-            return invalid("coaches", None, error.to_string());
+            return invalid("coaches", error.to_string());
         }
         Ok(())
     }
 }
 
-fn seconds(value: f64, key: &'static str, env: &'static str) -> Result<Duration, ConfigError> {
+/// A number of seconds from the environment (winning) or the file.
+fn seconds(
+    from_env: &Option<String>,
+    from_file: Option<f64>,
+    key: &'static str,
+) -> Result<Option<Duration>, ConfigError> {
+    let value = match parsed::<f64>(from_env, key, "a number of seconds")? {
+        Some(value) => value,
+        None => match from_file {
+            Some(value) => value,
+            None => return Ok(None),
+        },
+    };
     if value.is_finite() && (0.0..=86_400.0).contains(&value) {
-        Ok(Duration::from_secs_f64(value))
+        Ok(Some(Duration::from_secs_f64(value)))
     } else {
-        Err(ConfigError::Invalid {
+        Err(ConfigError::invalid(
             key,
-            env: Some(env),
-            message: format!("{value} is not a number of seconds from 0 to 86400"),
-        })
+            format!("{value} is not a number of seconds from 0 to 86400"),
+        ))
     }
 }
 
@@ -229,54 +266,75 @@ fn secret(value: Option<String>) -> Option<Secret> {
         .map(Secret::new)
 }
 
-fn log_level(raw: &str, from_env: bool) -> Result<LogLevel, ConfigError> {
+/// The first character of `value` that is not printable ASCII (nor a space, when
+/// `spaces` allows them), described by kind and position, never echoed: `value` is a secret.
+fn unprintable(value: &str, spaces: bool) -> Option<String> {
+    let (at, c) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| !(c.is_ascii_graphic() || (spaces && *c == ' ')))?;
+    let what = match c {
+        '\n' | '\r' => "a line break",
+        ' ' => "a space",
+        c if c.is_control() => "a control character",
+        c if c.is_whitespace() => "a space",
+        _ => "a non-ASCII character",
+    };
+    Some(format!("it contains {what} (character {})", at + 1))
+}
+
+/// Why `host` cannot be an address to listen on, or `None`: an IP address (`127.0.0.1`,
+/// `0.0.0.0`, `::`) or a host name (`localhost`, `plans.example.com`). Whether a name
+/// resolves is a question for the network ([`crate::ApiConfig::socket_addrs`]).
+fn host_problem(host: &str) -> Option<String> {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    // Underscores are not allowed in DNS host names, but /etc/hosts and container networks
+    // resolve them, and so does the bind.
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if !name.is_empty() && name.len() <= 253 && name.split('.').all(label_ok) {
+        return None;
+    }
+    Some(format!(
+        "'{}' is not an IP address or a host name (examples: 127.0.0.1, 0.0.0.0, ::, localhost; \
+         no scheme, port or brackets)",
+        shorten(host)
+    ))
+}
+
+fn log_level(raw: &str) -> Result<LogLevel, ConfigError> {
     match raw.trim().to_ascii_uppercase().as_str() {
         "DEBUG" => Ok(LogLevel::Debug),
         "INFO" => Ok(LogLevel::Info),
         "WARNING" | "WARN" => Ok(LogLevel::Warn),
         "ERROR" => Ok(LogLevel::Error),
-        _ => {
-            let message = format!(
+        _ => Err(ConfigError::invalid(
+            "logging.level",
+            format!(
                 "'{}' is not DEBUG, INFO, WARNING (or WARN) or ERROR",
                 shorten(raw)
-            );
-            Err(if from_env {
-                ConfigError::Env {
-                    var: "LOG_LEVEL",
-                    key: "logging.level",
-                    message,
-                }
-            } else {
-                ConfigError::Invalid {
-                    key: "logging.level",
-                    env: Some("LOG_LEVEL"),
-                    message,
-                }
-            })
-        }
+            ),
+        )),
     }
 }
 
-fn log_format(raw: &str, from_env: bool) -> Result<LogFormat, ConfigError> {
+fn log_format(raw: &str) -> Result<LogFormat, ConfigError> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "text" => Ok(LogFormat::Text),
         "json" => Ok(LogFormat::Json),
-        _ => {
-            let message = format!("'{}' is not text or json", shorten(raw));
-            Err(if from_env {
-                ConfigError::Env {
-                    var: "LOG_FORMAT",
-                    key: "logging.format",
-                    message,
-                }
-            } else {
-                ConfigError::Invalid {
-                    key: "logging.format",
-                    env: Some("LOG_FORMAT"),
-                    message,
-                }
-            })
-        }
+        _ => Err(ConfigError::invalid(
+            "logging.format",
+            format!("'{}' is not text or json", shorten(raw)),
+        )),
     }
 }
 
@@ -290,86 +348,40 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
     let mock = file.mock.unwrap_or_default();
     let plans = file.plans.unwrap_or_default();
 
-    let reconnect_delay = match parsed::<f64>(
+    let reconnect_delay = seconds(
         &env.reconnect_delay_seconds,
-        "RECONNECT_DELAY_SECONDS",
+        d.reconnect_delay_seconds,
         "discord.reconnect_delay_seconds",
-        "a number of seconds",
-    )? {
-        Some(v) => Some(seconds(
-            v,
-            "discord.reconnect_delay_seconds",
-            "RECONNECT_DELAY_SECONDS",
-        )?),
-        None => d
-            .reconnect_delay_seconds
-            .map(|v| {
-                seconds(
-                    v,
-                    "discord.reconnect_delay_seconds",
-                    "RECONNECT_DELAY_SECONDS",
-                )
-            })
-            .transpose()?,
-    };
-    let connection_timeout = match parsed::<f64>(
+    )?;
+    let connection_timeout = seconds(
         &env.connection_timeout,
-        "CONNECTION_TIMEOUT",
+        db.connection_timeout,
         "database.connection_timeout",
-        "a number of seconds",
-    )? {
-        Some(v) => Some(seconds(
-            v,
-            "database.connection_timeout",
-            "CONNECTION_TIMEOUT",
-        )?),
-        None => db
-            .connection_timeout
-            .map(|v| seconds(v, "database.connection_timeout", "CONNECTION_TIMEOUT"))
-            .transpose()?,
-    };
-    let retry_max_delay = match parsed::<f64>(
+    )?;
+    let retry_max_delay = seconds(
         &env.database_retry_max_delay,
-        "DATABASE_RETRY_MAX_DELAY",
+        db.retry_max_delay,
         "database.retry_max_delay",
-        "a number of seconds",
-    )? {
-        Some(v) => Some(seconds(
-            v,
-            "database.retry_max_delay",
-            "DATABASE_RETRY_MAX_DELAY",
-        )?),
-        None => db
-            .retry_max_delay
-            .map(|v| seconds(v, "database.retry_max_delay", "DATABASE_RETRY_MAX_DELAY"))
-            .transpose()?,
-    };
-    let level = match &env.log_level {
-        Some(raw) => Some(log_level(raw, true)?),
-        None => log
-            .level
-            .as_deref()
-            .map(|raw| log_level(raw, false))
-            .transpose()?,
-    };
-    let format = match &env.log_format {
-        Some(raw) => Some(log_format(raw, true)?),
-        None => log
-            .format
-            .as_deref()
-            .map(|raw| log_format(raw, false))
-            .transpose()?,
-    };
+    )?;
+    let level = env
+        .log_level
+        .as_deref()
+        .or(log.level.as_deref())
+        .map(log_level)
+        .transpose()?;
+    let format = env
+        .log_format
+        .as_deref()
+        .or(log.format.as_deref())
+        .map(log_format)
+        .transpose()?;
     let coaches = match file.coaches {
         None => defaults.coaches.clone(),
         Some(list) => list
             .into_iter()
             .map(|c| {
-                let id = CoachId::parse(&c.id).map_err(|e| ConfigError::Invalid {
-                    key: "coaches",
-                    env: None,
-                    message: e.to_string(),
-                })?;
+                let id = CoachId::parse(&c.id)
+                    .map_err(|e| ConfigError::invalid("coaches", e.to_string()))?;
                 Ok(Coach {
                     id,
                     display_name: c.display_name,
@@ -391,7 +403,6 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
                 .unwrap_or(defaults.discord.command_prefix),
             reconnect_attempts: parsed(
                 &env.reconnect_attempts,
-                "RECONNECT_ATTEMPTS",
                 "discord.reconnect_attempts",
                 whole,
             )?
@@ -428,14 +439,9 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
                 .and_then(|dirs| dirs.split(':').find(|d| !d.is_empty()))
                 .map(PathBuf::from)
                 .or(db.state_dir),
-            pool_size: parsed(
-                &env.database_pool_size,
-                "DATABASE_POOL_SIZE",
-                "database.pool_size",
-                whole,
-            )?
-            .or(db.pool_size)
-            .unwrap_or(defaults.database.pool_size),
+            pool_size: parsed(&env.database_pool_size, "database.pool_size", whole)?
+                .or(db.pool_size)
+                .unwrap_or(defaults.database.pool_size),
         },
         api: ApiConfig {
             host: env
@@ -443,14 +449,9 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
                 .clone()
                 .or(api.host)
                 .unwrap_or(defaults.api.host),
-            port: parsed(
-                &env.api_port,
-                "API_PORT",
-                "api.port",
-                "a whole number from 0 to 65535",
-            )?
-            .or(api.port)
-            .unwrap_or(defaults.api.port),
+            port: parsed(&env.api_port, "api.port", "a whole number from 0 to 65535")?
+                .or(api.port)
+                .unwrap_or(defaults.api.port),
             cors_origins: api.cors_origins.unwrap_or_default(),
             auth_token: secret(env.api_auth_token.clone()).or_else(|| secret(api.auth_token)),
         },
@@ -462,55 +463,34 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
                 .map(PathBuf::from)
                 .or(log.file)
                 .unwrap_or(defaults.logging.file),
-            max_size_mb: parsed(
-                &env.log_max_size_mb,
-                "LOG_MAX_SIZE_MB",
-                "logging.max_size_mb",
-                "a size in MiB",
-            )?
-            .or(log.max_size_mb)
-            .unwrap_or(defaults.logging.max_size_mb),
-            backup_count: parsed(
-                &env.log_backup_count,
-                "LOG_BACKUP_COUNT",
-                "logging.backup_count",
-                whole,
-            )?
-            .or(log.backup_count)
-            .unwrap_or(defaults.logging.backup_count),
+            max_size_mb: parsed(&env.log_max_size_mb, "logging.max_size_mb", "a size in MiB")?
+                .or(log.max_size_mb)
+                .unwrap_or(defaults.logging.max_size_mb),
+            backup_count: parsed(&env.log_backup_count, "logging.backup_count", whole)?
+                .or(log.backup_count)
+                .unwrap_or(defaults.logging.backup_count),
             format: format.unwrap_or(defaults.logging.format),
         },
         cache: CacheConfig {
             ttl: parsed::<u64>(
                 &env.cache_ttl_seconds,
-                "CACHE_TTL_SECONDS",
                 "cache.ttl_seconds",
                 "a whole number of seconds",
             )?
             .or(cache.ttl_seconds)
             .map_or(defaults.cache.ttl, Duration::from_secs),
-            max_size: parsed(
-                &env.max_cache_size,
-                "MAX_CACHE_SIZE",
-                "cache.max_size",
-                whole,
-            )?
-            .or(cache.max_size)
-            .unwrap_or(defaults.cache.max_size),
+            max_size: parsed(&env.max_cache_size, "cache.max_size", whole)?
+                .or(cache.max_size)
+                .unwrap_or(defaults.cache.max_size),
         },
         mock: MockConfig {
             enabled: mock_flag
-                || flag(&env.mock_mode, "MOCK_MODE", "mock.enabled")?
+                || flag(&env.mock_mode, "mock.enabled")?
                     .or(mock.enabled)
                     .unwrap_or(false),
-            seed_days: parsed(
-                &env.mock_seed_days,
-                "MOCK_SEED_DAYS",
-                "mock.seed_days",
-                whole,
-            )?
-            .or(mock.seed_days)
-            .unwrap_or(defaults.mock.seed_days),
+            seed_days: parsed(&env.mock_seed_days, "mock.seed_days", whole)?
+                .or(mock.seed_days)
+                .unwrap_or(defaults.mock.seed_days),
         },
         plans: PlansConfig {
             timezone: env
@@ -521,7 +501,6 @@ fn merge(file: FileConfig, env: &EnvConfig, mock_flag: bool) -> Result<Config, C
                 .unwrap_or(defaults.plans.timezone),
             max_chart_attachments: parsed(
                 &env.max_chart_attachments,
-                "MAX_CHART_ATTACHMENTS",
                 "plans.max_chart_attachments",
                 whole,
             )?

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use coach_plans_config::{Config, ConfigError, LoadOptions, LogFormat, LogLevel};
+use coach_plans_config::{Config, ConfigError, LoadOptions, LogFormat, LogLevel, parse_env_file};
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
@@ -196,7 +196,10 @@ fn empty_environment_values_count_as_unset() {
     assert_eq!(c.api.port, 6000);
     assert_eq!(
         error(None, &[("DISCORD_BOT_TOKEN", "")]),
-        ConfigError::MissingToken.to_string()
+        ConfigError::MissingToken {
+            unset_reference: None
+        }
+        .to_string()
     );
 }
 
@@ -216,20 +219,14 @@ fn the_file_can_reference_the_environment() {
         "a reference is read as the number it holds"
     );
     let structural = load(
-        Some("api:\n  host: \"${HOST}\"\n"),
-        &[TOKEN, ("HOST", "a: b\n- c")],
+        Some("logging:\n  file: \"${LOGS}\"\n"),
+        &[TOKEN, ("LOGS", "a: b\n- c")],
     )
     .unwrap();
     assert_eq!(
-        structural.api.host, "a: b\n- c",
+        structural.logging.file.to_str(),
+        Some("a: b\n- c"),
         "a value cannot change the document's structure"
-    );
-    assert_eq!(
-        error(
-            Some("mock:\n  enabled: true\napi:\n  host: ${MISSING_HOST}\n"),
-            &[]
-        ),
-        "test.yaml: api.host: ${MISSING_HOST} is not set in the environment"
     );
 }
 
@@ -257,36 +254,42 @@ fn an_unknown_key_is_named_with_its_path() {
 fn a_wrong_type_names_the_setting_and_the_variable() {
     assert_eq!(
         error(None, &[TOKEN, ("API_PORT", "abc")]),
-        "invalid API_PORT (api.port): 'abc' is not a whole number from 0 to 65535"
+        "invalid api.port (API_PORT): 'abc' is not a whole number from 0 to 65535"
     );
     assert!(
-        error(None, &[TOKEN, ("API_PORT", "70000")]).starts_with("invalid API_PORT (api.port)")
+        error(None, &[TOKEN, ("API_PORT", "70000")]).starts_with("invalid api.port (API_PORT)")
     );
-    assert!(error(None, &[TOKEN, ("API_PORT", "-1")]).starts_with("invalid API_PORT (api.port)"));
+    assert!(error(None, &[TOKEN, ("API_PORT", "-1")]).starts_with("invalid api.port (API_PORT)"));
     assert!(
         error(None, &[TOKEN, ("MOCK_MODE", "maybe")])
-            .starts_with("invalid MOCK_MODE (mock.enabled)")
+            .starts_with("invalid mock.enabled (MOCK_MODE)")
     );
     assert!(
         error(None, &[TOKEN, ("DATABASE_POOL_SIZE", "eight")])
-            .starts_with("invalid DATABASE_POOL_SIZE (database.pool_size)")
+            .starts_with("invalid database.pool_size (DATABASE_POOL_SIZE)")
     );
     assert!(error(None, &[TOKEN, ("CONNECTION_TIMEOUT", "NaN")]).contains("CONNECTION_TIMEOUT"));
     let in_file = error(Some("api:\n  port: 70000\n"), &[TOKEN]);
     assert!(
-        in_file.starts_with("test.yaml: api.port: invalid value"),
+        in_file.starts_with("test.yaml: api.port (API_PORT): invalid value"),
         "{in_file}"
     );
     let string_port = error(Some("api:\n  port: abc\n"), &[TOKEN]);
     assert!(
-        string_port.starts_with("test.yaml: api.port: invalid type"),
+        string_port.starts_with("test.yaml: api.port (API_PORT): invalid type"),
         "{string_port}"
     );
 }
 
 #[test]
 fn a_token_is_required_outside_mock_mode() {
-    assert_eq!(error(None, &[]), ConfigError::MissingToken.to_string());
+    assert_eq!(
+        error(None, &[]),
+        ConfigError::MissingToken {
+            unset_reference: None
+        }
+        .to_string()
+    );
     assert!(error(None, &[]).contains("DISCORD_BOT_TOKEN") && error(None, &[]).contains("--mock"));
     assert!(load(None, &[("MOCK_MODE", "yes")]).unwrap().mock.enabled);
     assert!(load(None, &[("MOCK_MODE", "1")]).unwrap().mock.enabled);
@@ -321,11 +324,11 @@ fn validation_names_the_setting() {
         ),
         (
             &[("LOG_LEVEL", "LOUD")],
-            "invalid LOG_LEVEL (logging.level): 'LOUD' is not DEBUG, INFO, WARNING (or WARN) or ERROR",
+            "invalid logging.level (LOG_LEVEL): 'LOUD' is not DEBUG, INFO, WARNING (or WARN) or ERROR",
         ),
         (
             &[("LOG_FORMAT", "xml")],
-            "invalid LOG_FORMAT (logging.format)",
+            "invalid logging.format (LOG_FORMAT)",
         ),
         (
             &[("DATABASE_POOL_SIZE", "0")],
@@ -397,6 +400,7 @@ fn a_missing_file_names_its_path() {
         file: Some("/nonexistent/coach-plans.yaml".into()),
         mock: true,
         offline: false,
+        env_files: Vec::new(),
     };
     let message = Config::load(&options).unwrap_err().to_string();
     assert!(
@@ -418,9 +422,14 @@ fn odd_files_get_clear_errors_and_never_panic() {
     );
     assert!(error(Some("api: [unclosed"), &[TOKEN]).starts_with("test.yaml: not valid YAML"));
     assert!(error(Some("api:\n  port: 99999999999999999999999\n"), &[TOKEN]).contains("api.port"));
-    let huge = format!("api:\n  host: {}\n", "h".repeat(1_000_000));
+    let huge = format!("logging:\n  file: {}\n", "h".repeat(1_000_000));
     assert_eq!(
-        load(Some(&huge), &[TOKEN]).unwrap().api.host.len(),
+        load(Some(&huge), &[TOKEN])
+            .unwrap()
+            .logging
+            .file
+            .as_os_str()
+            .len(),
         1_000_000
     );
     let unicode = load(Some("plans:\n  timezone: \"Asia/Tōkyō\"\n"), &[TOKEN])
@@ -480,4 +489,326 @@ fn the_example_configuration_loads() {
     let c = load(Some(&text), &[TOKEN]).unwrap();
     assert_eq!(c.discord.bot_token.as_ref().unwrap().expose(), TOKEN.1);
     assert_eq!(c.roster().valid_ids(), "d, i, s, n");
+}
+
+// --- issue 9 (8, 12) and issue 10 (3, 8) ---
+
+#[test]
+fn a_bot_token_a_header_cannot_carry_is_a_configuration_error_that_never_shows_it() {
+    for token in [
+        "MTIz.secret\npart.value",
+        "MTIz.secret\rpart",
+        "MTIz.secret\u{0}part",
+        "MTIz.secret part",
+        "MTIz.secrét-part",
+    ] {
+        let from_env = error(None, &[("DISCORD_BOT_TOKEN", token)]);
+        assert!(
+            from_env.starts_with("invalid discord.bot_token (DISCORD_BOT_TOKEN): "),
+            "{token:?}: {from_env}"
+        );
+        assert!(!from_env.contains("secret"), "{from_env}");
+        let file = format!("discord:\n  bot_token: {}\n", serde_quote(token));
+        let from_file = error(Some(&file), &[]);
+        assert!(
+            from_file.starts_with("invalid discord.bot_token (DISCORD_BOT_TOKEN): "),
+            "{token:?}: {from_file}"
+        );
+        assert!(!from_file.contains("secret"), "{from_file}");
+    }
+    let with_prefix = load(None, &[("DISCORD_BOT_TOKEN", "Bot MTIz.abc-DEF_ghi")]).unwrap();
+    assert!(
+        with_prefix.discord.bot_token.is_some(),
+        "twilight's Bot prefix is allowed"
+    );
+    let trailing = load(None, &[("DISCORD_BOT_TOKEN", "MTIz.abc\n")]).unwrap();
+    assert_eq!(
+        trailing.discord.bot_token.unwrap().expose(),
+        "MTIz.abc",
+        "a trailing newline (echo > file) is trimmed, not an error"
+    );
+    let api = error(None, &[TOKEN, ("API_AUTH_TOKEN", "api\nsecret")]);
+    assert!(
+        api.starts_with("invalid api.auth_token (API_AUTH_TOKEN): ") && !api.contains("secret"),
+        "{api}"
+    );
+}
+
+/// A YAML double-quoted scalar holding `text`.
+fn serde_quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            '"' => out.push_str("\\\""),
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[test]
+fn a_wrong_type_in_the_file_names_the_setting_and_its_variable() {
+    let port = error(Some("api:\n  port: abc\n"), &[TOKEN]);
+    assert!(
+        port.starts_with("test.yaml: api.port (API_PORT): invalid type"),
+        "{port}"
+    );
+    let timeout = error(Some("database:\n  connection_timeout: [1]\n"), &[TOKEN]);
+    assert!(
+        timeout.starts_with("test.yaml: database.connection_timeout (CONNECTION_TIMEOUT): "),
+        "{timeout}"
+    );
+    let secret = error(Some("discord:\n  bot_token: [1234567]\n"), &[]);
+    assert!(
+        secret.starts_with("test.yaml: discord.bot_token (DISCORD_BOT_TOKEN): expected a string")
+            && !secret.contains("1234567"),
+        "{secret}"
+    );
+    let file_only = error(Some("discord:\n  channels: [0]\n"), &[TOKEN]);
+    assert!(
+        file_only.starts_with("test.yaml: discord.channels[0]: "),
+        "a file-only key has no variable to name: {file_only}"
+    );
+}
+
+#[test]
+fn every_invalid_setting_is_worded_the_same_way() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "API_PORT",
+            "abc",
+            "invalid api.port (API_PORT): 'abc' is not a whole number from 0 to 65535",
+        ),
+        ("MOCK_MODE", "maybe", "invalid mock.enabled (MOCK_MODE): "),
+        (
+            "LOG_LEVEL",
+            "LOUD",
+            "invalid logging.level (LOG_LEVEL): 'LOUD' is not DEBUG",
+        ),
+        ("LOG_FORMAT", "xml", "invalid logging.format (LOG_FORMAT): "),
+        (
+            "CONNECTION_TIMEOUT",
+            "NaN",
+            "invalid database.connection_timeout (CONNECTION_TIMEOUT): ",
+        ),
+        (
+            "PLANS_TIMEZONE",
+            "Mars/Base",
+            "invalid plans.timezone (PLANS_TIMEZONE): ",
+        ),
+    ];
+    for (var, value, expected) in cases {
+        let message = error(None, &[TOKEN, (var, value)]);
+        assert!(message.starts_with(expected), "{var}: {message}");
+    }
+    let in_file = error(Some("logging:\n  level: LOUD\n"), &[TOKEN]);
+    assert!(
+        in_file.starts_with("invalid logging.level (LOG_LEVEL): 'LOUD'"),
+        "{in_file}"
+    );
+}
+
+#[test]
+fn a_reference_may_give_a_default_and_an_unset_one_leaves_the_setting_unset() {
+    let file = "api:\n  port: ${PORT:-6200}\n  host: \"${HOST:-0.0.0.0}\"\nlogging:\n  file: \"${LOGS:-/var/log/x}/coach.log\"\n";
+    let defaulted = load(Some(file), &[TOKEN]).unwrap();
+    assert_eq!(
+        (defaulted.api.port, defaulted.api.host.as_str()),
+        (6200, "0.0.0.0"),
+        "the default is read as the number it holds"
+    );
+    assert_eq!(
+        defaulted.logging.file.to_str(),
+        Some("/var/log/x/coach.log")
+    );
+    let set = load(Some(file), &[TOKEN, ("PORT", "6300"), ("LOGS", "/srv")]).unwrap();
+    assert_eq!(set.api.port, 6300);
+    assert_eq!(set.logging.file.to_str(), Some("/srv/coach.log"));
+    let empty = load(Some(file), &[TOKEN, ("PORT", "")]).unwrap();
+    assert_eq!(
+        empty.api.port, 6200,
+        "an empty variable takes the default, as in sh"
+    );
+
+    // A whole value that is an unset ${VAR} leaves the setting unset: its default applies, and
+    // a required one (the bot token outside mock mode) is reported by validation.
+    let unset = load(Some("api:\n  host: ${MISSING_HOST}\n"), &[TOKEN]).unwrap();
+    assert_eq!(unset.api.host, "127.0.0.1");
+    let token = error(Some("discord:\n  bot_token: ${VAULT_TOKEN}\n"), &[]);
+    assert!(
+        token.starts_with("discord.bot_token is required") && token.contains("VAULT_TOKEN"),
+        "{token}"
+    );
+    // Inside longer text there is nothing sensible to leave out: an error naming both.
+    assert_eq!(
+        error(Some("logging:\n  file: \"${NO_DIR}/x.log\"\n"), &[TOKEN]),
+        "test.yaml: logging.file: ${NO_DIR} is not set in the environment (write ${NO_DIR:-default} to give a default)"
+    );
+    assert!(
+        error(
+            Some("discord:\n  channels: [\"${NO_CHANNEL}\"]\n"),
+            &[TOKEN]
+        )
+        .contains("discord.channels[0]: ${NO_CHANNEL} is not set")
+    );
+    assert!(
+        error(Some("api:\n  host: \"${not a name}\"\n"), &[TOKEN])
+            .starts_with("test.yaml: api.host: ")
+    );
+}
+
+#[test]
+fn the_example_configuration_loads_in_mock_mode_with_an_empty_environment() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config.example.yaml"
+    ))
+    .unwrap();
+    let c = Config::from_sources(Some(("config.example.yaml", &text)), env(&[]), true).unwrap();
+    assert_eq!(c.discord.bot_token, None);
+    assert_eq!(
+        Config::from_sources(Some(("config.example.yaml", &text)), env(&[]), false)
+            .unwrap_err()
+            .to_string(),
+        Config::from_sources(None, env(&[]), false)
+            .unwrap_err()
+            .to_string(),
+        "outside mock mode the missing token is the one error"
+    );
+}
+
+#[test]
+fn an_environment_file_is_read_the_way_systemd_reads_it() {
+    let text = concat!(
+        "# comments and blank lines are skipped\n",
+        "; so are these\n",
+        "\n",
+        "DISCORD_BOT_TOKEN=MTIz.abc\n",
+        "  API_HOST = 0.0.0.0  \n",
+        "QUOTED=\"a \\\"b\\\" $c\"\n",
+        "SINGLE='x # not a comment'\n",
+        "HASH=a#b\n",
+        "JOINED=\"one\" 'two'\n",
+        "CONTINUED=first\\\n",
+        "second\n",
+        "MULTI=\"line1\n",
+        "line2\"\n",
+        "EMPTY=\n",
+        "API_HOST=127.0.0.2\n",
+    );
+    let pairs = parse_env_file("env", text).unwrap();
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(get("DISCORD_BOT_TOKEN"), Some("MTIz.abc"));
+    assert_eq!(
+        get("API_HOST"),
+        Some("127.0.0.2"),
+        "the last assignment wins"
+    );
+    assert_eq!(get("QUOTED"), Some("a \"b\" $c"));
+    assert_eq!(get("SINGLE"), Some("x # not a comment"));
+    assert_eq!(get("HASH"), Some("a#b"));
+    assert_eq!(get("JOINED"), Some("onetwo"));
+    assert_eq!(get("CONTINUED"), Some("firstsecond"));
+    assert_eq!(get("MULTI"), Some("line1\nline2"));
+    assert_eq!(get("EMPTY"), Some(""));
+
+    for (bad, named) in [
+        ("JUST_A_NAME\n", "env:1"),
+        ("OK=1\nBAD NAME=2\n", "env:2"),
+        ("1ABC=x\n", "env:1"),
+        ("OPEN=\"never closed\n", "env:1"),
+    ] {
+        let message = parse_env_file("env", bad).unwrap_err().to_string();
+        assert!(message.starts_with(named), "{bad:?}: {message}");
+    }
+    let secret = parse_env_file("env", "TOKEN=\"top-secret-value\n")
+        .unwrap_err()
+        .to_string();
+    assert!(!secret.contains("top-secret-value"), "{secret}");
+}
+
+#[test]
+fn environment_files_override_the_process_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.env");
+    let second = dir.path().join("second.env");
+    std::fs::write(&first, "API_PORT=6401\nPLANS_TIMEZONE='Europe/Paris'\n").unwrap();
+    std::fs::write(&second, "API_PORT=6402\n").unwrap();
+    let config = Config::load(&LoadOptions {
+        mock: true,
+        env_files: vec![first, second],
+        ..LoadOptions::default()
+    })
+    .unwrap();
+    assert_eq!(config.api.port, 6402, "later files win");
+    assert_eq!(config.plans.timezone, "Europe/Paris");
+    let missing = Config::load(&LoadOptions {
+        mock: true,
+        env_files: vec![dir.path().join("nope.env")],
+        ..LoadOptions::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        missing.starts_with("cannot read the environment file ") && missing.contains("nope.env"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn the_api_host_must_be_an_address_or_a_host_name() {
+    for good in [
+        "0.0.0.0",
+        "127.0.0.1",
+        "::",
+        "::1",
+        "localhost",
+        "plans.example.com",
+        "db_1",
+    ] {
+        assert_eq!(
+            load(None, &[TOKEN, ("API_HOST", good)]).unwrap().api.host,
+            good
+        );
+    }
+    for bad in [
+        "not a host",
+        "http://example.com",
+        "[::1]",
+        "-leading.dash",
+        "a..b",
+        "host:5000",
+    ] {
+        let message = error(None, &[TOKEN, ("API_HOST", bad)]);
+        assert!(
+            message.starts_with("invalid api.host (API_HOST): ") && message.contains(bad),
+            "{bad}: {message}"
+        );
+    }
+}
+
+#[test]
+fn the_api_address_is_resolved_as_serve_will_bind_it() {
+    let resolved = load(
+        None,
+        &[TOKEN, ("API_HOST", "127.0.0.1"), ("API_PORT", "6500")],
+    )
+    .unwrap()
+    .api
+    .socket_addrs()
+    .unwrap();
+    assert_eq!(
+        resolved,
+        [std::net::SocketAddr::from(([127, 0, 0, 1], 6500))]
+    );
 }

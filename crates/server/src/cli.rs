@@ -17,6 +17,12 @@ pub struct Cli {
     #[arg(long, short = 'c', global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Read environment variables from FILE, in systemd's EnvironmentFile= syntax (KEY=VALUE
+    /// lines, quotes, # comments); they override the process environment. Give the unit's
+    /// file to `check-config` to see what the service will use. Repeatable; later files win.
+    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+
     /// Mock mode: no Discord connection, mock plans for every coach (same as MOCK_MODE=true).
     #[arg(long, global = true)]
     pub mock: bool,
@@ -31,7 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the API and run the Discord bot (or the mock bot) until SIGINT or SIGTERM.
     Serve,
-    /// Print the effective configuration, secrets masked, and exit (2 on any error).
+    /// Print the effective configuration, secrets masked, and exit (2 on any error, including
+    /// an api.host that does not resolve).
     CheckConfig,
     /// Open the configured database, upgrading its schema in place (after a backup).
     Migrate {

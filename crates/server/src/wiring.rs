@@ -29,16 +29,26 @@ pub(crate) fn open_sqlite(config: &DatabaseConfig) -> Result<Arc<SqliteStore>, E
         .map_err(cannot_open)
 }
 
-/// Reports a database that could not be opened; exit 3 when it is newer than this build.
+/// Reports a database that could not be opened: exit 3 when it was refused (newer than this
+/// build, or not a coach-plans database; nothing was changed), 1 otherwise.
 fn cannot_open(error: StoreError) -> Exit {
-    if let StoreError::IncompatibleSchema { .. } = error {
-        fail!("{error}");
-        log::error!("{error}");
+    if error.is_refused_database() {
+        report_once(&error.to_string());
         Exit::IncompatibleDatabase
     } else {
-        fail!("cannot open the database: {error}");
-        log::error!("cannot open the database: {error}");
+        report_once(&format!("cannot open the database: {error}"));
         Exit::Failure
+    }
+}
+
+/// An error said once where the operator looks: in the log when logging runs (its console
+/// output is standard error, so printing it as well would show it twice), on standard error
+/// otherwise.
+pub(crate) fn report_once(message: &str) {
+    if log::log_enabled!(log::Level::Error) {
+        log::error!("{message}");
+    } else {
+        fail!("{message}");
     }
 }
 
@@ -58,7 +68,7 @@ pub(crate) fn runtime(multi_thread: bool) -> Result<tokio::runtime::Runtime, Exi
 /// The configured rules of the plan service.
 pub(crate) fn service_settings(config: &Config) -> Result<ServiceSettings, Exit> {
     let timezone = jiff::tz::TimeZone::get(&config.plans.timezone).map_err(|error| {
-        fail!("invalid plans.timezone: {error}");
+        fail!("configuration error: invalid plans.timezone (PLANS_TIMEZONE): {error}");
         Exit::Config
     })?;
     let settings = ServiceSettings {

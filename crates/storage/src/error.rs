@@ -1,5 +1,7 @@
 //! Storage errors: the variants callers act on, plus one opaque variant carrying the cause.
 
+use std::path::PathBuf;
+
 use coach_plans_model::{CoachId, PlanDate, PlanId};
 
 /// Why a storage call failed. No driver type (rusqlite, r2d2) appears here: causes are carried
@@ -25,14 +27,27 @@ pub enum StoreError {
     Unavailable(#[source] Cause),
     /// The database file is newer than this build understands; it was not modified.
     #[error(
-        "the database schema is version {found}, newer than this build supports (up to {supported}); \
-         it was left untouched: upgrade coach-plans or point database.path elsewhere"
+        "{}: the database schema is version {found}, newer than this build supports (up to {supported}); \
+         it was left untouched: upgrade coach-plans or point database.path elsewhere",
+        path.display()
     )]
     IncompatibleSchema {
+        /// The database file.
+        path: PathBuf,
         /// The version in the file.
         found: i64,
         /// The newest version this build knows.
         supported: i64,
+    },
+    /// What the database path names is not a coach-plans database (a directory, a file that
+    /// is not SQLite, another application's tables, a `schema_version` table of another
+    /// shape); it was not modified.
+    #[error("{}: not a coach-plans database: {reason}; it was left untouched", path.display())]
+    Unrecognized {
+        /// What the database path names.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// Stored data is not what this build wrote or can read.
     #[error("the database holds invalid data: {0}")]
@@ -71,5 +86,14 @@ impl StoreError {
     /// change in memory and retry), as opposed to a problem with the request or the data.
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
+    }
+
+    /// Whether the database was refused as one this build must not touch (newer, or not a
+    /// coach-plans database at all): retrying cannot help, and nothing was changed.
+    pub fn is_refused_database(&self) -> bool {
+        matches!(
+            self,
+            Self::IncompatibleSchema { .. } | Self::Unrecognized { .. }
+        )
     }
 }

@@ -229,12 +229,17 @@ fn a_newer_schema_is_refused_and_left_byte_identical() {
             err,
             StoreError::IncompatibleSchema {
                 found: 99,
-                supported: 2
+                supported: 2,
+                ..
             }
         ),
         "{err:?}"
     );
     assert!(err.to_string().contains("left untouched"), "{err}");
+    assert!(
+        err.to_string().contains("coach_plans.db"),
+        "names the file: {err}"
+    );
     assert!(matches!(
         SqliteStore::inspect(&path),
         Err(StoreError::IncompatibleSchema { .. })
@@ -254,7 +259,9 @@ fn a_file_that_is_not_a_database_is_refused_and_untouched() {
     let garbage = b"this is not a SQLite database, it is a shopping list: milk, eggs".repeat(100);
     std::fs::write(&path, &garbage).unwrap();
     let err = SqliteStore::open(&config(&path)).unwrap_err();
-    assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Unrecognized { .. }), "{err:?}");
+    assert!(err.is_refused_database());
+    assert!(err.to_string().contains("not an SQLite database"), "{err}");
     assert!(
         err.to_string().contains("plans.db"),
         "names the file: {err}"
@@ -272,6 +279,119 @@ fn a_database_of_another_application_is_refused() {
         .unwrap();
     let err = SqliteStore::open(&config(&path)).unwrap_err();
     assert!(err.to_string().contains("invoices"), "{err}");
+    assert!(err.is_refused_database(), "{err:?}");
+}
+
+/// Every entry of `dir` with its bytes, to prove a refusal changed and created nothing.
+fn snapshot(dir: &Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let bytes = if e.path().is_file() {
+                std::fs::read(e.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            (e.file_name(), bytes)
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+/// Opens and inspects `path`, which must be refused with nothing in `dir` changed.
+fn assert_refused(dir: &Path, path: &Path) -> StoreError {
+    let before = snapshot(dir);
+    let inspected = SqliteStore::inspect(path).unwrap_err();
+    assert!(inspected.is_refused_database(), "{inspected:?}");
+    assert!(
+        snapshot(dir) == before,
+        "inspecting changed or created files"
+    );
+    let opened = SqliteStore::open(&config(path)).unwrap_err();
+    assert!(opened.is_refused_database(), "{opened:?}");
+    assert!(snapshot(dir) == before, "opening changed or created files");
+    assert!(
+        opened.to_string().contains(&path.display().to_string()),
+        "{opened}"
+    );
+    opened
+}
+
+#[test]
+fn a_newer_schema_in_wal_mode_is_refused_without_new_files_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = copy_fixture(dir.path());
+    drop(SqliteStore::open(&config(&path)).unwrap());
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path() != path {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    let conn = Connection::open(&path).unwrap();
+    conn.execute("INSERT INTO schema_version VALUES (3, 'the future')", [])
+        .unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    drop(conn);
+    assert_eq!(snapshot(dir.path()).len(), 1, "closing removed the log");
+    let err = assert_refused(dir.path(), &path);
+    assert!(
+        matches!(err, StoreError::IncompatibleSchema { found: 3, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_path_naming_a_directory_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.db");
+    std::fs::create_dir(&path).unwrap();
+    let err = assert_refused(dir.path(), &path);
+    assert!(err.to_string().contains("is a directory"), "{err}");
+    assert!(std::fs::read_dir(&path).unwrap().next().is_none());
+}
+
+#[test]
+fn a_schema_version_table_of_another_shape_is_refused() {
+    let cases = [
+        (
+            "CREATE TABLE schema_version (version TEXT, applied_at TEXT);
+             INSERT INTO schema_version VALUES ('v2', 'x');
+             CREATE TABLE coach_plans (id INTEGER);",
+            "holds 'v2', not a version number",
+        ),
+        (
+            "CREATE TABLE schema_version (id INTEGER, name TEXT);
+             INSERT INTO schema_version VALUES (1, 'init');",
+            "has the columns (id, name)",
+        ),
+        (
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT);
+             INSERT INTO schema_version VALUES (1, 'x');
+             CREATE TABLE coach_plans (id INTEGER);",
+            "plan_charts, plan_history are missing",
+        ),
+        (
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT);
+             INSERT INTO schema_version VALUES (0, 'x');",
+            "says version 0",
+        ),
+    ];
+    for (sql, reason) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+        let err = assert_refused(dir.path(), &path);
+        assert!(
+            matches!(&err, StoreError::Unrecognized { reason: r, .. } if r.contains(reason)),
+            "{reason}: {err}"
+        );
+    }
 }
 
 #[test]

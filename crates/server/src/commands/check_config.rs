@@ -2,10 +2,16 @@
 
 use coach_plans_config::Config;
 
-use super::say;
+use super::{fail, say};
 use crate::exit::Exit;
 
 pub(crate) fn run(config: &Config) -> Exit {
+    // What `serve` does first with the address: a host name that does not resolve would stop
+    // it, so it stops the check too.
+    if let Err(error) = config.api.socket_addrs() {
+        fail!("configuration error: {error}");
+        return Exit::Config;
+    }
     say!("{}", config.to_masked_yaml().trim_end());
     say!("# configuration OK");
     Exit::Ok

@@ -17,7 +17,7 @@ pub(crate) fn run(config: &Config, dry_run: bool) -> Exit {
     };
     match result {
         Ok(()) => Exit::Ok,
-        Err(error @ StoreError::IncompatibleSchema { .. }) => {
+        Err(error) if error.is_refused_database() => {
             fail!("{error}");
             Exit::IncompatibleDatabase
         }

@@ -36,6 +36,7 @@ pub(crate) use say;
 pub(crate) fn run(cli: Cli) -> Exit {
     let config = match Config::load(&LoadOptions {
         file: cli.config.clone(),
+        env_files: cli.env_files.clone(),
         mock: cli.mock,
         offline: matches!(
             cli.command,

@@ -198,16 +198,27 @@ impl SchemaStatus {
 }
 
 /// Reads the schema version of a database without changing it. A missing file is a new
-/// database; a newer schema is [`StoreError::IncompatibleSchema`].
+/// database; a newer schema is [`StoreError::IncompatibleSchema`]; a path that names something
+/// other than a coach-plans database is [`StoreError::Unrecognized`].
 pub(crate) fn inspect(path: &Path) -> Result<SchemaStatus, StoreError> {
-    let exists = path.exists();
+    let exists = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(unrecognized(
+                path,
+                format!(
+                    "it is a directory; name a file in it instead, such as {}",
+                    path.join("coach_plans.db").display()
+                ),
+            ));
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(unrecognized(path, "it is not a regular file"));
+        }
+        Ok(_) => true,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => false,
+        Err(error) => return Err(StoreError::Unavailable(Box::new(error))),
+    };
     let version = if exists { read_version(path)? } else { None };
-    if let Some(found) = version.filter(|v| *v > LATEST) {
-        return Err(StoreError::IncompatibleSchema {
-            found,
-            supported: LATEST,
-        });
-    }
     let current = version.unwrap_or(0);
     let pending = MIGRATIONS
         .iter()
@@ -222,39 +233,185 @@ pub(crate) fn inspect(path: &Path) -> Result<SchemaStatus, StoreError> {
     })
 }
 
-/// The schema version of an existing file, read through a read-only connection so that a file
-/// we refuse is left byte for byte as it was.
-fn read_version(path: &Path) -> Result<Option<i64>, StoreError> {
+fn unrecognized(path: &Path, reason: impl Into<String>) -> StoreError {
+    StoreError::Unrecognized {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// The tables a database at `version` has; migrations rely on them.
+fn tables_of(version: i64) -> &'static [&'static str] {
+    match version {
+        1 => &["coach_plans", "plan_charts", "plan_history"],
+        _ => &[
+            "coach_plans",
+            "plan_charts",
+            "plan_history",
+            "plan_counters",
+        ],
+    }
+}
+
+/// Opens an existing database for reading without creating anything beside it. A read-only
+/// connection to a WAL database creates the missing `-wal` and `-shm` files and, unable to
+/// checkpoint, leaves them behind; so when neither a write-ahead log nor a rollback journal
+/// exists (the main file then holds everything) the file is opened as immutable: no locks and
+/// no side files. When one exists, it is read as SQLite must read it, through the log.
+fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    let beside = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let self_contained = !beside("-wal").exists() && !beside("-journal").exists();
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags).map_err(sql_error)?;
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
-        .map_err(sql_error)?;
-    if tables.iter().any(|t| t == "schema_version") {
-        let version: Option<i64> = conn
-            .query_row("SELECT MAX(version) FROM schema_version", [], |row| {
-                row.get(0)
-            })
-            .map_err(sql_error)?;
-        // An empty schema_version table is a database someone started and never finished.
-        return Ok(version.or(tables.iter().any(|t| t == "coach_plans").then_some(1)));
+    match path.to_str().filter(|_| self_contained) {
+        Some(text) => Connection::open_with_flags(format!("{}?immutable=1", file_uri(text)), flags),
+        None => Connection::open_with_flags(path, flags),
     }
+    .map_err(sql_error)
+}
+
+/// A `file:` URI for a path, escaping what a URI would read as syntax.
+fn file_uri(path: &str) -> String {
+    let mut uri = String::from(if path.starts_with('/') {
+        "file://"
+    } else {
+        "file:"
+    });
+    for c in path.chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri
+}
+
+/// The schema version of an existing file, read so that a file we refuse is left byte for
+/// byte as it was, with nothing new beside it.
+fn read_version(path: &Path) -> Result<Option<i64>, StoreError> {
+    let conn = open_read_only(path)?;
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+             ORDER BY name",
+        )
+        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+        .map_err(|error| match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => {
+                unrecognized(path, "it is not an SQLite database file")
+            }
+            _ => sql_error(error),
+        })?;
     if tables.is_empty() {
         return Ok(None);
     }
-    if tables.iter().any(|t| t == "coach_plans") {
+    let has = |name: &str| tables.iter().any(|t| t == name);
+    let version = if has("schema_version") {
+        let recorded = recorded_version(path, &conn)?;
+        if let Some(found) = recorded.filter(|v| *v > LATEST) {
+            return Err(StoreError::IncompatibleSchema {
+                path: path.to_owned(),
+                found,
+                supported: LATEST,
+            });
+        }
+        // An empty schema_version table beside the plans is a database someone started and
+        // never finished.
+        recorded.or(has("coach_plans").then_some(1))
+    } else {
         // The Python version always wrote schema_version; a coach_plans table without it is
         // still its shape (its first releases), which migration 2 understands.
-        return Ok(Some(1));
+        has("coach_plans").then_some(1)
+    };
+    let Some(version) = version else {
+        return Err(unrecognized(
+            path,
+            format!(
+                "it holds tables that are not coach-plans' ({})",
+                tables.join(", ")
+            ),
+        ));
+    };
+    if version < 1 {
+        return Err(unrecognized(
+            path,
+            format!(
+                "its schema_version table says version {version}, which coach-plans never wrote"
+            ),
+        ));
     }
-    Err(StoreError::Corrupt(format!(
-        "{} holds tables that are not coach-plans' ({}); refusing to touch it",
-        path.display(),
-        tables.join(", ")
-    )))
+    let missing: Vec<&str> = tables_of(version)
+        .iter()
+        .copied()
+        .filter(|table| !has(table))
+        .collect();
+    if !missing.is_empty() {
+        return Err(unrecognized(
+            path,
+            format!(
+                "schema version {version} has the tables {}, but {} missing",
+                tables_of(version).join(", "),
+                if missing.len() == 1 {
+                    format!("{} is", missing[0])
+                } else {
+                    format!("{} are", missing.join(", "))
+                }
+            ),
+        ));
+    }
+    Ok(Some(version))
+}
+
+/// The highest version in `schema_version`, after checking that the table is the one
+/// coach-plans (and the Python version) wrote: `(version INTEGER, applied_at)`.
+fn recorded_version(path: &Path, conn: &Connection) -> Result<Option<i64>, StoreError> {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('schema_version') ORDER BY cid")
+        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+        .map_err(sql_error)?;
+    if !(columns.iter().any(|c| c == "version") && columns.iter().any(|c| c == "applied_at")) {
+        return Err(unrecognized(
+            path,
+            format!(
+                "its schema_version table has the columns ({}), not coach-plans' (version, applied_at)",
+                columns.join(", ")
+            ),
+        ));
+    }
+    let odd: Option<rusqlite::types::Value> = conn
+        .query_row(
+            "SELECT version FROM schema_version WHERE typeof(version) <> 'integer' LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql_error)?;
+    if let Some(value) = odd {
+        use rusqlite::types::Value;
+        let shown = match value {
+            Value::Text(text) if text.chars().count() <= 64 => format!("'{text}'"),
+            Value::Text(_) => "a long text".to_owned(),
+            Value::Real(number) => number.to_string(),
+            Value::Null => "NULL".to_owned(),
+            Value::Blob(_) => "a blob".to_owned(),
+            Value::Integer(number) => number.to_string(),
+        };
+        return Err(unrecognized(
+            path,
+            format!("its schema_version table holds {shown}, not a version number"),
+        ));
+    }
+    conn.query_row("SELECT MAX(version) FROM schema_version", [], |row| {
+        row.get(0)
+    })
+    .map_err(sql_error)
 }
 
 /// Brings the database at `path` to the latest schema, backing it up first when it already

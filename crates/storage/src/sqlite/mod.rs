@@ -75,8 +75,11 @@ impl SqliteStore {
     /// Opens (creating the file and its directory when missing) and upgrades the database to
     /// the latest schema, backing up an older existing schema first.
     ///
-    /// A schema newer than this build is refused with [`StoreError::IncompatibleSchema`] and
-    /// the file is not modified.
+    /// The file is checked through a read-only connection before anything writes to it: a
+    /// schema newer than this build is refused with [`StoreError::IncompatibleSchema`], and a
+    /// path naming a directory, a file that is not SQLite, another application's database or a
+    /// `schema_version` table of another shape with [`StoreError::Unrecognized`]; either way
+    /// the file is not modified and nothing is created beside it.
     pub fn open(config: &DatabaseConfig) -> Result<(Self, MigrationReport), StoreError> {
         let path = config.path.clone();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -106,8 +109,9 @@ impl SqliteStore {
         ))
     }
 
-    /// The schema of the database at `path`, read without changing anything (for
-    /// `coach-plans migrate --dry-run`). A missing file is reported as new and not created.
+    /// The schema of the database at `path`, read without changing anything or creating
+    /// anything beside it (for `coach-plans migrate --dry-run`). A missing file is reported as
+    /// new and not created; refusals are those of [`SqliteStore::open`].
     pub fn inspect(path: &Path) -> Result<SchemaStatus, StoreError> {
         migrations::inspect(path).map_err(|e| at_path(path, e))
     }
