@@ -17,7 +17,8 @@ pub(crate) fn run() -> Result<(), String> {
         ],
         &[],
     )?;
-    // The end-to-end tests run the server binary; build it before the tests that need it.
+    // The end-to-end tests run the server binary and the client README's example; build them
+    // before the tests that need them.
     cargo(
         &[
             "build",
@@ -25,6 +26,16 @@ pub(crate) fn run() -> Result<(), String> {
             "coach-plans-server",
             "--bin",
             "coach-plans",
+        ],
+        &[],
+    )?;
+    cargo(
+        &[
+            "build",
+            "--package",
+            "coach-plans-client",
+            "--example",
+            "fetch_plan",
         ],
         &[],
     )?;
