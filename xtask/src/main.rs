@@ -35,8 +35,9 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci      format check, clippy (-D warnings), tests, rustdoc (-D warnings), dependency checks
   deps    the dependency checks alone: SPEC 2's rules on each crate's dependency tree
-  bench   every performance figure of SPEC 13 in one run (release builds; about 5 minutes),
-          written to target/bench/report.md; `bench --quick` uses 100,000 plans and 2 s loads";
+  bench   every performance figure of SPEC 13 in one run (release builds first, then several
+          minutes of measuring), written to target/bench/report.md; `bench --quick` uses
+          100,000 plans and 2 s loads";
 
 /// The workspace root (the parent of this crate's directory).
 fn workspace_root() -> PathBuf {
