@@ -12,51 +12,68 @@ use std::sync::OnceLock;
 pub fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap_or(Path::new("."));
-        let mut cargo = Command::new(env!("CARGO"));
-        // Variables cargo sets for this test describe the test package; build scripts that
-        // watch them (ring's watches CARGO_MANIFEST_DIR) would rebuild on every run.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("CARGO_PKG_")
-                || matches!(
-                    name.as_ref(),
-                    "CARGO_MANIFEST_DIR"
-                        | "CARGO_MANIFEST_PATH"
-                        | "CARGO_CRATE_NAME"
-                        | "CARGO_PRIMARY_PACKAGE"
-                        | "CARGO_TARGET_TMPDIR"
-                        | "OUT_DIR"
-                )
-            {
-                cargo.env_remove(name.as_ref());
-            }
-        }
-        let status = cargo
-            .args([
-                "build",
-                "--quiet",
-                "--package",
-                "coach-plans-server",
-                "--bin",
-                "coach-plans",
-            ])
-            .current_dir(workspace)
-            .status()
-            .unwrap_or_else(|e| panic!("could not run cargo to build coach-plans: {e}"));
-        assert!(status.success(), "building coach-plans failed");
-        // This test runs from <target>/<profile>/deps; the binary sits in <target>/<profile>.
-        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("no current exe: {e}"));
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or_else(|| panic!("odd test path {exe:?}"));
-        let binary = profile_dir.join("coach-plans");
-        assert!(binary.exists(), "{binary:?} was not built");
-        binary
+        cargo_build(&["--package", "coach-plans-server", "--bin", "coach-plans"]);
+        built(Path::new("coach-plans"))
     })
+}
+
+/// The `fetch_plan` example of the client library (its README's example), built on first use.
+pub fn client_readme_example() -> &'static Path {
+    static EXAMPLE: OnceLock<PathBuf> = OnceLock::new();
+    EXAMPLE.get_or_init(|| {
+        cargo_build(&["--package", "coach-plans-client", "--example", "fetch_plan"]);
+        built(&Path::new("examples").join("fetch_plan"))
+    })
+}
+
+/// The workspace root.
+pub fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."))
+}
+
+/// Runs `cargo build --quiet ARGS` in the workspace.
+fn cargo_build(args: &[&str]) {
+    let mut cargo = Command::new(env!("CARGO"));
+    // Variables cargo sets for this test describe the test package; build scripts that
+    // watch them (ring's watches CARGO_MANIFEST_DIR) would rebuild on every run.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || matches!(
+                name.as_ref(),
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "OUT_DIR"
+            )
+        {
+            cargo.env_remove(name.as_ref());
+        }
+    }
+    let status = cargo
+        .args(["build", "--quiet"])
+        .args(args)
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|e| panic!("could not run cargo build {args:?}: {e}"));
+    assert!(status.success(), "cargo build {args:?} failed");
+}
+
+/// A file cargo built, by its path under `<target>/<profile>`.
+fn built(relative: &Path) -> PathBuf {
+    // This test runs from <target>/<profile>/deps.
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("no current exe: {e}"));
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("odd test path {exe:?}"));
+    let file = profile_dir.join(relative);
+    assert!(file.exists(), "{file:?} was not built");
+    file
 }
 
 /// A `coach-plans` command in `dir` with a clean environment (nothing from the developer's

@@ -384,3 +384,94 @@ fn a_schema_version_table_of_another_shape_is_refused_untouched() {
     );
     assert!(!err.contains("Invalid column type"), "{err}");
 }
+
+#[test]
+fn help_tells_an_operator_what_it_does_the_default_command_and_the_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["--help"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let help = text(&out.stdout);
+    let first = help.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("Discord") && first.contains("HTTP") && !first.contains("binary"),
+        "the first line says what the program does: {first}"
+    );
+    for command in [
+        "serve",
+        "check-config",
+        "migrate",
+        "import-legacy",
+        "simulate",
+    ] {
+        let line = help
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{command} ")))
+            .unwrap_or_else(|| panic!("{command} is listed: {help}"));
+        if command == "serve" {
+            assert!(line.contains("default"), "serve is the default: {line}");
+        }
+    }
+    assert!(
+        help.contains("Without a command, coach-plans serves"),
+        "{help}"
+    );
+    for (code, meaning) in [
+        ("0", "success"),
+        ("1", "runtime failure"),
+        ("2", "configuration or usage error"),
+        ("3", "database incompatible"),
+    ] {
+        assert!(
+            help.lines().any(|line| {
+                let line = line.trim_start();
+                line.starts_with(code) && line.contains(meaning)
+            }),
+            "exit code {code} ({meaning}): {help}"
+        );
+    }
+    assert!(help.contains("docs/"), "where the docs are: {help}");
+}
+
+#[test]
+fn mock_is_offered_only_where_it_means_something() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["serve", "check-config"] {
+        let help = text(&run(dir.path(), &[command, "--help"], &[]).stdout);
+        assert!(help.contains("--mock"), "{command}: {help}");
+    }
+    for command in [
+        &["migrate"][..],
+        &["import-legacy", "export.json"],
+        &["simulate"],
+    ] {
+        let help = text(&run(dir.path(), &[command[0], "--help"], &[]).stdout);
+        assert!(!help.contains("--mock"), "{command:?}: {help}");
+        for args in [
+            [command, &["--mock"]].concat(),
+            [&["--mock"], command].concat(),
+        ] {
+            let out = run(dir.path(), &args, &[("DATABASE_PATH", "plans.db")]);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?}: {}",
+                text(&out.stderr)
+            );
+            assert!(text(&out.stderr).contains("--mock"), "{args:?}");
+        }
+    }
+    assert!(
+        !dir.path().join("plans.db").exists(),
+        "a usage error touches nothing"
+    );
+    // Where it means something, either place works: check-config needs no token in mock mode.
+    for args in [["check-config", "--mock"], ["--mock", "check-config"]] {
+        let out = run(dir.path(), &args, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}

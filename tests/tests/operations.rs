@@ -337,3 +337,73 @@ fn logs_rotate_at_the_configured_size_and_json_lines_parse() {
     }
     assert!(lines > 50);
 }
+
+/// Files beside the database other than the database itself and SQLite's own: backups.
+fn backups_beside(db: &Path) -> Vec<String> {
+    let name = db.file_name().unwrap().to_string_lossy().into_owned();
+    let mut found: Vec<String> = std::fs::read_dir(db.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|file| {
+            ![
+                name.clone(),
+                format!("{name}-wal"),
+                format!("{name}-shm"),
+                format!("{name}-journal"),
+            ]
+            .contains(file)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn an_import_backs_up_only_when_it_will_write_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = base_env(dir.path());
+    let flat_env = coach_plans_e2e::pairs(&env);
+    let db = dir.path().join("data/plans.db");
+    let import = |file: &Path| {
+        let out = run(
+            dir.path(),
+            &["import-legacy", file.to_str().unwrap()],
+            &flat_env,
+        );
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), said)
+    };
+    let export = fixture("legacy-memory-export.json");
+    let (code, said) = import(&export);
+    assert_eq!(code, Some(0), "{said}");
+    let after_first = backups_beside(&db);
+    assert_eq!(after_first.len(), 1, "one backup: {after_first:?}");
+
+    // The same file again: nothing to write, so no backup.
+    let (code, said) = import(&export);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("already present (identical): 4"), "{said}");
+    assert!(!said.contains("backup: "), "{said}");
+    assert_eq!(backups_beside(&db), after_first, "no new backup");
+
+    // A record that conflicts with a stored plan: refused before any backup.
+    let conflict = dir.path().join("conflict.json");
+    std::fs::write(
+        &conflict,
+        r#"{"coach_d_2030-01-01": {"plan": "new", "charts": [], "author": "a", "timestamp": "2030-01-01T08:00:00", "channel": null},
+            "coach_d_2024-05-10": {"plan": "a different text for a stored plan", "charts": [], "author": "a", "timestamp": "2024-05-10T08:00:00", "channel": null}}"#,
+    )
+    .unwrap();
+    let (code, said) = import(&conflict);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("coach_d_2024-05-10") && said.contains("nothing was imported"),
+        "{said}"
+    );
+    assert!(!said.contains("backup: "), "{said}");
+    assert_eq!(backups_beside(&db), after_first, "no backup left behind");
+}

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
+        Some("deps") => ci::check_dependency_rules(),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -33,8 +34,10 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci      format check, clippy (-D warnings), tests, rustdoc (-D warnings), dependency checks
-  bench   every performance figure of SPEC 13 in one run (release builds; about 5 minutes),
-          written to target/bench/report.md; `bench --quick` uses 100,000 plans and 2 s loads";
+  deps    the dependency checks alone: SPEC 2's rules on each crate's dependency tree
+  bench   every performance figure of SPEC 13 in one run (release builds first, then several
+          minutes of measuring), written to target/bench/report.md; `bench --quick` uses
+          100,000 plans and 2 s loads";
 
 /// The workspace root (the parent of this crate's directory).
 fn workspace_root() -> PathBuf {

@@ -1,6 +1,6 @@
 //! The blocking facade: today's plans for every coach, from plain synchronous code.
 //!
-//! `cargo run -p coach-plans-client --features blocking --example blocking -- [BASE_URL]`
+//! `cargo run -p coach-plans-client --example blocking --features blocking -- [BASE_URL]`
 #![allow(clippy::print_stdout)]
 
 use coach_plans_client::blocking::PlanClient;

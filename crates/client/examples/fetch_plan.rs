@@ -1,36 +1,46 @@
-//! Fetches one coach's plan for today (or a given date) and prints it.
+//! The README's example: coach D's plan for today, then every coach's, then a cache hit.
 //!
-//! `cargo run -p coach-plans-client --example fetch_plan -- [BASE_URL] [COACH] [YYYY-MM-DD]`
-#![allow(clippy::print_stdout, clippy::print_stderr)]
+//! `cargo run -p coach-plans-client --example fetch_plan -- [BASE_URL]`
+#![allow(clippy::print_stdout)]
 
-use coach_plans_client::{CoachId, PlanClient, PlanDate, PlanOutcome};
+use std::time::Duration;
 
-#[tokio::main(flavor = "current_thread")]
+use coach_plans_client::{ClientBuilder, CoachId, PlanOutcome};
+
+#[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let base = args
-        .next()
-        .unwrap_or_else(|| "http://127.0.0.1:5000".into());
-    let coach = CoachId::parse(&args.next().unwrap_or_else(|| "d".into()))?;
-    let date = args.next().map(|d| PlanDate::parse(&d)).transpose()?;
+    // The server's address: the first argument, or the default.
+    let base = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "http://127.0.0.1:5000".to_owned());
+    let client = ClientBuilder::new(base)
+        .timeout(Duration::from_secs(5))
+        .cache_ttl(Duration::from_secs(600))
+        .build()?;
 
-    let client = PlanClient::new(base)?;
-    match client.fetch_coach_plan(&coach, date).await {
+    // Coach D's plan for today (the server's today; pass `Some(date)` for another day).
+    let coach = CoachId::parse("d")?;
+    match client.fetch_coach_plan(&coach, None).await {
         PlanOutcome::Found(plan) => {
-            println!("{} for {} by {}:", plan.coach, plan.date, plan.author.name);
-            println!("{}", plan.text);
+            println!("{} posted: {}", plan.author.name, plan.text);
             for chart in &plan.charts {
-                println!("chart {}: {}", chart.position(), chart.url());
+                println!("  chart {}: {}", chart.position(), chart.url());
             }
         }
-        PlanOutcome::NotPosted { coach, .. } => println!("{coach} has not posted a plan"),
-        PlanOutcome::Unavailable(reason) => {
-            eprintln!("coach-plans is unavailable: {}", reason.chain());
-            std::process::exit(1);
-        }
-        // The outcome may gain kinds in later versions.
-        other => eprintln!("unexpected outcome: {other:?}"),
+        PlanOutcome::NotPosted { .. } => println!("no plan yet"),
+        PlanOutcome::Unavailable(reason) => println!("coach-plans unavailable: {}", reason.chain()),
+        // `PlanOutcome` is non-exhaustive: later versions may add outcomes.
+        other => println!("unexpected: {other:?}"),
     }
-    println!("client metrics: {:?}", client.metrics());
+
+    // Every coach's plan for today; each goes into the cache, so the next lookup is a hit.
+    let today = client.fetch_all_coach_plans(None).await?;
+    println!("{} coaches posted today", today.len());
+    let again = client.fetch_coach_plan(&coach, None).await;
+    println!(
+        "found: {}, metrics: {:?}",
+        again.is_found(),
+        client.metrics()
+    );
     Ok(())
 }

@@ -8,5 +8,10 @@ pub use bot::{MockBot, SeedReport};
 pub use data::{MockPlan, mock_plan};
 pub use source::MockPlanSource;
 
+/// docs/mock-mode.md, so `cargo test --doc` compiles its example too.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/mock-mode.md")]
+struct MockModeGuide;
+
 /// The line printed (and logged) when the server starts in mock mode.
 pub const BANNER: &str = "MOCK MODE: nothing is connected to Discord; plans come from the mock bot (mock charts at https://example.com/)";

@@ -2,16 +2,34 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use coach_plans_model::PlanDate;
 
 fn parse_date(input: &str) -> Result<PlanDate, String> {
     PlanDate::parse(input).map_err(|e| e.to_string())
 }
 
-/// coach-plans: trading coaches' daily plans from Discord, stored and served over HTTP.
+/// What `--help` ends with: what no command means, how to run it from a checkout, the exit
+/// codes (SPEC 11) and where the documentation is.
+const AFTER_HELP: &str = concat!(
+    "Without a command, coach-plans serves: `coach-plans --mock` is `coach-plans serve --mock`.\n",
+    "From a source checkout: `cargo run -p coach-plans-server -- [ARGS]`.\n",
+    "\n",
+    "Exit codes:\n",
+    "  0  success (serve: stopped by SIGINT or SIGTERM)\n",
+    "  1  runtime failure\n",
+    "  2  configuration or usage error\n",
+    "  3  database incompatible (written by a newer coach-plans; left untouched)\n",
+    "\n",
+    "Documentation: docs/ in the source tree (",
+    env!("CARGO_PKG_REPOSITORY"),
+    "/tree/main/docs);\n",
+    "start with docs/configuration.md and docs/troubleshooting.md.",
+);
+
+/// Stores the trading plans coaches post in Discord and serves them over HTTP.
 #[derive(Debug, Parser)]
-#[command(name = "coach-plans", version, about, long_about = None)]
+#[command(name = "coach-plans", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// A YAML configuration file; environment variables override it.
     #[arg(long, short = 'c', global = true, value_name = "FILE")]
@@ -23,8 +41,8 @@ pub struct Cli {
     #[arg(long = "env-file", global = true, value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
 
-    /// Mock mode: no Discord connection, mock plans for every coach (same as MOCK_MODE=true).
-    #[arg(long, global = true)]
+    /// Mock mode for serve and check-config: no Discord, mock plans (same as MOCK_MODE=true).
+    #[arg(long)]
     pub mock: bool,
 
     /// What to do; `serve` when omitted.
@@ -35,19 +53,30 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the API and run the Discord bot (or the mock bot) until SIGINT or SIGTERM.
-    Serve,
-    /// Print the effective configuration, secrets masked, and exit (2 on any error, including
-    /// an api.host that does not resolve).
-    CheckConfig,
-    /// Open the configured database, upgrading its schema in place (after a backup).
+    /// Run the HTTP API and the Discord bot until SIGINT or SIGTERM (the default).
+    Serve {
+        /// Mock mode: no Discord connection, mock plans for every coach (same as
+        /// MOCK_MODE=true).
+        #[arg(long)]
+        mock: bool,
+    },
+    /// Print the effective configuration, secrets masked, and exit.
+    CheckConfig {
+        /// Check it as mock mode would use it: no Discord token needed.
+        #[arg(long)]
+        mock: bool,
+    },
+    /// Upgrade the database schema in place, after a backup.
     Migrate {
         /// Show what would be done without touching the database.
         #[arg(long)]
         dry_run: bool,
     },
-    /// Import the Python version's memory export (or a spill file): backup first, one
-    /// transaction, every record verified; a bad record changes nothing.
+    /// Import the Python version's JSON export or a spill file.
+    ///
+    /// Every record is checked and compared with the database first; a bad or conflicting
+    /// record changes nothing. When something will be written: a backup, one transaction,
+    /// every record read back.
     ImportLegacy {
         /// The JSON file (`{"coach_d_2024-05-10": {"plan", "charts", "author", "timestamp", "channel"}}`).
         #[arg(value_name = "FILE")]
@@ -56,7 +85,7 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Write mock plans into the configured database without starting the server.
+    /// Write mock plans into the database without starting the server.
     Simulate {
         /// The last date to post for (default: today in plans.timezone).
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
@@ -68,4 +97,46 @@ pub enum Command {
         #[arg(long = "coach", value_name = "COACH")]
         coaches: Vec<String>,
     },
+}
+
+impl Cli {
+    /// Parses the process arguments; `--mock` before a command that has no use for it is a
+    /// usage error, as it is after one.
+    pub fn parse_args() -> Result<Self, clap::Error> {
+        let cli = Self::try_parse()?;
+        let ignores_mock = match &cli.command {
+            Some(Command::Migrate { .. }) => Some("migrate"),
+            Some(Command::ImportLegacy { .. }) => Some("import-legacy"),
+            Some(Command::Simulate { .. }) => Some("simulate"),
+            Some(Command::Serve { .. } | Command::CheckConfig { .. }) | None => None,
+        };
+        match ignores_mock {
+            Some(command) if cli.mock => Err(Self::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("--mock applies to serve and check-config, not to {command}"),
+            )),
+            _ => Ok(cli),
+        }
+    }
+
+    /// Whether mock mode was asked for, before or after the command.
+    pub fn mock(&self) -> bool {
+        self.mock
+            || matches!(
+                self.command,
+                Some(Command::Serve { mock: true } | Command::CheckConfig { mock: true })
+            )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

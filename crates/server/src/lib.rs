@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 mod cli;
 mod commands;
 mod exit;
@@ -16,7 +14,7 @@ pub use exit::Exit;
 
 /// Runs the `coach-plans` command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(cli) => cli,
         Err(error) => {
             // clap exits 2 for usage errors and 0 for --help and --version, as SPEC 11 wants.

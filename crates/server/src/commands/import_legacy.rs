@@ -1,13 +1,14 @@
 //! `coach-plans import-legacy FILE [--dry-run]`: the Python version's memory export (or a spill
-//! file) loaded into the configured database: backup first, one transaction, every record
-//! verified, nothing changed when any record is wrong.
+//! file) loaded into the configured database: every record checked and compared with the
+//! database first (a bad or conflicting record changes nothing and leaves no backup), a backup
+//! only when something will be written, one transaction, every record verified.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use coach_plans_config::Config;
 use coach_plans_model::wire::{LegacyExport, LegacyRecord, legacy_key};
-use coach_plans_service::PlanService;
+use coach_plans_service::{ImportPreview, PlanService};
 use coach_plans_storage::{PlanStore, SqliteStore};
 
 use super::{fail, say};
@@ -78,26 +79,40 @@ fn read_export(file: &Path) -> Result<LegacyExport, (Exit, String)> {
 }
 
 async fn preview(service: &PlanService, export: &LegacyExport) -> Result<(), String> {
-    let preview = service
-        .preview_legacy_import(export)
-        .await
-        .map_err(|e| e.to_string())?;
+    let preview = compare(service, export).await?;
     say!("would import: {}", preview.new.len());
     say!(
         "already present (identical): {}",
         preview.already_present.len()
     );
+    say!("dry run: nothing was changed");
+    refuse_conflicts(&preview, "the import would change nothing")
+}
+
+/// Every record checked and compared with what is stored, touching nothing; each conflict
+/// is named on standard output.
+async fn compare(service: &PlanService, export: &LegacyExport) -> Result<ImportPreview, String> {
+    let preview = service
+        .preview_legacy_import(export)
+        .await
+        .map_err(|e| e.to_string())?;
     for key in &preview.conflicts {
         say!("conflict: {key} differs from the plan stored for that coach and date");
     }
-    say!("dry run: nothing was changed");
-    if preview.conflicts.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} record(s) conflict with stored plans; the import would change nothing",
-            preview.conflicts.len()
-        ))
+    Ok(preview)
+}
+
+fn refuse_conflicts(preview: &ImportPreview, outcome: &str) -> Result<(), String> {
+    match preview.conflicts.as_slice() {
+        [] => Ok(()),
+        [key] => Err(format!(
+            "record '{key}' conflicts with a different plan already stored for that coach and date; {outcome}"
+        )),
+        [first, rest @ ..] => Err(format!(
+            "{} records conflict with different plans already stored for their coach and date ('{first}' and {} more); {outcome}",
+            rest.len() + 1,
+            rest.len()
+        )),
     }
 }
 
@@ -106,28 +121,48 @@ async fn import(
     store: &Arc<SqliteStore>,
     export: &LegacyExport,
 ) -> Result<(), String> {
-    // Every record is checked before the database is touched.
+    // Every record is checked and compared with the database before anything is written, so a
+    // refused import or a file already imported leaves no backup behind.
     let plans = service.legacy_plans(export).map_err(|e| e.to_string())?;
-    let backup = store
-        .backup_beside("before-import")
-        .map_err(|e| format!("cannot back up the database first: {e}; nothing was imported"))?;
-    say!("backup: {}", backup.display());
-    let report = service
-        .import_legacy(export)
-        .await
-        .map_err(|e| e.to_string())?;
-    say!("imported: {}", report.imported);
-    say!("already present (identical): {}", report.already_present);
+    let preview = compare(service, export).await?;
+    refuse_conflicts(&preview, "nothing was imported")?;
+    let backup = if preview.new.is_empty() {
+        say!("imported: 0");
+        say!(
+            "already present (identical): {}",
+            preview.already_present.len()
+        );
+        say!("nothing to write: no backup made");
+        None
+    } else {
+        let backup = store
+            .backup_beside("before-import")
+            .map_err(|e| format!("cannot back up the database first: {e}; nothing was imported"))?;
+        say!("backup: {}", backup.display());
+        // The import checks again inside its transaction: a plan stored meanwhile still
+        // stops it with nothing changed.
+        let report = service.import_legacy(export).await.map_err(|e| {
+            format!(
+                "{e} (the backup {} is of the unchanged database)",
+                backup.display()
+            )
+        })?;
+        say!("imported: {}", report.imported);
+        say!("already present (identical): {}", report.already_present);
+        Some(backup)
+    };
     // Read every record back from the committed database.
     for plan in &plans {
         let stored = store
             .live_plan(&plan.coach, plan.date)
             .map_err(|e| format!("verification could not read the database: {e}"))?;
         if !stored.is_some_and(|stored| plan.holds_same_content_as(&stored)) {
+            let restore = backup.as_ref().map_or(String::new(), |backup| {
+                format!("; restore the backup {} before retrying", backup.display())
+            });
             return Err(format!(
-                "verification failed: record '{}' does not read back identically; restore the backup {} before retrying",
+                "verification failed: record '{}' does not read back identically{restore}",
                 legacy_key(&plan.coach, plan.date),
-                backup.display()
             ));
         }
     }

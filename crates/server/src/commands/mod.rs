@@ -37,7 +37,7 @@ pub(crate) fn run(cli: Cli) -> Exit {
     let config = match Config::load(&LoadOptions {
         file: cli.config.clone(),
         env_files: cli.env_files.clone(),
-        mock: cli.mock,
+        mock: cli.mock(),
         offline: matches!(
             cli.command,
             Some(Command::Migrate { .. } | Command::ImportLegacy { .. } | Command::Simulate { .. })
@@ -50,7 +50,7 @@ pub(crate) fn run(cli: Cli) -> Exit {
         }
     };
     match cli.command {
-        Some(Command::CheckConfig) => check_config::run(&config),
+        Some(Command::CheckConfig { .. }) => check_config::run(&config),
         Some(Command::Migrate { dry_run }) => migrate::run(&config, dry_run),
         Some(Command::ImportLegacy { file, dry_run }) => {
             import_legacy::run(&config, &file, dry_run)
@@ -60,6 +60,6 @@ pub(crate) fn run(cli: Cli) -> Exit {
             days,
             coaches,
         }) => simulate::run(&config, date, days, &coaches),
-        Some(Command::Serve) | None => serve::run(config),
+        Some(Command::Serve { .. }) | None => serve::run(config),
     }
 }
