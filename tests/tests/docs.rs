@@ -522,6 +522,49 @@ fn error_outcomes(dir: &Path) -> Vec<Outcome> {
         &[("DATABASE_PATH", "future.db")],
     ));
 
+    outcomes.push(run(
+        "a bot token with a line break",
+        &["check-config"],
+        &[("DISCORD_BOT_TOKEN", "abc\ndef")],
+    ));
+    std::fs::write(
+        dir.join("config.yaml"),
+        "logging:\n  file: ${LOGDIR}/coach-plans.log\n",
+    )
+    .unwrap();
+    outcomes.push(run(
+        "a variable missing inside a longer value",
+        &["--mock", "--config", "config.yaml", "check-config"],
+        &[],
+    ));
+    outcomes.push(run(
+        "an API host that is not a host",
+        &["--mock", "check-config"],
+        &[("API_HOST", "not a host!")],
+    ));
+    std::fs::write(
+        dir.join("env"),
+        "# the unit's file\nLOG_LEVEL=INFO\njust words\n",
+    )
+    .unwrap();
+    outcomes.push(run(
+        "an environment file line without =",
+        &["--mock", "--env-file", "env", "check-config"],
+        &[],
+    ));
+    std::fs::create_dir_all(dir.join("a-directory")).unwrap();
+    outcomes.push(run(
+        "a database path naming a directory",
+        &["migrate"],
+        &[("DATABASE_PATH", "a-directory")],
+    ));
+    std::fs::write(dir.join("other.db"), "not SQLite at all, just text").unwrap();
+    outcomes.push(run(
+        "another program's file",
+        &["migrate"],
+        &[("DATABASE_PATH", "other.db")],
+    ));
+
     // The default log file, ./logs/discord_bot.log, under a regular file.
     std::fs::write(dir.join("logs"), "not a directory").unwrap();
     let env = base_env(dir)
