@@ -2,6 +2,7 @@
 
 mod access;
 mod app;
+mod bare_errors;
 mod bot;
 mod cache;
 mod compat;
