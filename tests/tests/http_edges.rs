@@ -163,6 +163,10 @@ fn a_head_too_large_for_the_http_layer_is_still_answered_in_json() {
         "{}",
         refused.body
     );
-    assert!(header(&refused, "x-request-id").is_some(), "{}", refused.head);
+    assert!(
+        header(&refused, "x-request-id").is_some(),
+        "{}",
+        refused.head
+    );
     assert_eq!(server.stop(), Some(0));
 }
