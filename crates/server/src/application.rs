@@ -86,6 +86,12 @@ impl Application {
                 .await
                 .refused
                 .is_empty();
+            if unseeded {
+                log::warn!(
+                    "mock mode: plans cannot be read yet, so no mock plans are posted; trying again every {} s",
+                    MOCK_RESEED_RETRY.as_secs()
+                );
+            }
             let task = tokio::spawn(reseed(
                 mock,
                 service.clone(),
