@@ -15,7 +15,7 @@ mod units;
 mod yaml;
 
 pub use env_file::parse_env_file;
-pub use error::ConfigError;
+pub use error::{ConfigError, ConfigWarning};
 pub use load::LoadOptions;
 pub use secret::Secret;
 
@@ -37,7 +37,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Log output.
     pub logging: LoggingConfig,
-    /// The client-side cache defaults (served to clients built from this configuration).
+    /// Deprecated: the Python version's client cache settings, which nothing reads. Setting them
+    /// gives a [`ConfigWarning::Deprecated`].
     pub cache: CacheConfig,
     /// Mock mode.
     pub mock: MockConfig,
@@ -46,6 +47,9 @@ pub struct Config {
     /// The coach roster, in order; the four default coaches unless configured.
     #[serde(deserialize_with = "units::roster")]
     pub coaches: Vec<Coach>,
+    /// What loading found worth a warning, for the server to log once logging is up.
+    #[serde(skip)]
+    warnings: Vec<ConfigWarning>,
 }
 
 /// `discord.*`.
@@ -158,14 +162,16 @@ pub enum LogFormat {
     Json,
 }
 
-/// `cache.*`.
+/// `cache.*`: deprecated and read by nothing. These were the Python version's client cache
+/// settings; a Rust client sets its own (`ClientBuilder::cache_ttl`, `cache_capacity` in
+/// coach-plans-client). Setting either gives a [`ConfigWarning::Deprecated`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
-    /// `cache.ttl_seconds` / `CACHE_TTL_SECONDS`, default 3600.
+    /// `cache.ttl_seconds` / `CACHE_TTL_SECONDS`, default 3600. Deprecated.
     #[serde(rename = "ttl_seconds", with = "units::whole_seconds")]
     pub ttl: Duration,
-    /// `cache.max_size` / `MAX_CACHE_SIZE`, default 100.
+    /// `cache.max_size` / `MAX_CACHE_SIZE`, default 100. Deprecated.
     pub max_size: usize,
 }
 
@@ -202,7 +208,15 @@ impl Config {
             mock: MockConfig::default(),
             plans: PlansConfig::default(),
             coaches: Roster::default().coaches().to_vec(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// What loading found worth a warning but not an error (a deprecated setting that is set),
+    /// one line each. Configuration is loaded before logging starts, so the server logs these
+    /// at WARN once it has a logger.
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
     }
 
     /// The coach roster.
@@ -212,9 +226,14 @@ impl Config {
     }
 
     /// Every setting as YAML, in the file's layout, with secrets shown as `***` (or `null` when
-    /// unset). What `coach-plans check-config` prints.
+    /// unset) and deprecated settings left out (nothing reads them). What
+    /// `coach-plans check-config` prints.
     pub fn to_masked_yaml(&self) -> String {
-        serde_yaml::to_string(self)
+        serde_yaml::to_value(self)
+            .and_then(|mut tree| {
+                settings::drop_deprecated(&mut tree);
+                serde_yaml::to_string(&tree)
+            })
             .unwrap_or_else(|e| format!("# the configuration could not be printed: {e}\n"))
     }
 }

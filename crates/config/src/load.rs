@@ -8,7 +8,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::Config;
 use crate::env_file::parse_env_file;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ConfigWarning};
 use crate::settings::{Read, SETTINGS, Setting, describe, is_section, setting, unprintable};
 use crate::yaml::{self, get, put, take};
 
@@ -98,6 +98,7 @@ impl Config {
         }
         // The raw text of each setting the environment gave, for messages about it.
         let mut from_env = HashMap::new();
+        let mut warnings = Vec::new();
         for setting in SETTINGS {
             let mut value = take(&mut tree, setting.key);
             if let Some(var) = setting.env
@@ -118,11 +119,19 @@ impl Config {
             else {
                 continue;
             };
+            if let Some(instead) = setting.deprecated {
+                warnings.push(ConfigWarning::Deprecated {
+                    key: setting.key,
+                    env: setting.env,
+                    instead,
+                });
+            }
             put(&mut tree, setting.key, value);
         }
         let mut config: Self = serde_path_to_error::deserialize(&tree)
             .map_err(|error| type_error(label, &error, &from_env))?;
         config.mock.enabled |= mock;
+        config.warnings = warnings;
         if connects {
             check_bot_token(&config, &unset_references)?;
         }

@@ -1,13 +1,15 @@
 //! The one table of settings (SPEC 9). The public structs in lib.rs give each setting its key
 //! (the field's serde name), its type and its default; everything else about a setting is its
 //! row here: the environment variable that overrides it, how that variable's text is read, what
-//! is checked beyond the type. Loading, error messages and
+//! is checked beyond the type, and whether it is deprecated. Loading, error messages and
 //! `check-config` all go through this table, and the tests at the bottom fail when the structs
 //! and the table disagree (a field without a row, a row without a field).
 
 use std::time::Duration;
 
-use serde_yaml::{Number, Value};
+use serde_yaml::{Mapping, Number, Value};
+
+use crate::yaml::take;
 
 /// One setting.
 #[derive(Debug, Clone, Copy)]
@@ -20,6 +22,8 @@ pub(crate) struct Setting {
     pub(crate) read: Read,
     /// What a value must be beyond its type; the error says what is expected.
     pub(crate) check: Option<Check>,
+    /// For a deprecated setting, what to use instead (a warning when it is set).
+    pub(crate) deprecated: Option<&'static str>,
 }
 
 /// A check of a value: `Err` says what is expected (`must be at least 1`).
@@ -118,8 +122,16 @@ pub(crate) const SETTINGS: &[Setting] = &[
         "CACHE_TTL_SECONDS",
         Read::Number("a whole number of seconds"),
     )
-    .check(at_least_one),
-    var("cache.max_size", "MAX_CACHE_SIZE", WHOLE).check(at_least_one),
+    .check(at_least_one)
+    .deprecated(
+        "a client sets how long it keeps plans with coach_plans_client::ClientBuilder::cache_ttl",
+    ),
+    var("cache.max_size", "MAX_CACHE_SIZE", WHOLE)
+        .check(at_least_one)
+        .deprecated(
+            "a client sets how many plans it keeps with \
+             coach_plans_client::ClientBuilder::cache_capacity",
+        ),
     var("mock.enabled", "MOCK_MODE", Read::Flag),
     var("mock.seed_days", "MOCK_SEED_DAYS", WHOLE),
     var("plans.timezone", "PLANS_TIMEZONE", Read::Trimmed).check(time_zone),
@@ -140,6 +152,7 @@ const fn var(key: &'static str, env: &'static str, read: Read) -> Setting {
         env: Some(env),
         read,
         check: None,
+        deprecated: None,
     }
 }
 
@@ -150,6 +163,7 @@ const fn file_only(key: &'static str) -> Setting {
         env: None,
         read: Read::AsIs,
         check: None,
+        deprecated: None,
     }
 }
 
@@ -157,6 +171,13 @@ impl Setting {
     const fn check(self, check: Check) -> Self {
         Self {
             check: Some(check),
+            ..self
+        }
+    }
+
+    const fn deprecated(self, instead: &'static str) -> Self {
+        Self {
+            deprecated: Some(instead),
             ..self
         }
     }
@@ -267,6 +288,17 @@ pub(crate) fn describe(key: &str) -> String {
     match variable_for(key) {
         Some(var) => format!("{key} ({var})"),
         None => key.to_owned(),
+    }
+}
+
+/// Removes deprecated settings (and sections they leave empty) from a configuration tree: what
+/// `check-config` prints is what the service uses.
+pub(crate) fn drop_deprecated(tree: &mut Value) {
+    for setting in SETTINGS.iter().filter(|s| s.deprecated.is_some()) {
+        take(tree, setting.key);
+    }
+    if let Value::Mapping(sections) = tree {
+        sections.retain(|_, section| !section.as_mapping().is_some_and(Mapping::is_empty));
     }
 }
 
@@ -433,8 +465,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::Config;
     use crate::yaml::get as at;
+    use crate::{Config, ConfigWarning};
 
     /// A value each setting can take other than its default: (file YAML, environment text,
     /// what the loaded configuration holds, as YAML). A row without one fails the tests.
@@ -502,6 +534,11 @@ mod tests {
             "{key}: the sample is the default"
         );
         let printed = yaml(&config.to_masked_yaml());
+        let deprecated = ConfigWarning::Deprecated {
+            key,
+            env: setting.env,
+            instead: setting.deprecated.unwrap_or_default(),
+        };
         if matches!(setting.read, Read::Secret) {
             let text = config.to_masked_yaml();
             assert!(
@@ -509,7 +546,17 @@ mod tests {
                 "{key} shows: {text}"
             );
         }
-        assert_eq!(at(&printed, key), Some(&yaml(expected)), "{key} printed");
+        if setting.deprecated.is_some() {
+            assert_eq!(at(&printed, key), None, "{key} is deprecated: not printed");
+            assert_eq!(config.warnings(), [deprecated], "{key} from {from}");
+        } else {
+            assert_eq!(at(&printed, key), Some(&yaml(expected)), "{key} printed");
+            assert!(
+                config.warnings().is_empty(),
+                "{key}: {:?}",
+                config.warnings()
+            );
+        }
         assert_eq!(
             matches!(setting.read, Read::Secret),
             expected == "'***'",
