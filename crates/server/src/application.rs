@@ -64,6 +64,9 @@ impl Application {
                 ""
             }
         );
+        for warning in config.warnings() {
+            log::warn!("{warning}");
+        }
         let address = listener.local_addr().map_err(|error| {
             fail!("cannot read the listening address: {error}");
             Exit::Failure

@@ -3,11 +3,7 @@
 use std::time::Duration;
 
 use coach_plans_client::{ClientBuilder, PlanClient};
-use coach_plans_config::{
-    ApiConfig, CacheConfig, Config, DatabaseConfig, DiscordConfig, LoggingConfig, MockConfig,
-    PlansConfig, Secret,
-};
-use coach_plans_model::Roster;
+use coach_plans_config::{Config, Secret};
 use coach_plans_server::{Application, Exit};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -32,29 +28,13 @@ impl TestApp {
 
 /// The configuration every test starts from: mock mode off, files under `dir`, port 0.
 pub(crate) fn config(dir: &std::path::Path) -> Config {
-    Config {
-        discord: DiscordConfig::default(),
-        database: DatabaseConfig {
-            path: dir.join("data/plans.db"),
-            connection_timeout: Duration::from_secs(1),
-            ..DatabaseConfig::default()
-        },
-        api: ApiConfig {
-            port: 0,
-            ..ApiConfig::default()
-        },
-        logging: LoggingConfig {
-            file: dir.join("logs/coach-plans.log"),
-            ..LoggingConfig::default()
-        },
-        cache: CacheConfig::default(),
-        mock: MockConfig {
-            seed_days: 0,
-            ..MockConfig::default()
-        },
-        plans: PlansConfig::default(),
-        coaches: Roster::default().coaches().to_vec(),
-    }
+    let mut config = Config::defaults();
+    config.database.path = dir.join("data/plans.db");
+    config.database.connection_timeout = Duration::from_secs(1);
+    config.api.port = 0;
+    config.logging.file = dir.join("logs/coach-plans.log");
+    config.mock.seed_days = 0;
+    config
 }
 
 /// Builds the application from `change(config)` and runs it until the test stops it.
