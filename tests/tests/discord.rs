@@ -1,13 +1,14 @@
-//! `coach-plans serve` against the fake Discord of the bot crate: posts arrive through the real
-//! twilight shard and are readable through the API, survive SIGKILL once acknowledged, and are
-//! held in memory (then written through or spilled) while the database is locked.
+//! `coach-plans serve` against the fake Discord (`coach-plans-fake-discord`): posts arrive
+//! through the real twilight shard and are readable through the API, survive SIGKILL once
+//! acknowledged, and are held in memory (then written through or spilled) while the database is
+//! locked.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use std::time::Duration;
 
-use coach_plans_bot::fake::{FakeDiscord, FakeMessage};
 use coach_plans_e2e::{Server, base_env, wait_for};
+use coach_plans_fake_discord::{FakeDiscord, FakeMessage};
 use rusqlite::Connection;
 
 const CHANNEL: u64 = 500_000_000_000_000_001;

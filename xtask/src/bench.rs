@@ -58,8 +58,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "--release",
             "-p",
             "coach-plans-bot",
-            "--features",
-            "fake-discord",
             "--example",
             "message_latency",
         ],

@@ -2,7 +2,7 @@
 //! readable through the service (SPEC 13: under 5 ms median), with the real twilight shard.
 //!
 //! ```text
-//! cargo run --release -p coach-plans-bot --features fake-discord --example message_latency -- [COUNT] [--sqlite]
+//! cargo run --release -p coach-plans-bot --example message_latency -- [COUNT] [--sqlite]
 //! ```
 //!
 //! Prints one human line and one JSON line (`{"bench":"bot_message_to_plan",...}`) for
@@ -14,9 +14,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use coach_plans_bot::fake::{FakeAttachment, FakeDiscord, FakeMessage};
 use coach_plans_bot::{CommandHandler, CommandSettings, DiscordBot, GatewaySettings};
 use coach_plans_config::DatabaseConfig;
+use coach_plans_fake_discord::{FakeAttachment, FakeDiscord, FakeMessage};
 use coach_plans_model::{CoachId, PlanDate};
 use coach_plans_service::{PlanService, ServiceSettings};
 use coach_plans_storage::{MemoryStore, PlanStore, SqliteStore};

@@ -7,9 +7,6 @@ mod runner;
 mod settings;
 mod state;
 
-#[cfg(feature = "fake-discord")]
-pub mod fake;
-
 pub use handler::{CommandHandler, CommandSettings, IncomingMessage};
 pub use parse::{Command, CommandName, ParseError, parse};
 pub use reply::{MAX_MESSAGE_CHARS, split_reply};

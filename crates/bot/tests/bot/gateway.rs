@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use coach_plans_bot::fake::{FakeAttachment, FakeDiscord, FakeMessage};
 use coach_plans_bot::{BotError, CommandSettings, GatewaySettings};
+use coach_plans_fake_discord::{FakeAttachment, FakeDiscord, FakeMessage};
 use coach_plans_model::wire::BotStatus;
 use coach_plans_model::{ChannelId, UserId};
 use coach_plans_service::ServiceSettings;

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use coach_plans_bot::fake::FakeDiscord;
 use coach_plans_bot::{
     BotError, BotState, CommandHandler, CommandSettings, DiscordBot, GatewaySettings,
     IncomingMessage,
 };
+use coach_plans_fake_discord::FakeDiscord;
 use coach_plans_model::{Attachment, ChannelId, CoachId, Plan, PlanDate, UserId};
 use coach_plans_service::{FixedClock, PlanService, ServiceSettings};
 use coach_plans_storage::MemoryStore;

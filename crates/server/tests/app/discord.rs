@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use coach_plans_bot::fake::{FakeDiscord, FakeMessage};
 use coach_plans_client::HealthStatus;
+use coach_plans_fake_discord::{FakeDiscord, FakeMessage};
 use coach_plans_model::wire::BotStatus;
 use coach_plans_model::{CoachId, PlanDate};
 use coach_plans_server::Exit;

@@ -1,19 +1,4 @@
-//! A fake Discord on 127.0.0.1 for tests and benches (feature `fake-discord`).
-//!
-//! [`FakeDiscord::start`] binds two loopback ports: a WebSocket gateway that speaks enough of
-//! Discord's gateway protocol for twilight's shard (HELLO, IDENTIFY → READY, RESUME → replay and
-//! RESUMED, heartbeat ACKs; envelopes written `op, s, t, d` as text frames) and a REST endpoint
-//! under `/api/v10` (`GET /gateway/bot`, `GET /channels/{id}`, `GET /channels/{id}/messages`,
-//! `POST /channels/{id}/messages`) that records every request. Point the real twilight shard and
-//! HTTP client at [`FakeDiscord::gateway_url`] and [`FakeDiscord::api_url`].
-//!
-//! Tests drive it: inject `MESSAGE_CREATE` events ([`FakeMessage`]), send op 7 RECONNECT and op 9
-//! INVALID_SESSION, drop the connection, close it with a code, and wait (with a timeout, never a
-//! fixed sleep) for replies, identifies and resumes. Like Discord, it does not replay events sent
-//! while no session could be resumed; they stay in the channel's history, readable with
-//! `GET /channels/{id}/messages?after=`.
-//!
-//! The servers stop when the [`FakeDiscord`] is dropped.
+#![doc = include_str!("../README.md")]
 
 mod gateway;
 mod message;
@@ -183,7 +168,7 @@ impl FakeDiscordBuilder {
     }
 }
 
-/// A fake Discord gateway and REST API on 127.0.0.1. See the [module docs](self).
+/// A fake Discord gateway and REST API on 127.0.0.1. See the [crate docs](crate).
 pub struct FakeDiscord {
     shared: Arc<Shared>,
     gateway_addr: SocketAddr,
@@ -228,6 +213,11 @@ impl FakeDiscord {
     /// The REST base URL, `http://127.0.0.1:PORT` (requests go to `/api/v10/...` below it).
     pub fn api_url(&self) -> String {
         format!("http://{}", self.rest_addr)
+    }
+
+    /// The REST endpoint's address: what twilight-http's `proxy(host_and_port, true)` takes.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.rest_addr
     }
 
     /// The token the fake accepts.
