@@ -2,7 +2,9 @@
 
 use coach_plans_config::DiscordConfig;
 use coach_plans_model::{Attachment, Channel, ChannelId, MessageId, RoleId, UserId};
-use coach_plans_service::{Actor, NewPost, PlanEdit, PlanRef, PlanService, ServiceError};
+use coach_plans_service::{
+    Actor, NewPost, PlanEdit, PlanRef, PlanService, RefusedChange, ServiceError,
+};
 
 use crate::parse::{Command, CommandName, parse};
 use crate::reply::{self, MAX_MESSAGE_CHARS, split_reply};
@@ -163,6 +165,14 @@ impl CommandHandler {
             Some(Ok(command)) => self.run(command, message).await,
         };
         split_reply(&reply, MAX_MESSAGE_CHARS)
+    }
+
+    /// The replies telling an author that a change held while the database was unavailable was
+    /// refused when it came back; whoever delivers messages posts them as a reply to the message
+    /// that made the change (`change.plan.message_id`).
+    pub fn refusal_replies(&self, change: &RefusedChange) -> Vec<String> {
+        let text = reply::held_change_refused(self.service.roster(), change);
+        split_reply(&text, MAX_MESSAGE_CHARS)
     }
 
     async fn run(&self, command: Command, message: &IncomingMessage) -> String {

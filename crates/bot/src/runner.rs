@@ -24,7 +24,6 @@ use twilight_model::gateway::connection_info::BotConnectionInfo;
 use twilight_model::id::Id;
 
 use crate::handler::{CommandHandler, IncomingMessage};
-use crate::reply::{MAX_MESSAGE_CHARS, split_reply};
 use crate::settings::{GatewaySettings, InvalidSettings};
 use crate::state::BotState;
 
@@ -586,11 +585,10 @@ async fn tell_refused(
         let Some(channel) = change.plan.channel.id else {
             continue;
         };
-        let text = crate::reply::held_change_refused(handler.service().roster(), &change);
         let outgoing = Outgoing {
             channel,
             reply_to: change.plan.message_id,
-            replies: split_reply(&text, MAX_MESSAGE_CHARS),
+            replies: handler.refusal_replies(&change),
         };
         if replies.send(outgoing).is_err() {
             return;

@@ -81,6 +81,7 @@ impl BotState {
         }
     }
 
+    #[cfg(feature = "gateway")]
     pub(crate) fn set_connected(&self) {
         self.inner.send_if_modified(|inner| {
             let changed = inner.status != BotStatus::Connected || inner.reason.is_some();
@@ -90,6 +91,7 @@ impl BotState {
         });
     }
 
+    #[cfg(feature = "gateway")]
     pub(crate) fn set_disconnected(&self, reason: impl Into<String>) {
         let reason = reason.into();
         self.inner.send_modify(|inner| {
@@ -99,6 +101,7 @@ impl BotState {
     }
 
     /// Records that a gateway event arrived now.
+    #[cfg(feature = "gateway")]
     pub(crate) fn touch(&self) {
         let now = jiff::Timestamp::now();
         // Not a change waiters care about: no wake-up.
@@ -113,6 +116,13 @@ impl BotState {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_mock_bot_says_so_and_a_new_one_is_disconnected() {
+        assert_eq!(BotState::mock().status(), BotStatus::Mock);
+        assert_eq!(BotState::new().status(), BotStatus::Disconnected);
+    }
+
+    #[cfg(feature = "gateway")]
     #[test]
     fn a_new_bot_is_disconnected_until_it_connects() {
         let state = BotState::new();
@@ -130,6 +140,5 @@ mod tests {
         );
         state.set_disconnected("gone");
         assert_eq!(shared.snapshot().reason.as_deref(), Some("gone"));
-        assert_eq!(BotState::mock().status(), BotStatus::Mock);
     }
 }

@@ -2,13 +2,63 @@
 
 use std::time::Duration;
 
-use coach_plans_bot::{BotError, CommandSettings, GatewaySettings};
+use coach_plans_bot::{
+    BotError, BotState, CommandHandler, CommandSettings, DiscordBot, GatewaySettings,
+};
 use coach_plans_fake_discord::{FakeAttachment, FakeDiscord, FakeMessage};
 use coach_plans_model::wire::BotStatus;
 use coach_plans_model::{ChannelId, UserId};
 use coach_plans_service::ServiceSettings;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::helpers::*;
+
+/// A bot running against a fake Discord.
+struct RunningBot {
+    state: BotState,
+    handler: CommandHandler,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), BotError>>,
+}
+
+impl RunningBot {
+    fn start(fake: &FakeDiscord, handler: CommandHandler) -> Self {
+        let settings = GatewaySettings::for_fake(fake.token(), fake.gateway_url(), fake.api_url());
+        Self::start_with(settings, handler)
+    }
+
+    fn start_with(settings: GatewaySettings, handler: CommandHandler) -> Self {
+        let bot = DiscordBot::new(settings, handler.clone());
+        let state = bot.state();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(bot.run(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            state,
+            handler,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Waits for the bot to stop by itself (a fatal error) and returns how it ended.
+    async fn finished(self) -> Result<(), BotError> {
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the bot did not stop")
+            .expect("the bot task panicked")
+    }
+
+    /// Asks the bot to shut down and returns how it ended.
+    async fn shutdown(mut self) -> Result<(), BotError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.finished().await
+    }
+}
 
 async fn connected(fake: &FakeDiscord) -> RunningBot {
     let bot = RunningBot::start(fake, handler());

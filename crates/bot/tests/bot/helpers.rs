@@ -1,18 +1,12 @@
-//! Shared set-up: a service over an in-memory store with a fixed clock, messages, attachments,
-//! and a bot running against a fake Discord.
+//! Shared set-up: a service over an in-memory store with a fixed clock, messages and
+//! attachments.
 
 use std::sync::Arc;
 
-use coach_plans_bot::{
-    BotError, BotState, CommandHandler, CommandSettings, DiscordBot, GatewaySettings,
-    IncomingMessage,
-};
-use coach_plans_fake_discord::FakeDiscord;
+use coach_plans_bot::{CommandHandler, CommandSettings, IncomingMessage};
 use coach_plans_model::{Attachment, ChannelId, CoachId, Plan, PlanDate, UserId};
 use coach_plans_service::{FixedClock, PlanService, ServiceSettings};
 use coach_plans_storage::MemoryStore;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The channel most tests post in.
 pub(crate) const CHANNEL: u64 = 500;
@@ -88,50 +82,4 @@ pub(crate) async fn reply(handler: &CommandHandler, message: &IncomingMessage) -
         message.content
     );
     replies.remove(0)
-}
-
-/// A bot running against a fake Discord.
-pub(crate) struct RunningBot {
-    pub(crate) state: BotState,
-    pub(crate) handler: CommandHandler,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), BotError>>,
-}
-
-impl RunningBot {
-    pub(crate) fn start(fake: &FakeDiscord, handler: CommandHandler) -> Self {
-        let settings = GatewaySettings::for_fake(fake.token(), fake.gateway_url(), fake.api_url());
-        Self::start_with(settings, handler)
-    }
-
-    pub(crate) fn start_with(settings: GatewaySettings, handler: CommandHandler) -> Self {
-        let bot = DiscordBot::new(settings, handler.clone());
-        let state = bot.state();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(bot.run(async move {
-            let _ = stopped.await;
-        }));
-        Self {
-            state,
-            handler,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    /// Waits for the bot to stop by itself (a fatal error) and returns how it ended.
-    pub(crate) async fn finished(self) -> Result<(), BotError> {
-        tokio::time::timeout(std::time::Duration::from_secs(10), self.task)
-            .await
-            .expect("the bot did not stop")
-            .expect("the bot task panicked")
-    }
-
-    /// Asks the bot to shut down and returns how it ended.
-    pub(crate) async fn shutdown(mut self) -> Result<(), BotError> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.finished().await
-    }
 }

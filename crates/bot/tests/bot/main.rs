@@ -4,5 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod commands;
+// The runner's tests need the `gateway` feature (on by default).
+#[cfg(feature = "gateway")]
 mod gateway;
 mod helpers;
