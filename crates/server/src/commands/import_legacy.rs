@@ -9,7 +9,8 @@ use std::sync::Arc;
 use coach_plans_config::Config;
 use coach_plans_model::wire::{LegacyExport, LegacyRecord, legacy_key};
 use coach_plans_service::{ImportPreview, PlanService};
-use coach_plans_storage::{PlanStore, SqliteStore};
+use coach_plans_sqlite::SqliteStore;
+use coach_plans_storage::PlanStore;
 
 use super::{fail, say};
 use crate::exit::Exit;
