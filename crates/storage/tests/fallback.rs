@@ -156,6 +156,53 @@ fn writes_while_down_are_held_served_and_written_through_in_order() {
 }
 
 #[test]
+fn a_write_through_cut_short_keeps_the_rest_held_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = FaultyStore::new();
+    let store = fallback(&db, dir.path());
+    let stored = store
+        .create_plan(new_plan("n", "2024-05-09", "stored"))
+        .unwrap();
+    go_down(&db);
+    let edit = revision(HistoryAction::Edit, "edited", None, "2024-05-10T13:00:00Z");
+    store.revise_plan(stored.id, edit).unwrap();
+    for (coach_id, text) in [("d", "first"), ("i", "second"), ("s", "third")] {
+        store
+            .create_plan(new_plan(coach_id, "2024-05-10", text))
+            .unwrap();
+    }
+
+    // The database comes back, takes two changes and goes away again.
+    db.heal_all();
+    db.fail_writes_after(2);
+    assert!(!store.try_recover());
+    assert_eq!(texts(db.inner(), "2024-05-10"), ["first"]);
+    assert_eq!(store.health().pending_writes, 2);
+    // Served whole, and what was written is not counted twice.
+    assert_eq!(texts(&store, "2024-05-10"), ["third", "second", "first"]);
+    assert_eq!(texts(&store, "2024-05-09"), ["edited"]);
+    assert_eq!(store.history(stored.id).unwrap().len(), 1);
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        (stats.live_plans, stats.live_charts, stats.history_entries),
+        (4, 8, 1)
+    );
+    let first = store.live_plan(&coach("d"), date("2024-05-10")).unwrap();
+    assert!(
+        first.unwrap().id.get() < PROVISIONAL_ID_BASE,
+        "its database id now"
+    );
+
+    db.heal_all();
+    assert!(store.try_recover());
+    assert_eq!(
+        texts(db.inner(), "2024-05-10"),
+        ["third", "second", "first"],
+        "newest first: written in the order they were made"
+    );
+}
+
+#[test]
 fn reads_and_held_writes_do_not_wait_for_a_retry_blocked_in_the_write_check() {
     let dir = tempfile::tempdir().unwrap();
     let db = FaultyStore::new();

@@ -184,6 +184,36 @@ impl Held {
         self.record(&before, action, by.clone(), at.clone());
         answer
     }
+
+    /// After a write-through cut short: the view rebuilt as the database now is (holding the
+    /// changes written so far) plus the changes still held, so nothing written shows twice.
+    /// A plan the database cannot be read for now is shown as its change was decided against.
+    pub(super) fn rebase<S: PlanStore>(&mut self, db: &S) {
+        let ops = std::mem::take(&mut self.journal);
+        self.overlay.clear();
+        self.history.clear();
+        for op in ops {
+            let key = self
+                .written_ids
+                .get(&op.plan_id())
+                .copied()
+                .unwrap_or(op.plan_id());
+            self.apply(key, &op, || match db.plan(key) {
+                Ok(Some(stored)) => Touched {
+                    plan: stored.clone(),
+                    origin: Some(stored),
+                },
+                _ => {
+                    let before = op.decided_against();
+                    Touched {
+                        origin: (key.get() < PROVISIONAL_ID_BASE).then(|| before.clone()),
+                        plan: before,
+                    }
+                }
+            });
+            self.journal.push_back(op);
+        }
+    }
 }
 
 /// The held changes; an error when nothing is held (the callers only run while holding).

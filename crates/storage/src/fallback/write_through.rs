@@ -48,6 +48,11 @@ impl<S: ProtectedStore> Shared<S> {
                 Err(error) if error.is_unavailable() => {
                     held.error = error.to_string();
                     held.journal.push_front(op);
+                    if held.journal.len() < total {
+                        held.rebase(db.as_ref());
+                    }
+                    drop(state);
+                    self.report_refused(refused);
                     return false;
                 }
                 // Anything else the database says no to is refused too, never silently dropped.
