@@ -11,8 +11,8 @@ use coach_plans_config::DatabaseConfig;
 use coach_plans_model::HistoryAction;
 use coach_plans_sqlite::testing::Locker;
 use coach_plans_sqlite::{ResilientSqlite, SqliteStore, fallback_settings, opener};
-use coach_plans_storage::testing::{coach, date, new_plan, revision, ts, user};
-use coach_plans_storage::{PROVISIONAL_ID_BASE, PlanQuery, PlanStore, ResilientStore};
+use coach_plans_storage::testing::{coach, date, new_plan, revision, texts_on, ts, user};
+use coach_plans_storage::{PROVISIONAL_ID_BASE, PlanStore, ResilientStore};
 
 fn config(path: &Path) -> DatabaseConfig {
     DatabaseConfig {
@@ -28,15 +28,6 @@ fn fallback(config: &DatabaseConfig) -> ResilientSqlite {
         .without_background_retry()
         .open(opener(config))
         .unwrap()
-}
-
-fn texts(store: &dyn PlanStore, day: &str) -> Vec<String> {
-    store
-        .list_plans(&PlanQuery::on(date(day), 50))
-        .unwrap()
-        .into_iter()
-        .map(|p| p.text.as_str().to_owned())
-        .collect()
 }
 
 #[test]
@@ -76,8 +67,8 @@ fn writes_during_a_lock_are_held_served_and_written_through_in_order() {
     assert_eq!(health.pending_writes, 4);
     assert!(health.error.unwrap().contains("locked"), "says why");
     // The database is still read under the lock (WAL), combined with the held changes.
-    assert_eq!(texts(&store, "2024-05-10"), ["held s"]);
-    assert_eq!(texts(&store, "2024-05-09"), ["edited while locked"]);
+    assert_eq!(texts_on(&store, "2024-05-10"), ["held s"]);
+    assert_eq!(texts_on(&store, "2024-05-09"), ["edited while locked"]);
     assert!(!store.try_recover(), "still locked");
 
     drop(locker);
@@ -87,8 +78,8 @@ fn writes_during_a_lock_are_held_served_and_written_through_in_order() {
 
     // What is on disk, read by a fresh store.
     let (fresh, _) = SqliteStore::open(&config(&path)).unwrap();
-    assert_eq!(texts(&fresh, "2024-05-10"), ["held s"]);
-    assert_eq!(texts(&fresh, "2024-05-09"), ["edited while locked"]);
+    assert_eq!(texts_on(&fresh, "2024-05-10"), ["held s"]);
+    assert_eq!(texts_on(&fresh, "2024-05-09"), ["edited while locked"]);
     assert_eq!(fresh.history(before.id).unwrap()[0].text.as_str(), "stored");
     let i_slot = fresh.plans_for(&coach("i"), date("2024-05-10")).unwrap();
     assert_eq!(i_slot.len(), 1);
@@ -163,7 +154,7 @@ fn the_files_a_crash_leaves_while_changes_are_held_are_written_through_at_the_ne
     let restarted = fallback(&config(&crashed.join("plans.db")));
     assert!(!restarted.is_holding(), "written through at start");
     assert!(!crashed.join("plans.db.journal").exists());
-    assert_eq!(texts(&restarted, "2024-05-10"), ["held two", "held one"]);
+    assert_eq!(texts_on(&restarted, "2024-05-10"), ["held two", "held one"]);
     assert!(
         restarted
             .live_plan(&coach("s"), date("2024-05-09"))

@@ -86,6 +86,16 @@ pub fn revision(
     }
 }
 
+/// The texts of the live plans on `day`, newest first, as `store` lists them.
+pub fn texts_on(store: &dyn PlanStore, day: &str) -> Vec<String> {
+    store
+        .list_plans(&PlanQuery::on(date(day), 500))
+        .unwrap_or_else(|e| panic!("listing {day}: {e}"))
+        .into_iter()
+        .map(|p| p.text.as_str().to_owned())
+        .collect()
+}
+
 /// A fault a [`FaultyStore`] can be told to have. Each makes the calls it names fail with
 /// [`StoreError::Unavailable`], as a database locked by another process, on a full disk or
 /// behind a missing directory would.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use coach_plans_model::HistoryAction;
 use coach_plans_model::wire::LegacyExport;
 use coach_plans_storage::testing::{
-    Call, Fault, FaultyStore, coach, date, new_plan, revision, ts, user,
+    Call, Fault, FaultyStore, coach, date, new_plan, revision, texts_on, ts, user,
 };
 use coach_plans_storage::{
     FallbackSettings, PROVISIONAL_ID_BASE, PlanQuery, PlanStore, RefusedAction, RefusedChange,
@@ -44,15 +44,6 @@ fn fallback(db: &FaultyStore, dir: &Path) -> ResilientStore<FaultyStore> {
 fn go_down(db: &FaultyStore) {
     db.fail(Fault::Writes);
     db.fail(Fault::WriteCheck);
-}
-
-fn texts(store: &dyn PlanStore, day: &str) -> Vec<String> {
-    store
-        .list_plans(&PlanQuery::on(date(day), 50))
-        .unwrap()
-        .into_iter()
-        .map(|p| p.text.as_str().to_owned())
-        .collect()
 }
 
 /// Collects what `on_refused` tells.
@@ -109,7 +100,7 @@ fn writes_while_down_are_held_served_and_written_through_in_order() {
     let i = store.live_plan(&coach("i"), date("2024-05-10")).unwrap();
     assert_eq!(i.unwrap().text.as_str(), "held i again");
     assert_eq!(
-        texts(&store, "2024-05-10"),
+        texts_on(&store, "2024-05-10"),
         ["held i again", "held s"],
         "newest first"
     );
@@ -133,8 +124,8 @@ fn writes_while_down_are_held_served_and_written_through_in_order() {
 
     // What the database holds, read without the fallback.
     let stored = db.inner();
-    assert_eq!(texts(stored, "2024-05-10"), ["held i again", "held s"]);
-    assert_eq!(texts(stored, "2024-05-09"), ["edited while down"]);
+    assert_eq!(texts_on(stored, "2024-05-10"), ["held i again", "held s"]);
+    assert_eq!(texts_on(stored, "2024-05-09"), ["edited while down"]);
     let d = stored
         .live_plan(&coach("d"), date("2024-05-09"))
         .unwrap()
@@ -176,11 +167,11 @@ fn a_write_through_cut_short_keeps_the_rest_held_in_order() {
     db.heal_all();
     db.fail_writes_after(2);
     assert!(!store.try_recover());
-    assert_eq!(texts(db.inner(), "2024-05-10"), ["first"]);
+    assert_eq!(texts_on(db.inner(), "2024-05-10"), ["first"]);
     assert_eq!(store.health().pending_writes, 2);
     // Served whole, and what was written is not counted twice.
-    assert_eq!(texts(&store, "2024-05-10"), ["third", "second", "first"]);
-    assert_eq!(texts(&store, "2024-05-09"), ["edited"]);
+    assert_eq!(texts_on(&store, "2024-05-10"), ["third", "second", "first"]);
+    assert_eq!(texts_on(&store, "2024-05-09"), ["edited"]);
     assert_eq!(store.history(stored.id).unwrap().len(), 1);
     let stats = store.stats().unwrap();
     assert_eq!(
@@ -196,7 +187,7 @@ fn a_write_through_cut_short_keeps_the_rest_held_in_order() {
     db.heal_all();
     assert!(store.try_recover());
     assert_eq!(
-        texts(db.inner(), "2024-05-10"),
+        texts_on(db.inner(), "2024-05-10"),
         ["third", "second", "first"],
         "newest first: written in the order they were made"
     );
@@ -444,7 +435,7 @@ fn acknowledged_held_changes_survive_a_crash_and_the_next_start_writes_them_thro
     let restarted = fallback(&db, dir.path());
     assert!(restarted.is_holding());
     assert_eq!(restarted.health().pending_writes, 3);
-    assert_eq!(texts(&restarted, "2024-05-10"), ["held two", "held one"]);
+    assert_eq!(texts_on(&restarted, "2024-05-10"), ["held two", "held one"]);
     assert!(
         restarted
             .live_plan(&coach("s"), date("2024-05-09"))
@@ -464,7 +455,7 @@ fn acknowledged_held_changes_survive_a_crash_and_the_next_start_writes_them_thro
     assert!(!again.is_holding(), "written through at start");
     assert!(!journal(dir.path()).exists());
     assert_eq!(
-        texts(db.inner(), "2024-05-10"),
+        texts_on(db.inner(), "2024-05-10"),
         ["held three", "held two", "held one"]
     );
     assert!(
