@@ -108,6 +108,8 @@ pub struct Server {
     /// The address from the `ready:` line.
     pub address: std::net::SocketAddr,
     stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The threads reading its standard output and error; they end when the process does.
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// What a server that did not become ready printed.
@@ -146,7 +148,7 @@ fn collect_lines(
     pipe: impl std::io::Read + Send + 'static,
     lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     ready: Option<std::sync::mpsc::Sender<String>>,
-) {
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         use std::io::BufRead as _;
         for line in std::io::BufReader::new(pipe).lines() {
@@ -161,7 +163,7 @@ fn collect_lines(
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(line);
         }
-    });
+    })
 }
 
 impl Server {
@@ -191,11 +193,12 @@ impl Server {
         let stdout = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let mut readers = Vec::new();
         if let Some(pipe) = child.stdout.take() {
-            collect_lines(pipe, stdout.clone(), Some(ready_tx));
+            readers.push(collect_lines(pipe, stdout.clone(), Some(ready_tx)));
         }
         if let Some(pipe) = child.stderr.take() {
-            collect_lines(pipe, stderr.clone(), None);
+            readers.push(collect_lines(pipe, stderr.clone(), None));
         }
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
@@ -207,6 +210,7 @@ impl Server {
                     child,
                     address,
                     stdout,
+                    readers,
                 });
             }
             let exited = child.try_wait().ok().flatten();
@@ -215,8 +219,10 @@ impl Server {
                     let _ = child.kill();
                 }
                 let code = child.wait().ok().and_then(|s| s.code());
-                // Let the readers drain the pipes.
-                std::thread::sleep(std::time::Duration::from_millis(100));
+                // The pipes close with the process: the readers end once they have read all.
+                for reader in readers {
+                    let _ = reader.join();
+                }
                 let text = |lines: &std::sync::Arc<std::sync::Mutex<Vec<String>>>| {
                     lines
                         .lock()
@@ -252,7 +258,10 @@ impl Server {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                std::thread::sleep(std::time::Duration::from_millis(100));
+                // Everything it printed is collected once its pipes are read to the end.
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
                 return status.code();
             }
             if std::time::Instant::now() > deadline {

@@ -84,6 +84,13 @@ impl Discord {
     }
 }
 
+/// A server on the same files in mock mode (no Discord): reads back what the last one stored.
+fn restart_offline(dir: &Path) -> Server {
+    let mut env = base_env(dir);
+    env.push(("MOCK_MODE".into(), "true".into()));
+    Server::start(dir, &[], &env)
+}
+
 fn plan_text(server: &Server, coach: &str, date: &str) -> String {
     let reply = server.get(&format!("/api/coach-plans/?coach={coach}&date={date}"));
     reply.json()["plan"].as_str().unwrap().to_owned()
@@ -178,9 +185,7 @@ fn every_acknowledged_plan_survives_sigkill_during_a_burst() {
     let acknowledged = discord.acknowledged();
 
     // Read back in mock-free offline mode: a fresh server on the same database.
-    let mut env = base_env(dir.path());
-    env.push(("MOCK_MODE".into(), "true".into()));
-    let again = Server::start(dir.path(), &[], &env);
+    let again = restart_offline(dir.path());
     for (id, day) in &ids {
         if acknowledged.contains(id) {
             assert_eq!(
@@ -276,9 +281,7 @@ fn stopping_while_locked_keeps_held_plans_in_the_journal_and_the_next_start_writ
     assert!(stored_texts(&db).is_empty(), "nothing reached the database");
     drop(locker);
 
-    let mut env = base_env(dir.path());
-    env.push(("MOCK_MODE".into(), "true".into()));
-    let again = Server::start(dir.path(), &[], &env);
+    let again = restart_offline(dir.path());
     assert_eq!(
         stored_texts(&db)[..2],
         ["held plan for d", "held plan for n"],
@@ -304,9 +307,7 @@ fn a_plan_acknowledged_while_the_database_is_locked_survives_sigkill() {
     assert_eq!(server.wait(), None, "killed by the signal");
     drop(locker);
 
-    let mut env = base_env(dir.path());
-    env.push(("MOCK_MODE".into(), "true".into()));
-    let again = Server::start(dir.path(), &[], &env);
+    let again = restart_offline(dir.path());
     assert_eq!(
         plan_text(&again, "d", "2024-05-10"),
         "acknowledged while locked"

@@ -111,6 +111,13 @@ fn a_malformed_request_is_logged_once_at_warn_and_never_at_error() {
         b"GET /health HTTP/1.1\r\nBad Header\r\n\r\n",
     );
     assert_eq!(refused.status, 400);
+    // In the API's JSON shape, with a request id, though the HTTP layer itself refused it.
+    let body = refused.json();
+    assert_eq!(body["error"], "Bad Request", "{}", refused.body);
+    assert!(body["message"].is_string(), "{}", refused.body);
+    let request_id = header(&refused, "x-request-id")
+        .unwrap_or_else(|| panic!("no X-Request-ID: {}", refused.head))
+        .to_owned();
     let log_file = dir.path().join("logs/coach-plans.log");
     let log = wait_for("the malformed request's log line", 10, || {
         let log = std::fs::read_to_string(&log_file).ok()?;
@@ -129,8 +136,37 @@ fn a_malformed_request_is_logged_once_at_warn_and_never_at_error() {
         warnings[0]
     );
     assert!(
+        warnings[0].contains(&request_id),
+        "names the answer's request id: {}",
+        warnings[0]
+    );
+    assert!(
         !log.lines().any(|line| line.contains(" ERROR ")),
         "no ERROR line: {log}"
+    );
+    assert_eq!(server.stop(), Some(0));
+}
+
+#[test]
+fn a_head_too_large_for_the_http_layer_is_still_answered_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--mock"], &base_env(dir.path()));
+    let huge = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    let refused = exchange(server.address, huge.as_bytes());
+    assert_eq!(refused.status, 431, "{}", refused.head);
+    assert_eq!(
+        refused.json()["error"],
+        "Request Header Fields Too Large",
+        "{}",
+        refused.body
+    );
+    assert!(
+        header(&refused, "x-request-id").is_some(),
+        "{}",
+        refused.head
     );
     assert_eq!(server.stop(), Some(0));
 }

@@ -246,7 +246,10 @@ fn sigterm_lets_requests_in_flight_finish_and_exits_0() {
             }
         }
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // Answers are flowing before the signal: the first of them has arrived.
+    let mut raw = vec![0; 64 * 1024];
+    let first = (&stream).read(&mut raw).unwrap();
+    raw.truncate(first);
     server.signal("TERM");
     wait_for("the shutdown to begin", 10, || {
         std::fs::read_to_string(dir.path().join("logs/coach-plans.log"))
@@ -254,7 +257,6 @@ fn sigterm_lets_requests_in_flight_finish_and_exits_0() {
             .contains("shutting down")
             .then_some(())
     });
-    let mut raw = Vec::new();
     let mut reader = stream;
     let _ = reader.read_to_end(&mut raw);
     sending.join().unwrap();

@@ -214,7 +214,7 @@ pub(crate) fn is_valid_request_id(id: &str) -> bool {
 
 /// 16 hex digits, unique within the process and unpredictable across processes: a counter
 /// scrambled with a per-process random key (SplitMix64).
-fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static KEY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     let key = *KEY.get_or_init(|| {

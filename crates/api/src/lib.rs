@@ -2,6 +2,7 @@
 
 mod access;
 mod app;
+mod bare_errors;
 mod bot;
 mod cache;
 mod compat;
@@ -15,6 +16,9 @@ mod query;
 mod respond;
 mod routes;
 
+/// The running server [`Api::serve`] returns, and its handle, so callers need not name
+/// actix-web.
+pub use actix_web::dev::{Server, ServerHandle};
 pub use app::{Api, ApiSettings};
 pub use bot::{BotStatusSource, StaticBotStatus};
 pub use gate::{ACCESS_TARGET, REQUEST_ID_LOG_KEY};

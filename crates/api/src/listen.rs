@@ -1,24 +1,28 @@
 //! Serving the app on a listener, and one log line for each connection that ends in an error.
 //!
 //! This is what `actix_web::HttpServer::listen` does, assembled from the same parts, for one
-//! reason: to see how each connection ends. actix-http answers requests it cannot read
-//! (malformed, URI over 64 KiB, head over 128 KiB) on its own, with an empty body and no hook
-//! to change it, and reports them with an ERROR line on `actix_http::h1::dispatcher`; a client
-//! sending garbage is not an error of this service. Here the connection's outcome is logged
+//! reason: to see how each connection ends, and to answer in JSON what actix-http refuses on
+//! its own. actix-http answers requests it cannot read (malformed, URI over 64 KiB, head over
+//! 128 KiB, no head in time) with an empty body and no hook to change it (the connection is
+//! wrapped in [`Answering`], which gives those answers the API's JSON shape and a request id),
+//! and reports them with an ERROR line on `actix_http::h1::dispatcher`; a client sending
+//! garbage is not an error of this service. Here the connection's outcome is logged
 //! once, with the peer's address, at WARN for a client's fault and ERROR for ours, and the
 //! logging configuration silences the library's own line ([`REPLACED_LIBRARY_LOG_TARGETS`]).
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix_http::error::{DispatchError, ParseError};
-use actix_http::{HttpService, KeepAlive};
+use actix_http::{HttpService, KeepAlive, Protocol};
 use actix_server::Server;
 use actix_service::{Service, apply_fn_factory, map_config};
 use actix_web::dev::AppConfig;
 use actix_web::rt::net::TcpStream;
 
 use crate::app::Api;
+use crate::bare_errors::Answering;
 
 /// The log target of the line written for a connection that ended in an error.
 pub const CONNECTION_TARGET: &str = "coach_plans::connection";
@@ -56,14 +60,16 @@ pub(crate) fn serve(api: Api, listener: TcpListener, workers: usize) -> std::io:
                 // keeps private; the default's placeholder host and address would only show in
                 // `ConnectionInfo` for a request without a Host header and in `url_for`,
                 // neither of which the API uses.
-                .finish(map_config(api.app(), |()| AppConfig::default()))
-                .tcp();
+                .finish(map_config(api.app(), |()| AppConfig::default()));
             apply_fn_factory(http, |stream: TcpStream, http: &_| {
                 let peer = stream.peer_addr().ok();
-                let connection = Service::call(http, stream);
+                // The id a bare refusal by the HTTP layer is answered with, for the log line.
+                let request_id = Arc::new(OnceLock::new());
+                let io = Answering::new(stream, Arc::clone(&request_id));
+                let connection = Service::call(http, (io, Protocol::Http1, peer));
                 async move {
                     if let Err(error) = connection.await {
-                        log_failed_connection(peer, &error);
+                        log_failed_connection(peer, request_id.get().map(String::as_str), &error);
                     }
                     Ok::<_, DispatchError>(())
                 }
@@ -74,8 +80,13 @@ pub(crate) fn serve(api: Api, listener: TcpListener, workers: usize) -> std::io:
 }
 
 /// The one line for a connection that ended in an error.
-fn log_failed_connection(peer: Option<SocketAddr>, error: &DispatchError) {
+fn log_failed_connection(
+    peer: Option<SocketAddr>,
+    request_id: Option<&str>,
+    error: &DispatchError,
+) {
     let peer = peer.map_or_else(|| "an unknown peer".to_owned(), |peer| peer.to_string());
+    let answered_with = request_id.map_or_else(String::new, |id| format!(" (request id {id})"));
     match error {
         // The messages of these errors are fixed texts, never request bytes.
         DispatchError::Parse(parse) => {
@@ -85,12 +96,15 @@ fn log_failed_connection(peer: Option<SocketAddr>, error: &DispatchError) {
             };
             log::warn!(
                 target: CONNECTION_TARGET,
-                "malformed request from {peer} ({parse}): answered {answered} without a body \
+                "malformed request from {peer} ({parse}): answered {answered}{answered_with} \
                  and closed the connection"
             );
         }
         DispatchError::SlowRequestTimeout | DispatchError::HandlerDroppedPayload => {
-            log::warn!(target: CONNECTION_TARGET, "connection from {peer} closed: {error}");
+            log::warn!(
+                target: CONNECTION_TARGET,
+                "connection from {peer} closed: {error}{answered_with}"
+            );
         }
         // The client went away or reset the connection: nothing to act on.
         DispatchError::Io(_) | DispatchError::DisconnectTimeout => {

@@ -160,7 +160,7 @@ impl ClientBuilder {
             .default_headers(headers)
             .user_agent(concat!("coach-plans-client/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| BuildError::Http(error_chain(&e)))?;
+            .map_err(|e| BuildError::Http(crate::outcome::error_chain(&e)))?;
         Ok(PlanClient {
             inner: Arc::new(Inner {
                 http,
@@ -489,21 +489,6 @@ impl PlanClient {
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// An error and its causes in one line, such as "error sending request: ... Connection refused".
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let words = cause.to_string();
-        if !text.contains(&words) {
-            text.push_str(": ");
-            text.push_str(&words);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn day(date: Option<PlanDate>) -> String {

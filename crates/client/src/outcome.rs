@@ -145,18 +145,23 @@ impl ClientError {
     /// This error and every cause below it, joined with `: ` (causes whose words the text
     /// already holds are left out).
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(self);
-        while let Some(error) = cause {
-            let words = error.to_string();
-            if !text.contains(&words) {
-                text.push_str(": ");
-                text.push_str(&words);
-            }
-            cause = error.source();
-        }
-        text
+        error_chain(self)
     }
+}
+
+/// An error and its causes in one line, such as "error sending request: ... Connection refused".
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let words = error.to_string();
+        if !text.contains(&words) {
+            text.push_str(": ");
+            text.push_str(&words);
+        }
+        cause = error.source();
+    }
+    text
 }
 
 impl std::fmt::Display for ClientError {

@@ -88,6 +88,23 @@ impl ConfigError {
     }
 }
 
+/// Something in the configuration that works but should change. Loading happens before
+/// logging starts, so [`crate::Config::warnings`] keeps these for the server to log at WARN.
+/// `Display` gives the line to log, naming the setting and what to use instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigWarning {
+    /// A deprecated setting is set (in the file or the environment); nothing reads it.
+    Deprecated {
+        /// The setting.
+        key: &'static str,
+        /// Its environment variable, when it has one.
+        env: Option<&'static str>,
+        /// What to use instead.
+        instead: &'static str,
+    },
+}
+
 struct MissingToken<'a>(Option<&'a str>);
 
 impl fmt::Display for MissingToken<'_> {
@@ -103,5 +120,19 @@ impl fmt::Display for MissingToken<'_> {
             f.write_str("set DISCORD_BOT_TOKEN (or discord.bot_token in the configuration file)")?;
         }
         f.write_str(", or run with --mock or MOCK_MODE=true")
+    }
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Deprecated { key, env, instead } => {
+                f.write_str(key)?;
+                if let Some(var) = env {
+                    write!(f, " ({var})")?;
+                }
+                write!(f, " is deprecated and has no effect; {instead}")
+            }
+        }
     }
 }

@@ -4,24 +4,30 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use coach_plans_model::{ChannelId, Coach, RoleId, Roster, UserId};
+use serde::{Deserialize, Serialize};
 
-mod env;
 mod env_file;
 mod error;
-mod file;
 mod load;
-mod masked;
 mod secret;
 mod settings;
+mod units;
+mod yaml;
 
 pub use env_file::parse_env_file;
-pub use error::ConfigError;
+pub use error::{ConfigError, ConfigWarning};
 pub use load::LoadOptions;
 pub use secret::Secret;
 
 /// The whole configuration, after defaults, the YAML file and the environment were applied and
 /// everything was validated.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde reads the file's layout into these types (a field's name is its key, its `Default` the
+/// default); the environment variable, how its text is read and the checks of each setting are
+/// one table in `settings.rs`. Serializing writes the same layout with secrets as `***`; use
+/// [`Config::load`] to read a configuration, which applies the environment and the checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default = "Config::defaults", deny_unknown_fields)]
 pub struct Config {
     /// The Discord bot.
     pub discord: DiscordConfig,
@@ -31,18 +37,24 @@ pub struct Config {
     pub api: ApiConfig,
     /// Log output.
     pub logging: LoggingConfig,
-    /// The client-side cache defaults (served to clients built from this configuration).
+    /// Deprecated: the Python version's client cache settings, which nothing reads. Setting them
+    /// gives a [`ConfigWarning::Deprecated`].
     pub cache: CacheConfig,
     /// Mock mode.
     pub mock: MockConfig,
     /// Plan rules.
     pub plans: PlansConfig,
     /// The coach roster, in order; the four default coaches unless configured.
+    #[serde(deserialize_with = "units::roster")]
     pub coaches: Vec<Coach>,
+    /// What loading found worth a warning, for the server to log once logging is up.
+    #[serde(skip)]
+    warnings: Vec<ConfigWarning>,
 }
 
 /// `discord.*`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DiscordConfig {
     /// `discord.bot_token` / `DISCORD_BOT_TOKEN`: required unless mock mode is on.
     pub bot_token: Option<Secret>,
@@ -52,6 +64,7 @@ pub struct DiscordConfig {
     pub reconnect_attempts: u32,
     /// `discord.reconnect_delay_seconds` / `RECONNECT_DELAY_SECONDS`, default 5 s: the first
     /// backoff delay, doubled after each failed attempt.
+    #[serde(rename = "reconnect_delay_seconds", with = "units::seconds")]
     pub reconnect_delay: Duration,
     /// `discord.channels`: channels the bot listens in; empty means all.
     pub channels: Vec<ChannelId>,
@@ -68,18 +81,21 @@ pub struct DiscordConfig {
 }
 
 /// `database.*`: what the storage crate needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `database.path` / `DATABASE_PATH`, default `./data/coach_plans.db`.
     pub path: PathBuf,
     /// `database.connection_timeout` / `CONNECTION_TIMEOUT` (seconds), default 10: how long to
     /// wait for a connection or a lock held by another writer.
+    #[serde(with = "units::seconds")]
     pub connection_timeout: Duration,
     /// `database.pool_size` / `DATABASE_POOL_SIZE`, default 8.
     pub pool_size: u32,
     /// `database.retry_max_delay` / `DATABASE_RETRY_MAX_DELAY` (seconds), default 60: the
     /// longest wait between attempts to reach the database while plans are held in memory
     /// (the wait starts at a quarter of a second and doubles).
+    #[serde(with = "units::seconds")]
     pub retry_max_delay: Duration,
     /// `database.state_dir` / `STATE_DIRECTORY`: where changes held while the database is
     /// unavailable are journaled, and refused changes kept. Default: the database's directory.
@@ -88,7 +104,8 @@ pub struct DatabaseConfig {
 }
 
 /// `api.*`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApiConfig {
     /// `api.host` / `API_HOST`, default `127.0.0.1`.
     pub host: String,
@@ -102,9 +119,11 @@ pub struct ApiConfig {
 }
 
 /// `logging.*`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LoggingConfig {
     /// `logging.level` / `LOG_LEVEL`, default INFO.
+    #[serde(deserialize_with = "units::word")]
     pub level: LogLevel,
     /// `logging.file` / `LOG_FILE`, default `./logs/discord_bot.log`.
     pub file: PathBuf,
@@ -114,24 +133,28 @@ pub struct LoggingConfig {
     /// `logging.backup_count` / `LOG_BACKUP_COUNT`, default 5: rotated files kept.
     pub backup_count: u32,
     /// `logging.format` / `LOG_FORMAT`, default text.
+    #[serde(deserialize_with = "units::word")]
     pub format: LogFormat,
 }
 
 /// A log level as configured (`DEBUG`, `INFO`, `WARNING` or `WARN`, `ERROR`; any case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum LogLevel {
     /// DEBUG.
     Debug,
     /// INFO.
     Info,
     /// WARNING or WARN.
+    #[serde(rename = "WARNING", alias = "WARN")]
     Warn,
     /// ERROR.
     Error,
 }
 
 /// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
     Text,
@@ -139,17 +162,22 @@ pub enum LogFormat {
     Json,
 }
 
-/// `cache.*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `cache.*`: deprecated and read by nothing. These were the Python version's client cache
+/// settings; a Rust client sets its own (`ClientBuilder::cache_ttl`, `cache_capacity` in
+/// coach-plans-client). Setting either gives a [`ConfigWarning::Deprecated`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
-    /// `cache.ttl_seconds` / `CACHE_TTL_SECONDS`, default 3600.
+    /// `cache.ttl_seconds` / `CACHE_TTL_SECONDS`, default 3600. Deprecated.
+    #[serde(rename = "ttl_seconds", with = "units::whole_seconds")]
     pub ttl: Duration,
-    /// `cache.max_size` / `MAX_CACHE_SIZE`, default 100.
+    /// `cache.max_size` / `MAX_CACHE_SIZE`, default 100. Deprecated.
     pub max_size: usize,
 }
 
 /// `mock.*`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MockConfig {
     /// `mock.enabled` / `MOCK_MODE` (`true`, `1`, `yes`), default false.
     pub enabled: bool,
@@ -158,7 +186,8 @@ pub struct MockConfig {
 }
 
 /// `plans.*`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PlansConfig {
     /// `plans.timezone` / `PLANS_TIMEZONE`, default `America/New_York`: what "today" means.
     pub timezone: String,
@@ -179,7 +208,33 @@ impl Config {
             mock: MockConfig::default(),
             plans: PlansConfig::default(),
             coaches: Roster::default().coaches().to_vec(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// What loading found worth a warning but not an error (a deprecated setting that is set),
+    /// one line each. Configuration is loaded before logging starts, so the server logs these
+    /// at WARN once it has a logger.
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
+
+    /// The coach roster.
+    pub fn roster(&self) -> Roster {
+        // Loading built this roster once already, so it cannot fail here.
+        Roster::new(self.coaches.clone()).unwrap_or_default()
+    }
+
+    /// Every setting as YAML, in the file's layout, with secrets shown as `***` (or `null` when
+    /// unset) and deprecated settings left out (nothing reads them). What
+    /// `coach-plans check-config` prints.
+    pub fn to_masked_yaml(&self) -> String {
+        serde_yaml::to_value(self)
+            .and_then(|mut tree| {
+                settings::drop_deprecated(&mut tree);
+                serde_yaml::to_string(&tree)
+            })
+            .unwrap_or_else(|e| format!("# the configuration could not be printed: {e}\n"))
     }
 }
 
@@ -272,7 +327,7 @@ impl ApiConfig {
                 "api.host",
                 format!(
                     "'{}' does not resolve to an address to listen on ({why})",
-                    env::shorten(&self.host)
+                    settings::shorten(&self.host)
                 ),
             )
         };

@@ -2,8 +2,11 @@
 
 use std::fmt;
 
-/// A secret value (a bot token, an API token). `Debug` and `Display` print `***` so a secret
-/// cannot leak through a log line or an error message; [`Secret::expose`] is the one way in.
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A secret value (a bot token, an API token). `Debug`, `Display` and `Serialize` print `***` so
+/// a secret cannot leak through a log line, an error message or a printed configuration;
+/// [`Secret::expose`] is the one way in.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -40,5 +43,17 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("***")
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
     }
 }

@@ -489,6 +489,7 @@ fn the_example_configuration_loads() {
     let c = load(Some(&text), &[TOKEN]).unwrap();
     assert_eq!(c.discord.bot_token.as_ref().unwrap().expose(), TOKEN.1);
     assert_eq!(c.roster().valid_ids(), "d, i, s, n");
+    assert!(c.warnings().is_empty(), "{:?}", c.warnings());
 }
 
 // --- issue 9 (8, 12) and issue 10 (3, 8) ---
@@ -810,5 +811,43 @@ fn the_api_address_is_resolved_as_serve_will_bind_it() {
     assert_eq!(
         resolved,
         [std::net::SocketAddr::from(([127, 0, 0, 1], 6500))]
+    );
+}
+
+// --- issue 11 (4) ---
+
+#[test]
+fn deprecated_cache_settings_are_accepted_with_one_warning_each_naming_what_to_use() {
+    let quiet = load(Some("api:\n  port: 6000\n"), &[TOKEN]).unwrap();
+    assert!(quiet.warnings().is_empty(), "{:?}", quiet.warnings());
+
+    let c = load(
+        Some("cache:\n  ttl_seconds: 60\n"),
+        &[TOKEN, ("MAX_CACHE_SIZE", "7")],
+    )
+    .unwrap();
+    assert_eq!(
+        (c.cache.ttl, c.cache.max_size),
+        (Duration::from_secs(60), 7),
+        "still read, as before"
+    );
+    let lines: Vec<String> = c.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "cache.ttl_seconds (CACHE_TTL_SECONDS) is deprecated and has no effect; a client \
+             sets how long it keeps plans with coach_plans_client::ClientBuilder::cache_ttl",
+            "cache.max_size (MAX_CACHE_SIZE) is deprecated and has no effect; a client sets how \
+             many plans it keeps with coach_plans_client::ClientBuilder::cache_capacity",
+        ]
+    );
+    assert!(
+        !c.to_masked_yaml().contains("cache"),
+        "check-config prints what is used: {}",
+        c.to_masked_yaml()
+    );
+    assert!(
+        error(Some("cache:\n  max_size: 0\n"), &[TOKEN]).starts_with("invalid cache.max_size"),
+        "checked as before"
     );
 }

@@ -91,7 +91,15 @@ impl MockBot {
                 }
             }
         }
-        log::info!(
+        // A seeding that posts nothing (every plan present, or the database not readable yet
+        // and retried every few seconds) is not worth a line at INFO.
+        let level = if report.posted.is_empty() {
+            log::Level::Debug
+        } else {
+            log::Level::Info
+        };
+        log::log!(
+            level,
             "mock bot: posted {} plans ({} already present, {} refused)",
             report.posted.len(),
             report.already_present,

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+mod application;
 mod cli;
 mod commands;
 mod exit;
@@ -9,6 +10,7 @@ mod log_writer;
 mod logging;
 mod wiring;
 
+pub use application::Application;
 pub use cli::{Cli, Command};
 pub use exit::Exit;
 

@@ -13,6 +13,9 @@ pub(crate) fn run(config: &Config) -> Exit {
         return Exit::Config;
     }
     say!("{}", config.to_masked_yaml().trim_end());
+    for warning in config.warnings() {
+        fail!("warning: {warning}");
+    }
     say!("# configuration OK");
     Exit::Ok
 }

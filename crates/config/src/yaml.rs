@@ -1,147 +1,70 @@
-//! The YAML file: `${VAR}` and `${VAR:-default}` interpolation, then strict parsing (unknown
-//! keys are errors that name their path; a wrong type names the key and its variable).
+//! The YAML file as a value tree, with `${VAR}` and `${VAR:-default}` interpolated in its
+//! values, and settings found in the tree by their dotted keys (`api.port`).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
-use coach_plans_model::{ChannelId, RoleId, UserId};
-use serde::Deserialize;
+use serde_yaml::{Mapping, Value};
 
 use crate::error::ConfigError;
-use crate::settings::{describe, is_variable_name, variable_for};
+use crate::settings::{is_variable_name, variable_for};
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileConfig {
-    /// Settings whose whole value was an unset `${VAR}`, so they count as not set:
-    /// `(key, VAR)`.
-    #[serde(skip)]
-    pub(crate) unset_references: Vec<(String, String)>,
-    pub(crate) discord: Option<FileDiscord>,
-    pub(crate) database: Option<FileDatabase>,
-    pub(crate) api: Option<FileApi>,
-    pub(crate) logging: Option<FileLogging>,
-    pub(crate) cache: Option<FileCache>,
-    pub(crate) mock: Option<FileMock>,
-    pub(crate) plans: Option<FilePlans>,
-    pub(crate) coaches: Option<Vec<FileCoach>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileDiscord {
-    pub(crate) bot_token: Option<String>,
-    pub(crate) command_prefix: Option<String>,
-    pub(crate) reconnect_attempts: Option<u32>,
-    pub(crate) reconnect_delay_seconds: Option<f64>,
-    pub(crate) channels: Option<Vec<ChannelId>>,
-    pub(crate) admin_user_ids: Option<Vec<UserId>>,
-    pub(crate) admin_role_ids: Option<Vec<RoleId>>,
-    pub(crate) gateway_url: Option<String>,
-    pub(crate) api_url: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileDatabase {
-    pub(crate) path: Option<PathBuf>,
-    pub(crate) connection_timeout: Option<f64>,
-    pub(crate) pool_size: Option<u32>,
-    pub(crate) retry_max_delay: Option<f64>,
-    pub(crate) state_dir: Option<PathBuf>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileApi {
-    pub(crate) host: Option<String>,
-    pub(crate) port: Option<u16>,
-    pub(crate) cors_origins: Option<Vec<String>>,
-    pub(crate) auth_token: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileLogging {
-    pub(crate) level: Option<String>,
-    pub(crate) file: Option<PathBuf>,
-    pub(crate) max_size_mb: Option<f64>,
-    pub(crate) backup_count: Option<u32>,
-    pub(crate) format: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileCache {
-    pub(crate) ttl_seconds: Option<u64>,
-    pub(crate) max_size: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileMock {
-    pub(crate) enabled: Option<bool>,
-    pub(crate) seed_days: Option<u32>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FilePlans {
-    pub(crate) timezone: Option<String>,
-    pub(crate) max_chart_attachments: Option<usize>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FileCoach {
-    pub(crate) id: String,
-    pub(crate) display_name: String,
-    #[serde(default)]
-    pub(crate) description: String,
-    #[serde(default)]
-    pub(crate) poster_user_ids: Vec<UserId>,
-    #[serde(default)]
-    pub(crate) poster_role_ids: Vec<RoleId>,
-}
-
-/// Keys whose values are secrets: a type error there must not echo the value.
-const SECRET_KEYS: [&str; 2] = ["discord.bot_token", "api.auth_token"];
-
-/// Parses a configuration file and interpolates `${VAR}` in its values.
-pub(crate) fn parse(
+/// Reads a configuration file into a value tree and interpolates `${VAR}` in its values.
+/// Settings whose whole value was an unset `${VAR}` become null (not set) and are listed in
+/// `unset` as `(key, VAR)`.
+pub(crate) fn read(
     file: &str,
     text: &str,
     env: &HashMap<String, String>,
-) -> Result<FileConfig, ConfigError> {
+    unset: &mut Vec<(String, String)>,
+) -> Result<Value, ConfigError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut value: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| ConfigError::File {
-            file: file.to_owned(),
-            message: format!("not valid YAML: {e}"),
-        })?;
+    let mut value: Value = serde_yaml::from_str(text).map_err(|e| ConfigError::File {
+        file: file.to_owned(),
+        message: format!("not valid YAML: {e}"),
+    })?;
     if value.is_null() {
         // An empty file (or only comments) means "all defaults".
-        return Ok(FileConfig::default());
+        return Ok(Value::Mapping(Mapping::new()));
     }
-    let mut unset_references = Vec::new();
-    interpolate_tree(file, "", &mut value, env, &mut unset_references)?;
-    let mut config: FileConfig = serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.inner().to_string();
-        let message = if SECRET_KEYS.contains(&path.as_str()) {
-            format!("{}: expected a string", describe(&path))
-        } else if path == "." {
-            format!("the top level must be a mapping of sections: {inner}")
-        } else {
-            format!("{}: {inner}", describe(&path))
-        };
-        ConfigError::File {
-            file: file.to_owned(),
-            message,
-        }
-    })?;
-    config.unset_references = unset_references;
-    Ok(config)
+    interpolate_tree(file, "", &mut value, env, unset)?;
+    Ok(value)
+}
+
+/// The value at a dotted key, if there is one.
+pub(crate) fn get<'a>(tree: &'a Value, key: &str) -> Option<&'a Value> {
+    key.split('.').try_fold(tree, |value, name| value.get(name))
+}
+
+/// Removes and returns the value at a dotted key; a null one counts as not set.
+pub(crate) fn take(tree: &mut Value, key: &str) -> Option<Value> {
+    let (parent, name) = match key.rsplit_once('.') {
+        Some((section, name)) => (tree.get_mut(section)?, name),
+        None => (tree, key),
+    };
+    parent
+        .as_mapping_mut()?
+        .shift_remove(name)
+        .filter(|value| !value.is_null())
+}
+
+/// Sets the value at a dotted key, making its section if needed. Where the file has something
+/// other than a mapping (`api: 5`), nothing is set: serde reports the file's mistake.
+pub(crate) fn put(tree: &mut Value, key: &str, value: Value) {
+    let (parent, name) = match key.rsplit_once('.') {
+        Some((section, name)) => match tree.as_mapping_mut() {
+            Some(sections) => (
+                sections
+                    .entry(Value::String(section.to_owned()))
+                    .or_insert_with(|| Value::Mapping(Mapping::new())),
+                name,
+            ),
+            None => return,
+        },
+        None => (tree, key),
+    };
+    if let Some(fields) = parent.as_mapping_mut() {
+        fields.insert(Value::String(name.to_owned()), value);
+    }
 }
 
 /// Interpolates every string value of the tree, in place. Interpolating parsed values rather
@@ -153,11 +76,10 @@ pub(crate) fn parse(
 fn interpolate_tree(
     file: &str,
     path: &str,
-    value: &mut serde_yaml::Value,
+    value: &mut Value,
     env: &HashMap<String, String>,
     unset: &mut Vec<(String, String)>,
 ) -> Result<(), ConfigError> {
-    use serde_yaml::Value;
     match value {
         Value::String(text) if text.contains('$') => match interpolate(text, env) {
             Ok(Interpolated::Text(replaced)) => {

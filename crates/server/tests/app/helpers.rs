@@ -1,0 +1,69 @@
+//! `spawn_app`: an [`Application`] on 127.0.0.1:0 with its files in a temporary directory.
+
+use std::time::Duration;
+
+use coach_plans_client::{ClientBuilder, PlanClient};
+use coach_plans_config::{Config, Secret};
+use coach_plans_server::{Application, Exit};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running application and what a test needs to talk to it.
+pub(crate) struct TestApp {
+    pub(crate) client: PlanClient,
+    stop: Option<oneshot::Sender<()>>,
+    running: JoinHandle<Exit>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Stops it as a signal would and returns its exit code.
+    pub(crate) async fn stop(mut self) -> Exit {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.running).await.unwrap()
+    }
+}
+
+/// The configuration every test starts from: mock mode off, files under `dir`, port 0.
+pub(crate) fn config(dir: &std::path::Path) -> Config {
+    let mut config = Config::defaults();
+    config.database.path = dir.join("data/plans.db");
+    config.database.connection_timeout = Duration::from_secs(1);
+    config.api.port = 0;
+    config.logging.file = dir.join("logs/coach-plans.log");
+    config.mock.seed_days = 0;
+    config
+}
+
+/// Builds the application from `change(config)` and runs it until the test stops it.
+pub(crate) async fn spawn_app(change: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    change(&mut config);
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let app = Application::build(config, listener).await.unwrap();
+    let base = format!("http://{}", app.address());
+    let (stop, stopped) = oneshot::channel();
+    let running = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let client = ClientBuilder::new(&base)
+        .cache_ttl(Duration::ZERO)
+        .miss_ttl(Duration::ZERO)
+        .retries(0)
+        .build()
+        .unwrap();
+    TestApp {
+        client,
+        stop: Some(stop),
+        running,
+        _dir: dir,
+    }
+}
+
+/// A bot token the fake Discord accepts.
+pub(crate) fn token(token: &str) -> Option<Secret> {
+    Some(Secret::from(token))
+}
