@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use coach_plans_e2e::{Server, base_env, wait_for};
 use coach_plans_fake_discord::{FakeDiscord, FakeMessage};
+use coach_plans_sqlite::testing::Locker;
 use rusqlite::Connection;
 
 const CHANNEL: u64 = 500_000_000_000_000_001;
@@ -196,23 +197,6 @@ fn every_acknowledged_plan_survives_sigkill_during_a_burst() {
         }
     }
     assert!(acknowledged.len() >= 5);
-}
-
-/// Holds `BEGIN EXCLUSIVE` on the database, as another process would, until dropped.
-struct Locker(Connection);
-
-impl Locker {
-    fn lock(path: &Path) -> Self {
-        let conn = Connection::open(path).unwrap();
-        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        Self(conn)
-    }
-}
-
-impl Drop for Locker {
-    fn drop(&mut self) {
-        let _ = self.0.execute_batch("ROLLBACK");
-    }
 }
 
 fn stored_texts(db: &Path) -> Vec<String> {

@@ -45,7 +45,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "-p",
             "coach-plans-api",
             "-p",
-            "coach-plans-storage",
+            "coach-plans-sqlite",
             "-p",
             "coach-plans-client",
             "--examples",

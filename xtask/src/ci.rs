@@ -159,9 +159,6 @@ struct TreeRule {
     pending: &'static str,
 }
 
-const STORAGE_SPLIT: &str =
-    "SQLite still lives in coach-plans-storage, which these crates use for its traits (issue 11)";
-
 const RULES: &[TreeRule] = &[
     TreeRule {
         package: "coach-plans-client",
@@ -169,29 +166,37 @@ const RULES: &[TreeRule] = &[
         enforced: true,
         pending: "",
     },
+    // The storage traits stay apart from the drivers (SQLite is coach-plans-sqlite), so what
+    // uses the traits never compiles a database.
+    TreeRule {
+        package: "coach-plans-storage",
+        forbidden: &[DATABASE_DRIVER],
+        enforced: true,
+        pending: "",
+    },
     TreeRule {
         package: "coach-plans-service",
         forbidden: &[DATABASE_DRIVER],
-        enforced: false,
-        pending: STORAGE_SPLIT,
+        enforced: true,
+        pending: "",
     },
     TreeRule {
         package: "coach-plans-bot",
         forbidden: &[DATABASE_DRIVER],
-        enforced: false,
-        pending: STORAGE_SPLIT,
+        enforced: true,
+        pending: "",
     },
     TreeRule {
         package: "coach-plans-api",
         forbidden: &[DATABASE_DRIVER],
-        enforced: false,
-        pending: STORAGE_SPLIT,
+        enforced: true,
+        pending: "",
     },
     TreeRule {
         package: "coach-plans-mock",
         forbidden: &[DATABASE_DRIVER],
-        enforced: false,
-        pending: STORAGE_SPLIT,
+        enforced: true,
+        pending: "",
     },
     TreeRule {
         package: "coach-plans-mock",
@@ -321,7 +326,7 @@ pub(crate) fn check_dependency_rules() -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{RULES, TreeRule, judge, violations};
+    use super::{DATABASE_DRIVER, RULES, TreeRule, judge, violations};
 
     /// A client tree as `cargo tree` prints it today, trimmed.
     const CLEAN_CLIENT_TREE: &str = "\
@@ -405,12 +410,12 @@ serde v1.0.228 (*)
 
     #[test]
     fn pending_rules_report_without_failing_and_say_when_they_hold() {
-        let service = RULES
-            .iter()
-            .position(|rule| rule.package == "coach-plans-service")
-            .expect("service has a rule");
-        let rules = &RULES[service..=service];
-        assert!(!rules[0].enforced, "switched on: update this test");
+        let rules = &[TreeRule {
+            package: "coach-plans-service",
+            forbidden: &[DATABASE_DRIVER],
+            enforced: false,
+            pending: "a split still to come",
+        }];
         let report = judge(rules, |_| {
             Ok("coach-plans-service v0.1.0 (/x)\nrusqlite v0.40.0\n".to_owned())
         })
@@ -428,8 +433,27 @@ serde v1.0.228 (*)
     }
 
     #[test]
+    fn a_database_driver_in_the_tree_of_a_crate_that_uses_the_storage_traits_fails_the_check() {
+        for package in ["storage", "service", "bot", "api", "mock"] {
+            let package = format!("coach-plans-{package}");
+            let rules: Vec<_> = RULES
+                .iter()
+                .filter(|rule| rule.package == package && rule.enforced)
+                .collect();
+            let tree = format!("{package} v0.1.0 (/x)\nlibsqlite3-sys v0.35.0\n");
+            let failed = rules
+                .iter()
+                .any(|rule| judge(std::slice::from_ref(*rule), |_| Ok(tree.clone())).is_err());
+            assert!(
+                failed,
+                "{package}: no enforced rule refuses a database driver"
+            );
+        }
+    }
+
+    #[test]
     fn every_constrained_crate_of_spec_2_has_a_rule_and_pending_ones_say_why() {
-        for package in ["client", "service", "bot", "api", "mock"] {
+        for package in ["client", "storage", "service", "bot", "api", "mock"] {
             let package = format!("coach-plans-{package}");
             assert!(
                 RULES.iter().any(|rule| rule.package == package),

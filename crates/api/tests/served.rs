@@ -7,12 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use coach_plans_api::{ACCESS_TARGET, Api, ApiSettings, REQUEST_ID_LOG_KEY, StaticBotStatus};
-use coach_plans_model::{Author, CoachId, HistoryEntry, Plan, PlanDate, PlanId, Timestamp};
 use coach_plans_service::{PlanService, ServiceSettings};
-use coach_plans_storage::{
-    ImportReport, MemoryStore, NewPlan, PlanQuery, PlanStore, Revision, StoreError, StoreHealth,
-    StoreStats,
-};
+use coach_plans_storage::testing::{Call, FaultyStore};
+use coach_plans_storage::{MemoryStore, PlanStore, StoreError};
 
 /// A log line: (request id in the logging context, target, message, level).
 type Line = (Option<String>, String, String, log::Level);
@@ -46,44 +43,18 @@ fn record_logs() {
     });
 }
 
-/// Lookups take a few milliseconds and then fail, so requests interleave and each logs an error.
-struct SlowFailingStore(MemoryStore);
-
-impl PlanStore for SlowFailingStore {
-    fn create_plan(&self, plan: NewPlan) -> Result<Plan, StoreError> {
-        self.0.create_plan(plan)
-    }
-    fn revise_plan(&self, id: PlanId, revision: Revision) -> Result<Plan, StoreError> {
-        self.0.revise_plan(id, revision)
-    }
-    fn delete_plan(&self, id: PlanId, by: Author, at: Timestamp) -> Result<Plan, StoreError> {
-        self.0.delete_plan(id, by, at)
-    }
-    fn plan(&self, id: PlanId) -> Result<Option<Plan>, StoreError> {
-        self.0.plan(id)
-    }
-    fn live_plan(&self, _: &CoachId, _: PlanDate) -> Result<Option<Plan>, StoreError> {
+/// A store whose lookups take a few milliseconds and then fail, so requests interleave and each
+/// logs an error.
+fn slow_failing_store() -> FaultyStore {
+    let store = FaultyStore::new();
+    store.before_each(|call| {
+        if call != Call::LivePlan {
+            return Ok(());
+        }
         std::thread::sleep(Duration::from_millis(5));
         Err(StoreError::Other("lookup failed on purpose".into()))
-    }
-    fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError> {
-        self.0.plans_for(coach, date)
-    }
-    fn list_plans(&self, query: &PlanQuery) -> Result<Vec<Plan>, StoreError> {
-        self.0.list_plans(query)
-    }
-    fn history(&self, id: PlanId) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.0.history(id)
-    }
-    fn stats(&self) -> Result<StoreStats, StoreError> {
-        self.0.stats()
-    }
-    fn import_plans(&self, plans: &[NewPlan]) -> Result<ImportReport, StoreError> {
-        self.0.import_plans(plans)
-    }
-    fn health(&self) -> StoreHealth {
-        self.0.health()
-    }
+    });
+    store
 }
 
 struct Served {
@@ -140,7 +111,7 @@ async fn head_answers_like_get_without_a_body() {
 async fn concurrent_requests_log_each_line_with_their_own_request_id() {
     record_logs();
     // One worker: all requests interleave on one thread, across the store's await.
-    let served = serve(Arc::new(SlowFailingStore(MemoryStore::new())), 1);
+    let served = serve(Arc::new(slow_failing_store()), 1);
     let client = client();
     let requests = (0..24).map(|n| {
         let (client, base) = (client.clone(), served.base.clone());

@@ -19,7 +19,8 @@ use coach_plans_config::DatabaseConfig;
 use coach_plans_fake_discord::{FakeAttachment, FakeDiscord, FakeMessage};
 use coach_plans_model::{CoachId, PlanDate};
 use coach_plans_service::{PlanService, ServiceSettings};
-use coach_plans_storage::{MemoryStore, PlanStore, SqliteStore};
+use coach_plans_sqlite::SqliteStore;
+use coach_plans_storage::{MemoryStore, PlanStore};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -15,7 +15,7 @@ use coach_plans_client::{ClientBuilder, HealthStatus};
 use coach_plans_config::Config;
 use coach_plans_mock::{BANNER, MockBot};
 use coach_plans_service::PlanService;
-use coach_plans_storage::ResilientStore;
+use coach_plans_sqlite::ResilientSqlite;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -34,7 +34,7 @@ const SELF_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Application {
     address: SocketAddr,
     service: PlanService,
-    store: Arc<ResilientStore>,
+    store: Arc<ResilientSqlite>,
     http: ServerHandle,
     server_task: JoinHandle<std::io::Result<()>>,
     bot_state: BotState,

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use coach_plans_config::{Config, DatabaseConfig};
 use coach_plans_service::{HeldChangeCheck, PlanService, ServiceSettings};
-use coach_plans_storage::{PlanStore, ResilientStore, SqliteStore, StoreError};
+use coach_plans_sqlite::{ResilientSqlite, SqliteStore};
+use coach_plans_storage::{PlanStore, StoreError};
 
 use crate::commands::{fail, say};
 use crate::exit::Exit;
@@ -15,8 +16,8 @@ use crate::exit::Exit;
 pub(crate) fn open_store(
     config: &DatabaseConfig,
     settings: &ServiceSettings,
-) -> Result<Arc<ResilientStore>, Exit> {
-    ResilientStore::open_with_rules(config, Arc::new(HeldChangeCheck::new(settings)))
+) -> Result<Arc<ResilientSqlite>, Exit> {
+    coach_plans_sqlite::open_resilient(config, Arc::new(HeldChangeCheck::new(settings)))
         .map(Arc::new)
         .map_err(cannot_open)
 }
@@ -88,7 +89,7 @@ pub(crate) fn service(config: &Config, store: Arc<dyn PlanStore>) -> Result<Plan
 
 /// Called once at shutdown, after the last request: writes held changes through, or says where
 /// they stay (the journal, written through at the next start), so nothing accepted is lost.
-pub(crate) async fn close_store(store: Arc<ResilientStore>) {
+pub(crate) async fn close_store(store: Arc<ResilientSqlite>) {
     match tokio::task::spawn_blocking(move || store.close()).await {
         Ok(Some(held)) => say!(
             "the database is unavailable: {} held change(s) stay in {} and are written through when coach-plans next starts",

@@ -13,6 +13,7 @@ use coach_plans_service::{
     Action, Actor, Allowed, FixedClock, ImportError, InvalidRequest, Missing, NewPost, PlanEdit,
     PlanQuery, PlanRef, PlanService, ServiceError, ServiceSettings,
 };
+use coach_plans_storage::testing::{Call, FaultyStore};
 use coach_plans_storage::{MemoryStore, PlanStore};
 
 const ADMIN_ROLE: u64 = 900;
@@ -700,90 +701,21 @@ async fn an_import_conflicting_with_a_stored_plan_changes_nothing() {
     assert_eq!(w.store.stats().unwrap().live_plans, 1);
 }
 
-/// A store whose lookups wait for a signal that only another task on the same runtime sends:
-/// if store calls ran on the runtime's thread, the signal could never be sent.
-struct GatedStore {
-    inner: MemoryStore,
-    gate: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
-}
-
-impl PlanStore for GatedStore {
-    fn create_plan(
-        &self,
-        plan: coach_plans_storage::NewPlan,
-    ) -> Result<coach_plans_model::Plan, coach_plans_storage::StoreError> {
-        self.inner.create_plan(plan)
-    }
-    fn revise_plan(
-        &self,
-        id: coach_plans_model::PlanId,
-        revision: coach_plans_storage::Revision,
-    ) -> Result<coach_plans_model::Plan, coach_plans_storage::StoreError> {
-        self.inner.revise_plan(id, revision)
-    }
-    fn delete_plan(
-        &self,
-        id: coach_plans_model::PlanId,
-        by: coach_plans_model::Author,
-        at: coach_plans_model::Timestamp,
-    ) -> Result<coach_plans_model::Plan, coach_plans_storage::StoreError> {
-        self.inner.delete_plan(id, by, at)
-    }
-    fn plan(
-        &self,
-        id: coach_plans_model::PlanId,
-    ) -> Result<Option<coach_plans_model::Plan>, coach_plans_storage::StoreError> {
-        self.inner.plan(id)
-    }
-    fn live_plan(
-        &self,
-        coach: &CoachId,
-        date: PlanDate,
-    ) -> Result<Option<coach_plans_model::Plan>, coach_plans_storage::StoreError> {
-        let gate = self.gate.lock().unwrap();
-        gate.recv_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| coach_plans_storage::StoreError::Other(Box::new(e)))?;
-        self.inner.live_plan(coach, date)
-    }
-    fn plans_for(
-        &self,
-        coach: &CoachId,
-        date: PlanDate,
-    ) -> Result<Vec<coach_plans_model::Plan>, coach_plans_storage::StoreError> {
-        self.inner.plans_for(coach, date)
-    }
-    fn list_plans(
-        &self,
-        query: &PlanQuery,
-    ) -> Result<Vec<coach_plans_model::Plan>, coach_plans_storage::StoreError> {
-        self.inner.list_plans(query)
-    }
-    fn history(
-        &self,
-        id: coach_plans_model::PlanId,
-    ) -> Result<Vec<coach_plans_model::HistoryEntry>, coach_plans_storage::StoreError> {
-        self.inner.history(id)
-    }
-    fn stats(&self) -> Result<coach_plans_storage::StoreStats, coach_plans_storage::StoreError> {
-        self.inner.stats()
-    }
-    fn import_plans(
-        &self,
-        plans: &[coach_plans_storage::NewPlan],
-    ) -> Result<coach_plans_storage::ImportReport, coach_plans_storage::StoreError> {
-        self.inner.import_plans(plans)
-    }
-    fn health(&self) -> coach_plans_storage::StoreHealth {
-        self.inner.health()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_slow_store_call_does_not_stall_the_async_runtime() {
+    // Lookups wait for a signal that only another task on the same runtime sends: if store
+    // calls ran on the runtime's thread, the signal could never be sent.
     let (open_gate, gate) = std::sync::mpsc::channel();
-    let store = Arc::new(GatedStore {
-        inner: MemoryStore::new(),
-        gate: std::sync::Mutex::new(gate),
+    let gate = std::sync::Mutex::new(gate);
+    let store = Arc::new(FaultyStore::new());
+    store.before_each(move |call| {
+        if call == Call::LivePlan {
+            gate.lock()
+                .unwrap()
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .map_err(|e| coach_plans_storage::StoreError::Other(Box::new(e)))?;
+        }
+        Ok(())
     });
     let service = PlanService::new(store, ServiceSettings::default());
     let lookup = tokio::spawn({

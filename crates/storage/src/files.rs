@@ -1,10 +1,11 @@
-//! Names for the files the stores write beside the database: backups and spill files.
+//! Names for files written beside a database or in the fallback's state directory: backups,
+//! refused changes. Every store names them alike, and never over an earlier file.
 
 use std::path::{Path, PathBuf};
 
 /// `<dir>/<name>.<label>-<UTC time><extension>`, numbered `-2`, `-3`, ... when a file of that
 /// name exists already (two in the same second), so an earlier file is never overwritten.
-pub(crate) fn stamped_path(dir: &Path, name: &str, label: &str, extension: &str) -> PathBuf {
+pub fn stamped_path(dir: &Path, name: &str, label: &str, extension: &str) -> PathBuf {
     let stamp = jiff::Timestamp::now()
         .strftime("%Y%m%dT%H%M%SZ")
         .to_string();
@@ -15,15 +16,6 @@ pub(crate) fn stamped_path(dir: &Path, name: &str, label: &str, extension: &str)
         path = dir.join(format!("{name}.{label}-{stamp}-{n}{extension}"));
     }
     path
-}
-
-/// The directory and file name of `path` (`coach_plans.db` when it has none).
-pub(crate) fn split(path: &Path) -> (&Path, String) {
-    let name = path.file_name().map_or_else(
-        || "coach_plans.db".to_owned(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    (path.parent().unwrap_or(Path::new("")), name)
 }
 
 #[cfg(test)]

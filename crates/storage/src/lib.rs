@@ -1,22 +1,24 @@
 #![doc = include_str!("../README.md")]
 
-mod changes;
 mod error;
-mod files;
-mod import;
-mod journal;
+mod fallback;
+pub mod files;
 mod memory;
-mod resilient;
-mod sqlite;
+mod new_plan;
+mod revision;
 mod store;
 
+#[cfg(feature = "contract")]
+pub mod contract;
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use error::{Cause, StoreError};
+pub use fallback::{
+    FallbackBuilder, FallbackSettings, HeldChangeRules, OnlyTheAuthor, PROVISIONAL_ID_BASE,
+    ProtectedStore, RefusedAction, RefusedChange, ResilientStore, StillHeld,
+};
 pub use memory::MemoryStore;
-pub use resilient::{
-    HeldChangeRules, OnlyTheAuthor, PROVISIONAL_ID_BASE, RefusedAction, RefusedChange,
-    ResilientStore, StillHeld, journal_path,
-};
-pub use sqlite::{MigrationReport, SchemaStatus, SqliteStore};
-pub use store::{
-    AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,
-};
+pub use new_plan::NewPlan;
+pub use revision::Revision;
+pub use store::{AuthorFilter, ImportReport, PlanQuery, PlanStore, StoreHealth, StoreStats};

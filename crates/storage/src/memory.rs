@@ -1,5 +1,5 @@
-//! The in-memory store: the reference implementation of the contract, for tests, mock mode and
-//! holding plans while the database is down.
+//! The in-memory store: the reference implementation of the contract, for tests and for code
+//! that needs a store without a database.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -8,10 +8,9 @@ use coach_plans_model::{
     Author, CoachId, HistoryAction, HistoryEntry, HistoryId, Plan, PlanDate, PlanId, Timestamp,
 };
 
-use crate::store::{
-    AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,
-};
-use crate::{StoreError, changes, import};
+use crate::revision::history_entry;
+use crate::store::{AuthorFilter, ImportReport, PlanQuery, PlanStore, StoreHealth, StoreStats};
+use crate::{NewPlan, ProtectedStore, Revision, StoreError};
 
 /// Plans in memory, lost when the process ends.
 #[derive(Debug, Default)]
@@ -79,7 +78,7 @@ impl State {
     fn record(&mut self, plan: &Plan, action: HistoryAction, by: Author, at: Timestamp) {
         let id = self.next_history_id();
         self.history
-            .insert(id, changes::history_entry(id, plan, action, by, at));
+            .insert(id, history_entry(id, plan, action, by, at));
     }
 }
 
@@ -195,7 +194,7 @@ impl PlanStore for MemoryStore {
                 }
                 None => {
                     let stored = next.insert(new.clone())?;
-                    import::verify(new, &stored)?;
+                    new.check_read_back(&stored)?;
                     report.imported += 1;
                 }
             }
@@ -206,6 +205,14 @@ impl PlanStore for MemoryStore {
 
     fn health(&self) -> StoreHealth {
         StoreHealth::up()
+    }
+}
+
+/// Memory always takes writes; the fallback around it is what its tests and the contract
+/// suite exercise.
+impl ProtectedStore for MemoryStore {
+    fn check_writable(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

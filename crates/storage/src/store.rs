@@ -1,17 +1,16 @@
 //! The storage trait and the values that cross it.
 
 use coach_plans_model::wire::PageCursor;
-use coach_plans_model::{
-    Author, Channel, Chart, CoachId, HistoryAction, HistoryEntry, MessageId, Plan, PlanDate,
-    PlanId, PlanText, Timestamp, UserId,
-};
+use coach_plans_model::{Author, CoachId, HistoryEntry, Plan, PlanDate, PlanId, Timestamp, UserId};
 
-use crate::StoreError;
+use crate::{NewPlan, Revision, StoreError};
 
-/// Where plans live. Implemented by [`crate::SqliteStore`] and [`crate::MemoryStore`], which
-/// pass one shared contract test suite (`tests/contract.rs`).
+/// Where plans live. Implemented by [`MemoryStore`](crate::MemoryStore), the fallback
+/// [`ResilientStore`](crate::ResilientStore), and the database stores in their own crates
+/// (`coach-plans-sqlite`); every one passes the contract suite of this crate's `contract`
+/// feature.
 ///
-/// Calls block (SQLite does I/O); async callers run them off their runtime's worker threads
+/// Calls block (a database does I/O); async callers run them off their runtime's worker threads
 /// (the service crate does this in one place). Every mutation is atomic: it happens entirely,
 /// history included, or not at all. A successful mutation is durable when it returns.
 pub trait PlanStore: Send + Sync + 'static {
@@ -66,47 +65,6 @@ pub trait PlanStore: Send + Sync + 'static {
 
     /// Whether the store can be written now, without waiting on locks and without writing.
     fn health(&self) -> StoreHealth;
-}
-
-/// A plan to store.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct NewPlan {
-    /// Whose plan.
-    pub coach: CoachId,
-    /// For which trading day.
-    pub date: PlanDate,
-    /// The text.
-    pub text: PlanText,
-    /// Who posted it.
-    pub author: Author,
-    /// Where.
-    pub channel: Channel,
-    /// The Discord message, when known.
-    pub message_id: Option<MessageId>,
-    /// When it was posted.
-    pub created_at: Timestamp,
-    /// When it was last edited (set only by imports of already-edited plans).
-    pub edited_at: Option<Timestamp>,
-    /// Charts in order; their positions are 0, 1, 2, ...
-    pub charts: Vec<Chart>,
-}
-
-/// A change to a live plan's content.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Revision {
-    /// [`HistoryAction::Edit`] or [`HistoryAction::Replace`] (a deletion is
-    /// [`PlanStore::delete_plan`]).
-    pub action: HistoryAction,
-    /// The new text.
-    pub text: PlanText,
-    /// New charts replacing the old ones, or `None` to keep them.
-    pub charts: Option<Vec<Chart>>,
-    /// The message that made the change; replaces the stored message id when set.
-    pub message_id: Option<MessageId>,
-    /// Who made it.
-    pub by: Author,
-    /// When; becomes the plan's `edited_at`.
-    pub at: Timestamp,
 }
 
 /// Which live plans to list. Every filter is optional; they combine with AND.

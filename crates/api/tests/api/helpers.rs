@@ -1,92 +1,49 @@
 //! `spawn_app`: an API over an in-memory store with a fixed clock, and request helpers.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
 use actix_web::test;
 use coach_plans_api::{Api, ApiSettings, BotStatusSource, StaticBotStatus};
 use coach_plans_model::{
-    Attachment, Author, Channel, ChannelId, CoachId, HistoryEntry, MessageId, Plan, PlanDate,
-    PlanId, PlanText, Timestamp, UserId,
+    Attachment, Channel, ChannelId, CoachId, MessageId, Plan, PlanDate, PlanText, UserId,
 };
 use coach_plans_service::{
     Actor, FixedClock, NewPost, PlanEdit, PlanRef, PlanService, ServiceSettings,
 };
-use coach_plans_storage::{
-    ImportReport, MemoryStore, NewPlan, PlanQuery, PlanStore, Revision, StoreError, StoreHealth,
-    StoreStats,
-};
+use coach_plans_storage::testing::FaultyStore;
+use coach_plans_storage::{StoreError, StoreHealth};
 use serde_json::Value;
-
-/// A store that can be told to fail reads or to report itself unwritable.
-#[derive(Default)]
-pub(crate) struct FaultyStore {
-    inner: MemoryStore,
-    pub(crate) fail_reads: AtomicBool,
-    pub(crate) down: AtomicBool,
-}
-
-impl FaultyStore {
-    fn read<T>(&self, read: impl FnOnce() -> Result<T, StoreError>) -> Result<T, StoreError> {
-        if self.fail_reads.load(Ordering::SeqCst) {
-            return Err(StoreError::Other(
-                "disk I/O error at /secret/path/plans.db".into(),
-            ));
-        }
-        read()
-    }
-}
-
-impl PlanStore for FaultyStore {
-    fn create_plan(&self, plan: NewPlan) -> Result<Plan, StoreError> {
-        self.inner.create_plan(plan)
-    }
-    fn revise_plan(&self, id: PlanId, revision: Revision) -> Result<Plan, StoreError> {
-        self.inner.revise_plan(id, revision)
-    }
-    fn delete_plan(&self, id: PlanId, by: Author, at: Timestamp) -> Result<Plan, StoreError> {
-        self.inner.delete_plan(id, by, at)
-    }
-    fn plan(&self, id: PlanId) -> Result<Option<Plan>, StoreError> {
-        self.read(|| self.inner.plan(id))
-    }
-    fn live_plan(&self, coach: &CoachId, date: PlanDate) -> Result<Option<Plan>, StoreError> {
-        self.read(|| self.inner.live_plan(coach, date))
-    }
-    fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError> {
-        self.read(|| self.inner.plans_for(coach, date))
-    }
-    fn list_plans(&self, query: &PlanQuery) -> Result<Vec<Plan>, StoreError> {
-        self.read(|| self.inner.list_plans(query))
-    }
-    fn history(&self, id: PlanId) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.read(|| self.inner.history(id))
-    }
-    fn stats(&self) -> Result<StoreStats, StoreError> {
-        self.read(|| self.inner.stats())
-    }
-    fn import_plans(&self, plans: &[NewPlan]) -> Result<ImportReport, StoreError> {
-        self.inner.import_plans(plans)
-    }
-    fn health(&self) -> StoreHealth {
-        if self.down.load(Ordering::SeqCst) {
-            StoreHealth {
-                writable: false,
-                pending_writes: 3,
-                error: Some("database is locked".to_owned()),
-            }
-        } else {
-            StoreHealth::up()
-        }
-    }
-}
 
 pub(crate) struct TestApp {
     pub(crate) api: Api,
     pub(crate) service: PlanService,
     pub(crate) store: Arc<FaultyStore>,
+}
+
+impl TestApp {
+    /// Every read fails with an error that names a file, which must never reach a client.
+    pub(crate) fn fail_reads(&self) {
+        self.store.before_each(|call| {
+            if call.is_read() {
+                Err(StoreError::Other(
+                    "disk I/O error at /secret/path/plans.db".into(),
+                ))
+            } else {
+                Ok(())
+            }
+        });
+    }
+
+    /// The store reports the database down, with changes held.
+    pub(crate) fn database_down(&self) {
+        self.store.report_health(Some(StoreHealth {
+            writable: false,
+            pending_writes: 3,
+            error: Some("database is locked".to_owned()),
+        }));
+    }
 }
 
 /// Today for the fixed clock: 2024-05-10 in New York.

@@ -1,7 +1,5 @@
 //! SPEC 6.1 and 6.3: index, health, readiness and metrics.
 
-use std::sync::atomic::Ordering;
-
 use actix_web::http::StatusCode;
 use coach_plans_api::{ApiSettings, StaticBotStatus};
 use serde_json::json;
@@ -57,7 +55,7 @@ async fn health_is_degraded_when_the_bot_is_disconnected() {
 #[actix_web::test]
 async fn health_is_503_unhealthy_when_the_database_is_down() {
     let app = spawn_app();
-    app.store.down.store(true, Ordering::SeqCst);
+    app.database_down();
     let reply = app.get("/health").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     let body = reply.json();

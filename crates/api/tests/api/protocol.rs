@@ -1,7 +1,5 @@
 //! SPEC 6.1 and 6.3 across endpoints: errors in JSON, bearer token, CORS, request ids.
 
-use std::sync::atomic::Ordering;
-
 use actix_web::http::StatusCode;
 use coach_plans_api::{ApiSettings, StaticBotStatus};
 use coach_plans_config::Secret;
@@ -46,7 +44,7 @@ async fn a_wrong_method_is_a_json_405() {
 #[actix_web::test]
 async fn an_internal_failure_is_a_json_500_that_leaks_nothing() {
     let app = spawn_app();
-    app.store.fail_reads.store(true, Ordering::SeqCst);
+    app.fail_reads();
     for uri in [
         "/api/coach-plans/?coach=d",
         "/api/coach-plans/all",

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use coach_plans_config::Config;
 use coach_plans_model::wire::{LegacyExport, LegacyRecord};
 use coach_plans_service::{ImportPreview, PlanService};
-use coach_plans_storage::SqliteStore;
+use coach_plans_sqlite::SqliteStore;
 
 use super::{fail, say};
 use crate::exit::Exit;

@@ -2,7 +2,8 @@
 //! place after a backup, and say what was done.
 
 use coach_plans_config::Config;
-use coach_plans_storage::{SqliteStore, StoreError};
+use coach_plans_sqlite::SqliteStore;
+use coach_plans_storage::StoreError;
 
 use super::{fail, say};
 use crate::exit::Exit;

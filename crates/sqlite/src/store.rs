@@ -12,18 +12,15 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params, params_from_iter};
 
-use crate::store::{
-    AuthorFilter, ImportReport, NewPlan, PlanQuery, PlanStore, Revision, StoreHealth, StoreStats,
+use coach_plans_storage::files::stamped_path;
+use coach_plans_storage::{
+    AuthorFilter, Cause, ImportReport, NewPlan, PlanQuery, PlanStore, ProtectedStore, Revision,
+    StoreError, StoreHealth, StoreStats,
 };
-use crate::{Cause, StoreError, files, import};
 
-mod errors;
-mod migrations;
-mod rows;
-
-use errors::{pool_error, sql_error};
-pub use migrations::{MigrationReport, SchemaStatus};
-use rows::{HISTORY_COLUMNS, PLAN_COLUMNS, history_from_row, insert_charts, plan_row};
+use crate::errors::{pool_error, sql_error};
+use crate::migrations::{self, MigrationReport, SchemaStatus};
+use crate::rows::{HISTORY_COLUMNS, PLAN_COLUMNS, history_from_row, insert_charts, plan_row};
 
 /// Plans in a SQLite database file.
 pub struct SqliteStore {
@@ -116,17 +113,11 @@ impl SqliteStore {
         migrations::inspect(path).map_err(|e| at_path(path, e))
     }
 
-    /// Whether the database takes writes now: an empty immediate transaction, which waits for
-    /// another writer's lock like any write (up to `database.connection_timeout`).
-    pub fn check_writable(&self) -> Result<(), StoreError> {
-        self.write(|_| Ok(()))
-    }
-
     /// Writes a consistent copy of the database beside it as `<name>.<label>-<UTC time>`
     /// (never over an earlier file) and returns its path; for example before an import.
     pub fn backup_beside(&self, label: &str) -> Result<PathBuf, StoreError> {
-        let (dir, name) = files::split(&self.path);
-        let target = files::stamped_path(dir, &name, label, "");
+        let (dir, name) = split(&self.path);
+        let target = stamped_path(dir, &name, label, "");
         let conn = self.conn()?;
         conn.backup(rusqlite::MAIN_DB, &target, None)
             .map_err(|e| at_path(&target, sql_error(e)))?;
@@ -266,20 +257,9 @@ impl PlanStore for SqliteStore {
                 });
             }
             let id = insert_plan(tx, &new)?;
-            Ok(Plan {
-                id: PlanId::new(id)
-                    .ok_or_else(|| StoreError::Corrupt(format!("new plan id {id}")))?,
-                coach: new.coach,
-                date: new.date,
-                text: new.text,
-                author: new.author,
-                channel: new.channel,
-                message_id: new.message_id,
-                created_at: new.created_at,
-                edited_at: new.edited_at,
-                charts: new.charts,
-                deleted: false,
-            })
+            let id =
+                PlanId::new(id).ok_or_else(|| StoreError::Corrupt(format!("new plan id {id}")))?;
+            Ok(new.into_plan(id))
         })
     }
 
@@ -300,17 +280,14 @@ impl PlanStore for SqliteStore {
                 ])
             })
             .map_err(sql_error)?;
-            let mut plan = previous;
-            if let Some(charts) = revision.charts {
+            if let Some(charts) = &revision.charts {
                 tx.prepare_cached("DELETE FROM plan_charts WHERE plan_id = ?1")
                     .and_then(|mut stmt| stmt.execute(params![id.get()]))
                     .map_err(sql_error)?;
-                insert_charts(tx, id.get(), &charts, revision.at.as_str())?;
-                plan.charts = charts;
+                insert_charts(tx, id.get(), charts, revision.at.as_str())?;
             }
-            plan.text = revision.text;
-            plan.edited_at = Some(revision.at);
-            plan.message_id = revision.message_id.or(plan.message_id);
+            let mut plan = previous;
+            revision.apply_to(&mut plan);
             Ok(plan)
         })
     }
@@ -497,7 +474,7 @@ impl PlanStore for SqliteStore {
                         date: new.date,
                         detail: "the plan was not found after writing".to_owned(),
                     })?;
-                import::verify(new, &stored)?;
+                new.check_read_back(&stored)?;
                 report.imported += 1;
             }
             Ok(report)
@@ -519,4 +496,21 @@ impl PlanStore for SqliteStore {
             },
         }
     }
+}
+
+impl ProtectedStore for SqliteStore {
+    /// An empty immediate transaction, which waits for another writer's lock like any write
+    /// (up to `database.connection_timeout`).
+    fn check_writable(&self) -> Result<(), StoreError> {
+        self.write(|_| Ok(()))
+    }
+}
+
+/// The directory and file name of `path` (`coach_plans.db` when it has none).
+pub(crate) fn split(path: &Path) -> (&Path, String) {
+    let name = path.file_name().map_or_else(
+        || "coach_plans.db".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    (path.parent().unwrap_or(Path::new("")), name)
 }

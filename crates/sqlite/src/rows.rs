@@ -4,10 +4,10 @@ use coach_plans_model::{
     Author, Channel, Chart, CoachId, HistoryAction, HistoryEntry, HistoryId, Plan, PlanDate,
     PlanId, PlanText, Timestamp,
 };
+use coach_plans_storage::StoreError;
 use rusqlite::{Connection, Row, params};
 
-use super::errors::{corrupt, sql_error};
-use crate::StoreError;
+use crate::errors::{corrupt, sql_error};
 
 /// The columns [`plan_from_row`] reads, in order.
 pub(crate) const PLAN_COLUMNS: &str = "id, coach_name, date, plan, author, author_id, channel, channel_id, message_id, created_at, edited_at, is_deleted";

@@ -1,9 +1,8 @@
 //! Turning driver errors into [`StoreError`]s: what callers act on is whether the database is
 //! unreachable for now, corrupt, or something else.
 
+use coach_plans_storage::StoreError;
 use rusqlite::ErrorCode;
-
-use crate::StoreError;
 
 /// Classifies a SQLite error.
 pub(crate) fn sql_error(error: rusqlite::Error) -> StoreError {

@@ -3,7 +3,7 @@
 //! import 100,000 legacy plans.
 //!
 //! ```text
-//! cargo run --release -p coach-plans-storage --example storage_bench -- [--plans N] [--db PATH]
+//! cargo run --release -p coach-plans-sqlite --example storage_bench -- [--plans N] [--db PATH]
 //! ```
 //!
 //! `--db` keeps the grown database at PATH (the HTTP bench serves it). Prints JSON lines.
@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use coach_plans_config::DatabaseConfig;
 use coach_plans_model::{Author, Channel, Chart, CoachId, PlanDate, PlanText, Timestamp};
-use coach_plans_storage::{NewPlan, PlanStore, SqliteStore};
+use coach_plans_sqlite::SqliteStore;
+use coach_plans_storage::{NewPlan, PlanStore};
 
 const COACHES: [&str; 4] = ["d", "i", "s", "n"];
 const CHUNK: usize = 100_000;

@@ -6,10 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
+use coach_plans_storage::StoreError;
+use coach_plans_storage::files::stamped_path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::errors::sql_error;
-use crate::{StoreError, files};
+use crate::errors::sql_error;
+use crate::store::split;
 
 /// A migration: its number, what it does, and its SQL (run in one transaction).
 struct Migration {
@@ -507,8 +509,8 @@ fn apply(conn: &mut Connection, migration: &Migration) -> Result<(), StoreError>
 /// upgrade. A database without a write-ahead log is copied byte for byte; one with a log goes
 /// through SQLite's backup API so the copy is consistent.
 fn backup_file(path: &Path, version: i64) -> Result<PathBuf, StoreError> {
-    let (dir, name) = files::split(path);
-    let target = files::stamped_path(dir, &name, &format!("v{version}-backup"), "");
+    let (dir, name) = split(path);
+    let target = stamped_path(dir, &name, &format!("v{version}-backup"), "");
     backup_to(path, &target)?;
     log::info!(
         "database {}: backed up to {} before upgrading",

@@ -2,8 +2,6 @@
 //! database, durability and lock contention.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,8 +9,10 @@ use std::time::Duration;
 
 use coach_plans_config::DatabaseConfig;
 use coach_plans_model::HistoryAction;
-use coach_plans_storage::{PlanStore, SqliteStore, StoreError};
-use common::{coach, date, new_plan};
+use coach_plans_sqlite::SqliteStore;
+use coach_plans_sqlite::testing::Locker;
+use coach_plans_storage::testing::{coach, date, new_plan};
+use coach_plans_storage::{PlanStore, StoreError};
 use rusqlite::Connection;
 
 const FIXTURE: &str = concat!(
@@ -414,8 +414,7 @@ fn a_write_blocked_by_another_process_lock_is_unavailable_until_released() {
     let (store, _) = SqliteStore::open(&config).unwrap();
     assert!(store.health().writable);
 
-    let locker = Connection::open(&path).unwrap();
-    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let locker = Locker::lock(&path);
     let err = store
         .create_plan(new_plan("d", "2024-05-10", "blocked"))
         .unwrap_err();
@@ -426,7 +425,7 @@ fn a_write_blocked_by_another_process_lock_is_unavailable_until_released() {
         health.error.unwrap().contains("locked"),
         "the reason says why"
     );
-    locker.execute_batch("ROLLBACK").unwrap();
+    drop(locker);
 
     store
         .create_plan(new_plan("d", "2024-05-10", "after the lock"))

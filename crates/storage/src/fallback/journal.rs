@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use coach_plans_model::{Author, Plan, PlanId, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::store::{NewPlan, Revision};
+use crate::{NewPlan, Revision};
 
 /// One held change, as journaled and as written through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +49,23 @@ pub(crate) enum Op {
         /// The version the deletion was decided against.
         before: Plan,
     },
+}
+
+impl Op {
+    /// The plan the change is about: its database or provisional id.
+    pub(crate) fn plan_id(&self) -> PlanId {
+        match self {
+            Self::Create { id, .. } | Self::Revise { id, .. } | Self::Delete { id, .. } => *id,
+        }
+    }
+
+    /// The version of the plan the change was decided against; for a new plan, the plan.
+    pub(crate) fn decided_against(&self) -> Plan {
+        match self {
+            Self::Create { id, plan } => plan.clone().into_plan(*id),
+            Self::Revise { before, .. } | Self::Delete { before, .. } => before.clone(),
+        }
+    }
 }
 
 /// The journal file, open for appending.

@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+mod errors;
+mod migrations;
+mod resilient;
+mod rows;
+mod store;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use migrations::{MigrationReport, SchemaStatus};
+pub use resilient::{ResilientSqlite, fallback_settings, open_resilient, opener};
+pub use store::SqliteStore;
