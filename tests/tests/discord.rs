@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use coach_plans_e2e::{Server, base_env, wait_for};
-use coach_plans_fake_discord::{FakeDiscord, FakeMessage};
+use coach_plans_fake_discord::{FakeDiscord, FakeMessage, Seen};
 use coach_plans_sqlite::testing::Locker;
 use rusqlite::Connection;
 
@@ -75,14 +75,29 @@ impl Discord {
 
     /// Ids of the messages the bot acknowledged with ✅ so far.
     fn acknowledged(&self) -> Vec<u64> {
-        self.fake
-            .seen()
-            .messages
-            .iter()
-            .filter(|m| m.content.starts_with('✅'))
-            .filter_map(|m| m.reply_to)
-            .collect()
+        acknowledged_in(&self.fake.seen())
     }
+
+    /// Waits until the bot has acknowledged at least `count` messages (woken by each post).
+    fn wait_for_acknowledged(&self, count: usize) {
+        self.runtime
+            .block_on(
+                self.fake
+                    .wait_until(&format!("{count} acknowledgements"), |seen| {
+                        (acknowledged_in(seen).len() >= count).then_some(())
+                    }),
+            )
+            .unwrap();
+    }
+}
+
+/// Ids of the messages the bot acknowledged with ✅ in what the fake saw.
+fn acknowledged_in(seen: &Seen) -> Vec<u64> {
+    seen.messages
+        .iter()
+        .filter(|m| m.content.starts_with('✅'))
+        .filter_map(|m| m.reply_to)
+        .collect()
 }
 
 /// A server on the same files in mock mode (no Discord): reads back what the last one stored.
@@ -178,9 +193,7 @@ fn every_acknowledged_plan_survives_sigkill_during_a_burst() {
             )
         })
         .collect();
-    wait_for("a few acknowledgements", 30, || {
-        (discord.acknowledged().len() >= 5).then_some(())
-    });
+    discord.wait_for_acknowledged(5);
     server.signal("KILL");
     assert_eq!(server.wait(), None, "killed by the signal");
     let acknowledged = discord.acknowledged();
