@@ -293,6 +293,31 @@ fn every_rust_example_in_the_docs_is_compiled_as_a_doctest() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// The features a crate's manifest turns on by default (`default = ["gateway"]`).
+fn default_features(manifest: &str) -> Vec<String> {
+    let Some(features) = manifest.split("[features]").nth(1) else {
+        return Vec::new();
+    };
+    let section = features.split("\n[").next().unwrap_or_default();
+    section
+        .lines()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("default")?
+                .trim()
+                .strip_prefix('=')
+        })
+        .map(|list| {
+            list.trim()
+                .trim_matches(['[', ']'])
+                .split(',')
+                .map(|f| f.trim().trim_matches('"').to_owned())
+                .filter(|f| !f.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `[[example]]` sections of a crate's manifest: name -> required features.
 fn required_features(manifest: &str) -> Vec<(String, Vec<String>)> {
     let mut found = Vec::new();
@@ -388,9 +413,15 @@ fn documented_example_commands_name_real_examples_with_their_features() {
         }
         let manifest = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
         let given = after("--features").unwrap_or_default();
+        // A default feature is on unless the command turns the defaults off.
+        let defaults = if words.contains(&"--no-default-features") {
+            Vec::new()
+        } else {
+            default_features(&manifest)
+        };
         for (name, features) in required_features(&manifest) {
             for feature in features.iter().filter(|_| name == example) {
-                if !given.split(',').any(|g| g == feature) {
+                if !given.split(',').any(|g| g == feature) && !defaults.contains(feature) {
                     problems.push(format!(
                         "{file}: `{}` needs --features {feature}",
                         line.trim()
