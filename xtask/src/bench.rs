@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use crate::{cargo, workspace_root};
 
-/// Options: `--quick` measures 100,000 plans instead of 1,000,000 and runs each load for 2 s.
+/// Options: `--quick` measures 100,000 plans instead of 1,000,000 and runs each load for 2 s;
+/// `http` measures only the HTTP figures with 1,000 plans (the ceiling, the four endpoints and
+/// one plan at `LOG_LEVEL=WARN`), skipping storage, client, bot and the grown database.
 /// Each HTTP figure is the median of three runs.
 struct Options {
     plans: usize,
@@ -24,6 +26,15 @@ struct Options {
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
+    let http_only = args.iter().any(|a| a == "http");
+    if let Some(unknown) = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "--quick" | "http"))
+    {
+        return Err(format!(
+            "unknown bench argument '{unknown}': `--quick` and `http` are known"
+        ));
+    }
     let options = if quick {
         Options {
             plans: 100_000,
@@ -38,33 +49,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
     };
     cargo(&["build", "--release", "-p", "coach-plans-server"], &[])?;
-    cargo(
-        &[
-            "build",
-            "--release",
-            "-p",
-            "coach-plans-api",
-            "-p",
-            "coach-plans-storage",
-            "-p",
-            "coach-plans-client",
-            "--examples",
-        ],
-        &[],
-    )?;
-    cargo(
-        &[
-            "build",
-            "--release",
-            "-p",
-            "coach-plans-bot",
-            "--features",
-            "fake-discord",
-            "--example",
-            "message_latency",
-        ],
-        &[],
-    )?;
+    if http_only {
+        cargo(
+            &["build", "--release", "-p", "coach-plans-api", "--examples"],
+            &[],
+        )?;
+    } else {
+        build_tools_outside_http()?;
+    }
     let release = workspace_root().join("target/release");
     let out_dir = workspace_root().join("target/bench");
     let work = out_dir.join("work");
@@ -73,26 +65,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let examples = release.join("examples");
     let mut lines: Vec<String> = Vec::new();
 
-    eprintln!("storage: growing a database to {} plans", options.plans);
     let big_db = work.join("big.db");
-    lines.extend(json_lines(&run_tool(
-        &examples.join("storage_bench"),
-        &[
-            "--plans",
-            &options.plans.to_string(),
-            "--db",
-            &big_db.display().to_string(),
-        ],
-    )?));
-
-    eprintln!("client: cache hits");
-    lines.extend(json_lines(&run_tool(&examples.join("cache_bench"), &[])?));
-
-    eprintln!("bot: MESSAGE_CREATE to plan stored");
-    lines.extend(json_lines(&run_tool(
-        &examples.join("message_latency"),
-        &["500", "--sqlite"],
-    )?));
+    if !http_only {
+        measure_outside_http(&examples, &big_db, &options, &mut lines)?;
+    }
 
     let loadgen = examples.join("loadgen");
     // Each load runs three times and the run with the median throughput is reported: on a
@@ -167,6 +143,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         None,
     )?);
     drop(quiet);
+    if http_only {
+        return write_report(&out_dir, &lines);
+    }
 
     // The same with the grown database.
     let big_dir = work.join("big");
@@ -201,11 +180,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         options.plans
     ));
     drop(big);
+    write_report(&out_dir, &lines)
+}
 
+fn write_report(out_dir: &Path, lines: &[String]) -> Result<(), String> {
     let raw = out_dir.join("results.jsonl");
     std::fs::write(&raw, lines.join("\n") + "\n")
         .map_err(|e| format!("cannot write {}: {e}", raw.display()))?;
-    let report = render(&lines);
+    let report = render(lines);
     let report_path = out_dir.join("report.md");
     std::fs::write(&report_path, &report)
         .map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
@@ -215,6 +197,66 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         report_path.display(),
         raw.display()
     );
+    Ok(())
+}
+
+/// The examples that measure storage, the client cache and the bot.
+fn build_tools_outside_http() -> Result<(), String> {
+    cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "coach-plans-api",
+            "-p",
+            "coach-plans-storage",
+            "-p",
+            "coach-plans-client",
+            "--examples",
+        ],
+        &[],
+    )?;
+    cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "coach-plans-bot",
+            "--features",
+            "fake-discord",
+            "--example",
+            "message_latency",
+        ],
+        &[],
+    )
+}
+
+/// Storage, client cache and bot figures; the storage run grows `big_db` for the HTTP runs.
+fn measure_outside_http(
+    examples: &Path,
+    big_db: &Path,
+    options: &Options,
+    lines: &mut Vec<String>,
+) -> Result<(), String> {
+    eprintln!("storage: growing a database to {} plans", options.plans);
+    lines.extend(json_lines(&run_tool(
+        &examples.join("storage_bench"),
+        &[
+            "--plans",
+            &options.plans.to_string(),
+            "--db",
+            &big_db.display().to_string(),
+        ],
+    )?));
+
+    eprintln!("client: cache hits");
+    lines.extend(json_lines(&run_tool(&examples.join("cache_bench"), &[])?));
+
+    eprintln!("bot: MESSAGE_CREATE to plan stored");
+    lines.extend(json_lines(&run_tool(
+        &examples.join("message_latency"),
+        &["500", "--sqlite"],
+    )?));
     Ok(())
 }
 
