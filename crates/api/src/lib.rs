@@ -2,21 +2,23 @@
 
 mod access;
 mod app;
-mod bot;
+mod bot_status;
 mod cache;
 mod compat;
 mod error;
-mod gate;
 mod listen;
 mod metrics;
+mod middleware;
 mod native;
 mod ops;
 mod query;
 mod respond;
 mod routes;
+mod state;
 
-pub use app::{Api, ApiSettings};
-pub use bot::{BotStatusSource, StaticBotStatus};
-pub use gate::{ACCESS_TARGET, REQUEST_ID_LOG_KEY};
+pub use app::Api;
+pub use bot_status::{BotStatusSource, StaticBotStatus};
 pub use listen::{CONNECTION_TARGET, REPLACED_LIBRARY_LOG_TARGETS};
+pub use middleware::{ACCESS_TARGET, REQUEST_ID_LOG_KEY};
 pub use routes::{ENDPOINTS, Endpoint};
+pub use state::ApiSettings;

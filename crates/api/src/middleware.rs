@@ -2,6 +2,7 @@
 //! access log line. One layer instead of five keeps the per-request cost small. The bearer
 //! token and OPTIONS are answered after routing, by the route that matched (see `access`).
 
+use std::borrow::Cow;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,9 +13,10 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use actix_web::{Error, ResponseError, web};
+use coach_plans_model::shorten;
 
-use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ECHO_CHARS};
+use crate::state::AppState;
 
 /// The request id header, accepted from clients and always echoed.
 pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -23,11 +25,11 @@ pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id"
 pub const REQUEST_ID_LOG_KEY: &str = "request_id";
 
 /// Wraps the app; see the module docs.
-pub(crate) struct Gate {
+pub(crate) struct Middleware {
     pub(crate) state: web::Data<AppState>,
 }
 
-impl<S, B> Transform<S, ServiceRequest> for Gate
+impl<S, B> Transform<S, ServiceRequest> for Middleware
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
     S::Future: 'static,
@@ -36,23 +38,23 @@ where
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type InitError = ();
-    type Transform = GateService<S>;
+    type Transform = MiddlewareService<S>;
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(GateService {
+        ready(Ok(MiddlewareService {
             service,
             state: self.state.clone(),
         }))
     }
 }
 
-pub(crate) struct GateService<S> {
+pub(crate) struct MiddlewareService<S> {
     service: S,
     state: web::Data<AppState>,
 }
 
-impl<S, B> Service<ServiceRequest> for GateService<S>
+impl<S, B> Service<ServiceRequest> for MiddlewareService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
     S::Future: 'static,
@@ -60,7 +62,7 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = GateFuture<S::Future>;
+    type Future = MiddlewareFuture<S::Future>;
 
     forward_ready!(service);
 
@@ -73,7 +75,7 @@ where
             Some(refusal) => Step::Done(Some(req.into_response(refusal.error_response()))),
             None => Step::Inner(Box::pin(self.service.call(req))),
         };
-        GateFuture {
+        MiddlewareFuture {
             step,
             request_id,
             allow_origin,
@@ -122,7 +124,7 @@ enum Step<F> {
     Done(Option<ServiceResponse>),
 }
 
-pub(crate) struct GateFuture<F> {
+pub(crate) struct MiddlewareFuture<F> {
     step: Step<F>,
     request_id: String,
     allow_origin: Option<HeaderValue>,
@@ -130,7 +132,7 @@ pub(crate) struct GateFuture<F> {
     state: web::Data<AppState>,
 }
 
-impl<F, B> Future for GateFuture<F>
+impl<F, B> Future for MiddlewareFuture<F>
 where
     F: Future<Output = Result<ServiceResponse<B>, Error>>,
     B: MessageBody,
@@ -183,13 +185,24 @@ where
                 target: ACCESS_TARGET,
                 "{} {}{}{} {status} {:.3}ms",
                 request.method(),
-                crate::error::echo(request.path()),
+                echoed(request.path()),
                 if query.is_empty() { "" } else { "?" },
-                crate::error::echo(query),
+                echoed(query),
                 elapsed.as_secs_f64() * 1000.0,
             );
         }
         Poll::Ready(Ok(response))
+    }
+}
+
+/// `text` as the access line echoes it: cut by [`shorten`] beyond [`ECHO_CHARS`], borrowed
+/// without a copy otherwise (nearly every path and query).
+fn echoed(text: &str) -> Cow<'_, str> {
+    // At most ECHO_CHARS bytes is at most ECHO_CHARS characters: nothing to cut.
+    if text.len() <= ECHO_CHARS {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(shorten(text, ECHO_CHARS))
     }
 }
 
