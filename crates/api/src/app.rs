@@ -31,7 +31,7 @@ impl Api {
                 service,
                 settings,
                 bot,
-                metrics: Metrics::new(),
+                metrics: Metrics::new(routes::ENDPOINTS),
                 cache: ReadCache::new(),
                 started: Instant::now(),
                 last_plan_count: AtomicU64::new(0),
