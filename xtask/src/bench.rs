@@ -73,9 +73,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let loadgen = examples.join("loadgen");
     // Each load runs three times and the run with the median throughput is reported: on a
     // 2-core machine that also runs the load generator, single runs vary by 20% or more.
-    let load = |url: &str, label: &str, requests: Option<u64>| -> Result<String, String> {
+    // Each run also records the server's CPU time per request, which other work on the
+    // machine disturbs far less than throughput.
+    let load = |server: &Served,
+                path: &str,
+                label: &str,
+                requests: Option<u64>|
+     -> Result<String, String> {
         eprintln!("http: {label}");
-        let mut args = vec![url.to_owned(), "--label".to_owned(), label.to_owned()];
+        let url = format!("{}{path}", server.base);
+        let mut args = vec![url, "--label".to_owned(), label.to_owned()];
         match requests {
             Some(n) => args.extend(["--requests".to_owned(), n.to_string()]),
             None => args.extend(["--seconds".to_owned(), options.seconds.to_string()]),
@@ -84,7 +91,21 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         let runs = if requests.is_some() { 1 } else { 3 };
         let mut results = Vec::new();
         for _ in 0..runs {
-            results.extend(json_lines(&run_tool(&loadgen, &args)?));
+            let cpu_before = server.cpu_seconds()?;
+            let run = json_lines(&run_tool(&loadgen, &args)?);
+            let cpu = server.cpu_seconds()? - cpu_before;
+            results.extend(run.into_iter().map(|line| {
+                let served: f64 = field(&line, "requests").parse().unwrap_or(0.0);
+                let micros = if served > 0.0 {
+                    cpu * 1e6 / served
+                } else {
+                    0.0
+                };
+                match line.strip_suffix('}') {
+                    Some(open) => format!("{open},\"server_cpu_us\":{micros:.1}}}"),
+                    None => line,
+                }
+            }));
         }
         results.sort_by(|a, b| {
             let rps = |l: &str| field(l, "rps").parse::<f64>().unwrap_or(0.0);
@@ -98,11 +119,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     // The ceiling.
     let ceiling = Served::start(&examples.join("fixed_body"), &[], &work)?;
-    lines.push(load(
-        &format!("{}/", ceiling.base),
-        "ceiling: fixed 330-byte body",
-        None,
-    )?);
+    lines.push(load(&ceiling, "/", "ceiling: fixed 330-byte body", None)?);
     drop(ceiling);
 
     // coach-plans with 1,000 plans (mock mode seeds 4 coaches x 250 days), default logging.
@@ -122,11 +139,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ("/metrics".to_owned(), "/metrics"),
     ];
     for (path, name) in &endpoints {
-        lines.push(load(
-            &format!("{}{path}", small.base),
-            &format!("{name}, 1,000 plans"),
-            None,
-        )?);
+        lines.push(load(&small, path, &format!("{name}, 1,000 plans"), None)?);
     }
     drop(small);
     let quiet_dir = work.join("quiet");
@@ -138,7 +151,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         &[("LOG_LEVEL", "WARN")],
     )?;
     lines.push(load(
-        &format!("{}{}", quiet.base, endpoints[0].0),
+        &quiet,
+        &endpoints[0].0,
         "one plan, 1,000 plans, LOG_LEVEL=WARN (no access lines)",
         None,
     )?);
@@ -154,20 +168,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let plan_path = format!("/api/coach-plans/?coach=d&date={big_date}");
     let big_label = format!("{} plans", options.plans);
     for (path, name) in endpoints.iter().skip(1) {
-        lines.push(load(
-            &format!("{}{path}", big.base),
-            &format!("{name}, {big_label}"),
-            None,
-        )?);
+        lines.push(load(&big, path, &format!("{name}, {big_label}"), None)?);
     }
     lines.push(load(
-        &format!("{}{plan_path}", big.base),
+        &big,
+        &plan_path,
         &format!("one plan, {big_label}"),
         None,
     )?);
     // Memory after a million requests.
     lines.push(load(
-        &format!("{}{plan_path}", big.base),
+        &big,
+        &plan_path,
         &format!(
             "memory run: {} requests, {big_label}",
             options.memory_requests
@@ -354,6 +366,23 @@ impl Served {
             .ok_or_else(|| format!("no plan for today: {body}"))
     }
 
+    /// The CPU time the server has used so far (user and system), in seconds.
+    fn cpu_seconds(&self) -> Result<f64, String> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .map_err(|e| format!("cannot read the server's CPU time: {e}"))?;
+        // Fields after the parenthesised command name: state is the 3rd field of the line,
+        // utime and stime the 14th and 15th, in clock ticks (USER_HZ, 100 on Linux).
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |n: usize| -> Result<f64, String> {
+            fields
+                .get(n - 3)
+                .and_then(|v| v.parse::<f64>().ok())
+                .ok_or_else(|| format!("no field {n} in /proc/{}/stat", self.child.id()))
+        };
+        Ok((ticks(14)? + ticks(15)?) / 100.0)
+    }
+
     fn resident_kib(&self) -> Result<u64, String> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .map_err(|e| format!("cannot read the server's memory: {e}"))?;
@@ -407,7 +436,7 @@ fn render(lines: &[String]) -> String {
         .and_then(|l| field(l, "rps").parse().ok())
         .unwrap_or(0.0);
     out.push_str("## HTTP (32 connections, 2 threads, keep-alive; median of 3 runs)\n\n");
-    out.push_str("| what | requests/s | % of ceiling | p50 µs | p99 µs | errors |\n|---|---|---|---|---|---|\n");
+    out.push_str("| what | requests/s | % of ceiling | p50 µs | p99 µs | errors | server CPU µs/request |\n|---|---|---|---|---|---|---|\n");
     for line in lines.iter().filter(|l| field(l, "bench") == "http") {
         let rps: f64 = field(line, "rps").parse().unwrap_or(0.0);
         let share = if ceiling > 0.0 {
@@ -416,11 +445,12 @@ fn render(lines: &[String]) -> String {
             0.0
         };
         out.push_str(&format!(
-            "| {} | {rps:.0} | {share:.0}% | {} | {} | {} |\n",
+            "| {} | {rps:.0} | {share:.0}% | {} | {} | {} | {} |\n",
             field(line, "label"),
             field(line, "p50_us"),
             field(line, "p99_us"),
             field(line, "errors"),
+            field(line, "server_cpu_us"),
         ));
     }
     out.push_str("\n## Storage (SQLite, synchronous=FULL)\n\n| plans stored | lookup p50 µs | lookup p99 µs | durable save p50 µs | save p99 µs |\n|---|---|---|---|---|\n");
