@@ -7,7 +7,7 @@
 //! third of its throughput; see docs/performance.md.
 
 use std::cell::Cell;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -119,7 +119,14 @@ fn write_message(record: &log::Record<'_>, line: &mut String) {
     match record.args().as_str() {
         Some(text) => escape_controls_into(text, line),
         None => {
-            let _ = EscapeControls(line).write_fmt(*record.args());
+            // Formatted in place and checked in one pass: cheaper than escaping each of the
+            // pieces the arguments write. Only a message that needs escapes is copied.
+            let start = line.len();
+            let _ = line.write_fmt(*record.args());
+            if !is_plain(&line[start..]) {
+                let raw = line.split_off(start);
+                escape_controls_into(&raw, line);
+            }
         }
     }
 }
@@ -186,12 +193,7 @@ fn needs_escape(c: char) -> bool {
 /// `\r`, `\u{1b}`, ...). Messages quote what users send (names, plan text, paths, headers):
 /// a newline or an escape sequence in them must not forge a line or drive a terminal.
 pub(crate) fn escape_controls_into(text: &str, out: &mut String) {
-    // Nearly every message is printable ASCII and tabs: decided in one pass without branches
-    // (which the compiler vectorizes), then copied whole.
-    if text
-        .bytes()
-        .fold(true, |plain, b| plain & matches!(b, b' '..=b'~' | b'\t'))
-    {
+    if is_plain(text) {
         out.push_str(text);
         return;
     }
@@ -224,14 +226,11 @@ pub(crate) fn escape_controls_into(text: &str, out: &mut String) {
     out.push_str(&text[clean_from..]);
 }
 
-/// Formats into a string through [`escape_controls_into`].
-struct EscapeControls<'a>(&'a mut String);
-
-impl fmt::Write for EscapeControls<'_> {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        escape_controls_into(text, self.0);
-        Ok(())
-    }
+/// Whether `text` is printable ASCII and tabs only, as nearly every message is: decided in one
+/// pass without branches, which the compiler vectorizes.
+fn is_plain(text: &str) -> bool {
+    text.bytes()
+        .fold(true, |plain, b| plain & matches!(b, b' '..=b'~' | b'\t'))
 }
 
 /// Appends `text` as a JSON string (RFC 8259: quotes, backslashes and C0 controls escaped).
