@@ -170,3 +170,96 @@ fn a_head_too_large_for_the_http_layer_is_still_answered_in_json() {
     );
     assert_eq!(server.stop(), Some(0));
 }
+
+/// The access lines of a server run with this log format, after one request with a client id.
+fn access_lines(format: &str) -> (Vec<String>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = base_env(dir.path());
+    env.push(("LOG_FORMAT".into(), format.into()));
+    let server = Server::start(dir.path(), &["--mock"], &env);
+    let given = get(
+        server.address,
+        "/health?probe=1",
+        "X-Request-ID: e2e-given.id_1\r\n",
+    );
+    assert_eq!(given.status, 200);
+    let generated = get(server.address, "/nope", "");
+    assert_eq!(generated.status, 404);
+    let generated_id = header(&generated, "x-request-id").unwrap().to_owned();
+    assert_eq!(server.stop(), Some(0));
+    let log = std::fs::read_to_string(dir.path().join("logs/coach-plans.log")).unwrap();
+    let lines = log
+        .lines()
+        // Only this test's requests (the server may check itself at startup).
+        .filter(|line| {
+            line.contains("coach_plans::access")
+                && (line.contains("/health?probe=1") || line.contains("/nope"))
+        })
+        .map(str::to_owned)
+        .collect();
+    (lines, generated_id)
+}
+
+#[test]
+fn each_request_writes_one_access_line_with_its_request_id_in_text_and_json() {
+    let (text, generated_id) = access_lines("text");
+    assert_eq!(text.len(), 2, "{text:#?}");
+    // 2024-05-10T16:00:00.123456+00:00 INFO  coach_plans::access [id] GET /path?query 200 0.123ms
+    for (line, id, request) in [
+        (&text[0], "e2e-given.id_1", "GET /health?probe=1 200 "),
+        (&text[1], generated_id.as_str(), "GET /nope 404 "),
+    ] {
+        let (time, rest) = line.split_at(32);
+        assert!(
+            time.ends_with("+00:00") && time.as_bytes()[10] == b'T' && time.as_bytes()[19] == b'.',
+            "{line}"
+        );
+        let expected = format!(" INFO  coach_plans::access [{id}] {request}");
+        assert!(rest.starts_with(&expected), "{line}");
+        let duration = &rest[expected.len()..];
+        let (whole, fraction) = duration
+            .strip_suffix("ms")
+            .unwrap()
+            .split_once('.')
+            .unwrap();
+        assert!(
+            whole.parse::<u64>().is_ok() && fraction.len() == 3,
+            "{line}"
+        );
+    }
+
+    let (json, generated_id) = access_lines("json");
+    assert_eq!(json.len(), 2, "{json:#?}");
+    for (line, id, request) in [
+        (&json[0], "e2e-given.id_1", "GET /health?probe=1 200 "),
+        (&json[1], generated_id.as_str(), "GET /nope 404 "),
+    ] {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        // log4rs's JSON encoder's fields, in its order.
+        let fields = [
+            "time",
+            "level",
+            "message",
+            "module_path",
+            "file",
+            "line",
+            "target",
+            "thread",
+            "thread_id",
+            "mdc",
+        ];
+        assert_eq!(value.as_object().unwrap().len(), fields.len(), "{line}");
+        let positions: Vec<usize> = fields
+            .iter()
+            .map(|field| line.find(&format!("\"{field}\":")).unwrap())
+            .collect();
+        assert!(positions.is_sorted(), "{line}");
+        assert_eq!(value["level"], "INFO");
+        assert_eq!(value["target"], "coach_plans::access");
+        assert_eq!(value["mdc"]["request_id"], id, "{line}");
+        assert!(
+            value["message"].as_str().unwrap().starts_with(request),
+            "{line}"
+        );
+    }
+}

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use crate::{cargo, workspace_root};
 
-/// Options: `--quick` measures 100,000 plans instead of 1,000,000 and runs each load for 2 s.
+/// Options: `--quick` measures 100,000 plans instead of 1,000,000 and runs each load for 2 s;
+/// `http` measures only the HTTP figures with 1,000 plans (the ceiling, the four endpoints and
+/// one plan at `LOG_LEVEL=WARN`), skipping storage, client, bot and the grown database.
 /// Each HTTP figure is the median of three runs.
 struct Options {
     plans: usize,
@@ -24,6 +26,15 @@ struct Options {
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick");
+    let http_only = args.iter().any(|a| a == "http");
+    if let Some(unknown) = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "--quick" | "http"))
+    {
+        return Err(format!(
+            "unknown bench argument '{unknown}': `--quick` and `http` are known"
+        ));
+    }
     let options = if quick {
         Options {
             plans: 100_000,
@@ -38,6 +49,171 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         }
     };
     cargo(&["build", "--release", "-p", "coach-plans-server"], &[])?;
+    if http_only {
+        cargo(
+            &["build", "--release", "-p", "coach-plans-api", "--examples"],
+            &[],
+        )?;
+    } else {
+        build_tools_outside_http()?;
+    }
+    let release = workspace_root().join("target/release");
+    let out_dir = workspace_root().join("target/bench");
+    let work = out_dir.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    let examples = release.join("examples");
+    let mut lines: Vec<String> = Vec::new();
+
+    let big_db = work.join("big.db");
+    if !http_only {
+        measure_outside_http(&examples, &big_db, &options, &mut lines)?;
+    }
+
+    let loadgen = examples.join("loadgen");
+    // Each load runs three times and the run with the median throughput is reported: on a
+    // 2-core machine that also runs the load generator, single runs vary by 20% or more.
+    // Each run also records the server's CPU time per request, which other work on the
+    // machine disturbs far less than throughput.
+    let load = |server: &Served,
+                path: &str,
+                label: &str,
+                requests: Option<u64>|
+     -> Result<String, String> {
+        eprintln!("http: {label}");
+        let url = format!("{}{path}", server.base);
+        let mut args = vec![url, "--label".to_owned(), label.to_owned()];
+        match requests {
+            Some(n) => args.extend(["--requests".to_owned(), n.to_string()]),
+            None => args.extend(["--seconds".to_owned(), options.seconds.to_string()]),
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let runs = if requests.is_some() { 1 } else { 3 };
+        let mut results = Vec::new();
+        for _ in 0..runs {
+            let cpu_before = server.cpu_seconds()?;
+            let run = json_lines(&run_tool(&loadgen, &args)?);
+            let cpu = server.cpu_seconds()? - cpu_before;
+            results.extend(run.into_iter().map(|line| {
+                let served: f64 = field(&line, "requests").parse().unwrap_or(0.0);
+                let micros = if served > 0.0 {
+                    cpu * 1e6 / served
+                } else {
+                    0.0
+                };
+                match line.strip_suffix('}') {
+                    Some(open) => format!("{open},\"server_cpu_us\":{micros:.1}}}"),
+                    None => line,
+                }
+            }));
+        }
+        results.sort_by(|a, b| {
+            let rps = |l: &str| field(l, "rps").parse::<f64>().unwrap_or(0.0);
+            rps(a).total_cmp(&rps(b))
+        });
+        results
+            .get(results.len() / 2)
+            .cloned()
+            .ok_or_else(|| format!("loadgen printed nothing for {label}"))
+    };
+
+    // The ceiling.
+    let ceiling = Served::start(&examples.join("fixed_body"), &[], &work)?;
+    lines.push(load(&ceiling, "/", "ceiling: fixed 330-byte body", None)?);
+    drop(ceiling);
+
+    // coach-plans with 1,000 plans (mock mode seeds 4 coaches x 250 days), default logging.
+    let small_dir = work.join("small");
+    let small = Served::coach_plans(
+        &release,
+        &small_dir,
+        &small_dir.join("plans.db"),
+        "249",
+        &[],
+    )?;
+    let date = small.today()?;
+    let endpoints = [
+        (format!("/api/coach-plans/?coach=d&date={date}"), "one plan"),
+        (format!("/api/coach-plans/all?date={date}"), "/all"),
+        ("/health".to_owned(), "/health"),
+        ("/metrics".to_owned(), "/metrics"),
+    ];
+    for (path, name) in &endpoints {
+        lines.push(load(&small, path, &format!("{name}, 1,000 plans"), None)?);
+    }
+    drop(small);
+    let quiet_dir = work.join("quiet");
+    let quiet = Served::coach_plans(
+        &release,
+        &quiet_dir,
+        &small_dir.join("plans.db"),
+        "249",
+        &[("LOG_LEVEL", "WARN")],
+    )?;
+    lines.push(load(
+        &quiet,
+        &endpoints[0].0,
+        "one plan, 1,000 plans, LOG_LEVEL=WARN (no access lines)",
+        None,
+    )?);
+    drop(quiet);
+    if http_only {
+        return write_report(&out_dir, &lines);
+    }
+
+    // The same with the grown database.
+    let big_dir = work.join("big");
+    let big = Served::coach_plans(&release, &big_dir, &big_db, "0", &[])?;
+    let big_date = big.today()?;
+    let plan_path = format!("/api/coach-plans/?coach=d&date={big_date}");
+    let big_label = format!("{} plans", options.plans);
+    for (path, name) in endpoints.iter().skip(1) {
+        lines.push(load(&big, path, &format!("{name}, {big_label}"), None)?);
+    }
+    lines.push(load(
+        &big,
+        &plan_path,
+        &format!("one plan, {big_label}"),
+        None,
+    )?);
+    // Memory after a million requests.
+    lines.push(load(
+        &big,
+        &plan_path,
+        &format!(
+            "memory run: {} requests, {big_label}",
+            options.memory_requests
+        ),
+        Some(options.memory_requests),
+    )?);
+    let rss = big.resident_kib()?;
+    lines.push(format!(
+        "{{\"bench\":\"memory\",\"plans\":{},\"rss_kib\":{rss}}}",
+        options.plans
+    ));
+    drop(big);
+    write_report(&out_dir, &lines)
+}
+
+fn write_report(out_dir: &Path, lines: &[String]) -> Result<(), String> {
+    let raw = out_dir.join("results.jsonl");
+    std::fs::write(&raw, lines.join("\n") + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", raw.display()))?;
+    let report = render(lines);
+    let report_path = out_dir.join("report.md");
+    std::fs::write(&report_path, &report)
+        .map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
+    println!("{report}");
+    eprintln!(
+        "bench: report in {}, raw lines in {}",
+        report_path.display(),
+        raw.display()
+    );
+    Ok(())
+}
+
+/// The examples that measure storage, the client cache and the bot.
+fn build_tools_outside_http() -> Result<(), String> {
     cargo(
         &[
             "build",
@@ -62,17 +238,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "message_latency",
         ],
         &[],
-    )?;
-    let release = workspace_root().join("target/release");
-    let out_dir = workspace_root().join("target/bench");
-    let work = out_dir.join("work");
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
-    let examples = release.join("examples");
-    let mut lines: Vec<String> = Vec::new();
+    )
+}
 
+/// Storage, client cache and bot figures; the storage run grows `big_db` for the HTTP runs.
+fn measure_outside_http(
+    examples: &Path,
+    big_db: &Path,
+    options: &Options,
+    lines: &mut Vec<String>,
+) -> Result<(), String> {
     eprintln!("storage: growing a database to {} plans", options.plans);
-    let big_db = work.join("big.db");
     lines.extend(json_lines(&run_tool(
         &examples.join("storage_bench"),
         &[
@@ -91,128 +267,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         &examples.join("message_latency"),
         &["500", "--sqlite"],
     )?));
-
-    let loadgen = examples.join("loadgen");
-    // Each load runs three times and the run with the median throughput is reported: on a
-    // 2-core machine that also runs the load generator, single runs vary by 20% or more.
-    let load = |url: &str, label: &str, requests: Option<u64>| -> Result<String, String> {
-        eprintln!("http: {label}");
-        let mut args = vec![url.to_owned(), "--label".to_owned(), label.to_owned()];
-        match requests {
-            Some(n) => args.extend(["--requests".to_owned(), n.to_string()]),
-            None => args.extend(["--seconds".to_owned(), options.seconds.to_string()]),
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let runs = if requests.is_some() { 1 } else { 3 };
-        let mut results = Vec::new();
-        for _ in 0..runs {
-            results.extend(json_lines(&run_tool(&loadgen, &args)?));
-        }
-        results.sort_by(|a, b| {
-            let rps = |l: &str| field(l, "rps").parse::<f64>().unwrap_or(0.0);
-            rps(a).total_cmp(&rps(b))
-        });
-        results
-            .get(results.len() / 2)
-            .cloned()
-            .ok_or_else(|| format!("loadgen printed nothing for {label}"))
-    };
-
-    // The ceiling.
-    let ceiling = Served::start(&examples.join("fixed_body"), &[], &work)?;
-    lines.push(load(
-        &format!("{}/", ceiling.base),
-        "ceiling: fixed 330-byte body",
-        None,
-    )?);
-    drop(ceiling);
-
-    // coach-plans with 1,000 plans (mock mode seeds 4 coaches x 250 days), default logging.
-    let small_dir = work.join("small");
-    let small = Served::coach_plans(
-        &release,
-        &small_dir,
-        &small_dir.join("plans.db"),
-        "249",
-        &[],
-    )?;
-    let date = small.today()?;
-    let endpoints = [
-        (format!("/api/coach-plans/?coach=d&date={date}"), "one plan"),
-        (format!("/api/coach-plans/all?date={date}"), "/all"),
-        ("/health".to_owned(), "/health"),
-        ("/metrics".to_owned(), "/metrics"),
-    ];
-    for (path, name) in &endpoints {
-        lines.push(load(
-            &format!("{}{path}", small.base),
-            &format!("{name}, 1,000 plans"),
-            None,
-        )?);
-    }
-    drop(small);
-    let quiet_dir = work.join("quiet");
-    let quiet = Served::coach_plans(
-        &release,
-        &quiet_dir,
-        &small_dir.join("plans.db"),
-        "249",
-        &[("LOG_LEVEL", "WARN")],
-    )?;
-    lines.push(load(
-        &format!("{}{}", quiet.base, endpoints[0].0),
-        "one plan, 1,000 plans, LOG_LEVEL=WARN (no access lines)",
-        None,
-    )?);
-    drop(quiet);
-
-    // The same with the grown database.
-    let big_dir = work.join("big");
-    let big = Served::coach_plans(&release, &big_dir, &big_db, "0", &[])?;
-    let big_date = big.today()?;
-    let plan_path = format!("/api/coach-plans/?coach=d&date={big_date}");
-    let big_label = format!("{} plans", options.plans);
-    for (path, name) in endpoints.iter().skip(1) {
-        lines.push(load(
-            &format!("{}{path}", big.base),
-            &format!("{name}, {big_label}"),
-            None,
-        )?);
-    }
-    lines.push(load(
-        &format!("{}{plan_path}", big.base),
-        &format!("one plan, {big_label}"),
-        None,
-    )?);
-    // Memory after a million requests.
-    lines.push(load(
-        &format!("{}{plan_path}", big.base),
-        &format!(
-            "memory run: {} requests, {big_label}",
-            options.memory_requests
-        ),
-        Some(options.memory_requests),
-    )?);
-    let rss = big.resident_kib()?;
-    lines.push(format!(
-        "{{\"bench\":\"memory\",\"plans\":{},\"rss_kib\":{rss}}}",
-        options.plans
-    ));
-    drop(big);
-
-    let raw = out_dir.join("results.jsonl");
-    std::fs::write(&raw, lines.join("\n") + "\n")
-        .map_err(|e| format!("cannot write {}: {e}", raw.display()))?;
-    let report = render(&lines);
-    let report_path = out_dir.join("report.md");
-    std::fs::write(&report_path, &report)
-        .map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
-    println!("{report}");
-    eprintln!(
-        "bench: report in {}, raw lines in {}",
-        report_path.display(),
-        raw.display()
-    );
     Ok(())
 }
 
@@ -310,6 +364,23 @@ impl Served {
             .ok_or_else(|| format!("no plan for today: {body}"))
     }
 
+    /// The CPU time the server has used so far (user and system), in seconds.
+    fn cpu_seconds(&self) -> Result<f64, String> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .map_err(|e| format!("cannot read the server's CPU time: {e}"))?;
+        // Fields after the parenthesised command name: state is the 3rd field of the line,
+        // utime and stime the 14th and 15th, in clock ticks (USER_HZ, 100 on Linux).
+        let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |n: usize| -> Result<f64, String> {
+            fields
+                .get(n - 3)
+                .and_then(|v| v.parse::<f64>().ok())
+                .ok_or_else(|| format!("no field {n} in /proc/{}/stat", self.child.id()))
+        };
+        Ok((ticks(14)? + ticks(15)?) / 100.0)
+    }
+
     fn resident_kib(&self) -> Result<u64, String> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .map_err(|e| format!("cannot read the server's memory: {e}"))?;
@@ -363,7 +434,7 @@ fn render(lines: &[String]) -> String {
         .and_then(|l| field(l, "rps").parse().ok())
         .unwrap_or(0.0);
     out.push_str("## HTTP (32 connections, 2 threads, keep-alive; median of 3 runs)\n\n");
-    out.push_str("| what | requests/s | % of ceiling | p50 µs | p99 µs | errors |\n|---|---|---|---|---|---|\n");
+    out.push_str("| what | requests/s | % of ceiling | p50 µs | p99 µs | errors | server CPU µs/request |\n|---|---|---|---|---|---|---|\n");
     for line in lines.iter().filter(|l| field(l, "bench") == "http") {
         let rps: f64 = field(line, "rps").parse().unwrap_or(0.0);
         let share = if ceiling > 0.0 {
@@ -372,11 +443,12 @@ fn render(lines: &[String]) -> String {
             0.0
         };
         out.push_str(&format!(
-            "| {} | {rps:.0} | {share:.0}% | {} | {} | {} |\n",
+            "| {} | {rps:.0} | {share:.0}% | {} | {} | {} | {} |\n",
             field(line, "label"),
             field(line, "p50_us"),
             field(line, "p99_us"),
             field(line, "errors"),
+            field(line, "server_cpu_us"),
         ));
     }
     out.push_str("\n## Storage (SQLite, synchronous=FULL)\n\n| plans stored | lookup p50 µs | lookup p99 µs | durable save p50 µs | save p99 µs |\n|---|---|---|---|---|\n");

@@ -10,10 +10,11 @@ use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, web};
 use coach_plans_config::Secret;
+use coach_plans_model::shorten;
 use subtle::ConstantTimeEq;
 
-use crate::app::{ApiSettings, AppState};
-use crate::error::{ApiError, echo};
+use crate::error::{ApiError, ECHO_CHARS};
+use crate::state::{ApiSettings, AppState};
 
 /// The paths served without the token. Everything else needs it: deny by default.
 pub(crate) const PUBLIC_PATHS: [&str; 4] = ["/", "/health", "/health/live", "/health/ready"];
@@ -63,8 +64,8 @@ pub(crate) async fn refused(
         return Err(ApiError::Unauthorized);
     }
     Err(ApiError::MethodNotAllowed {
-        method: echo(req.method().as_str()),
-        path: echo(req.path()),
+        method: shorten(req.method().as_str(), ECHO_CHARS),
+        path: shorten(req.path(), ECHO_CHARS),
     })
 }
 
@@ -79,7 +80,7 @@ pub(crate) async fn not_found(
     }
     Err(ApiError::NotFound(format!(
         "Endpoint {} not found",
-        echo(req.path())
+        shorten(req.path(), ECHO_CHARS)
     )))
 }
 

@@ -1,4 +1,4 @@
-//! Assembling the app: shared state, routes, and serving on a listener the caller bound.
+//! Assembling the app: state, middleware and routes, served on a listener the caller bound.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -7,63 +7,15 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{App, web};
-use coach_plans_config::{ApiConfig, Secret};
 use coach_plans_service::PlanService;
 
-use crate::bot::BotStatusSource;
+use crate::bot_status::BotStatusSource;
 use crate::cache::ReadCache;
-use crate::gate::Gate;
 use crate::metrics::Metrics;
+use crate::middleware::Middleware;
+use crate::state::{ApiSettings, AppState};
 use crate::{access, routes};
-
-/// How the API behaves, from the `api` section of the configuration.
-#[derive(Debug, Clone, Default)]
-pub struct ApiSettings {
-    /// Origins allowed to call the API from a browser; empty means any (`*`).
-    pub cors_origins: Vec<String>,
-    /// When set, every route except `/` and `/health*` needs `Authorization: Bearer <token>`.
-    pub auth_token: Option<Secret>,
-    /// Worker threads; the number of CPUs when `None`.
-    pub workers: Option<usize>,
-}
-
-impl ApiSettings {
-    /// The settings of an `api` configuration section.
-    pub fn from_config(config: &ApiConfig) -> Self {
-        Self {
-            cors_origins: config.cors_origins.clone(),
-            auth_token: config.auth_token.clone(),
-            workers: None,
-        }
-    }
-
-    /// The `Access-Control-Allow-Origin` value for a request, if its origin is allowed.
-    pub(crate) fn allowed_origin(&self, headers: &HeaderMap) -> Option<HeaderValue> {
-        if self.cors_origins.is_empty() || self.cors_origins.iter().any(|o| o == "*") {
-            return Some(HeaderValue::from_static("*"));
-        }
-        let origin = headers.get(header::ORIGIN)?;
-        let origin_text = origin.to_str().ok()?;
-        self.cors_origins
-            .iter()
-            .any(|allowed| allowed == origin_text)
-            .then(|| origin.clone())
-    }
-}
-
-/// What every handler shares.
-pub(crate) struct AppState {
-    pub(crate) service: PlanService,
-    pub(crate) settings: ApiSettings,
-    pub(crate) bot: Arc<dyn BotStatusSource>,
-    pub(crate) metrics: Metrics,
-    pub(crate) cache: ReadCache,
-    pub(crate) started: Instant,
-    /// The live plan count last read, served while storage cannot answer.
-    pub(crate) last_plan_count: AtomicU64,
-}
 
 /// The HTTP API over a [`PlanService`]. Cheap to clone; clones share state (metrics, cache).
 #[derive(Clone)]
@@ -79,7 +31,7 @@ impl Api {
                 service,
                 settings,
                 bot,
-                metrics: Metrics::new(),
+                metrics: Metrics::new(routes::ENDPOINTS),
                 cache: ReadCache::new(),
                 started: Instant::now(),
                 last_plan_count: AtomicU64::new(0),
@@ -102,7 +54,7 @@ impl Api {
     > {
         App::new()
             .app_data(self.state.clone())
-            .wrap(Gate {
+            .wrap(Middleware {
                 state: self.state.clone(),
             })
             .configure(|cfg| routes::register(cfg, self.state.settings.auth_token.as_ref()))

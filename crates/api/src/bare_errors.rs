@@ -119,7 +119,8 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Answering<S> {
             && buf.len() < 512
             && let Some(bytes) = replacement(
                 buf,
-                this.request_id.get_or_init(crate::gate::new_request_id),
+                this.request_id
+                    .get_or_init(|| crate::request_id::RequestId::generate().as_str().to_owned()),
             )
         {
             this.pending = Some((bytes, 0));

@@ -5,14 +5,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use coach_plans_model::wire::legacy::{
     AllEntry, AllPlans, FoundPlan, History, HistoryRow, MissingPlan,
 };
-use coach_plans_model::{Coach, PlanDate};
+use coach_plans_model::{Coach, PlanDate, shorten};
 use coach_plans_service::{PlanRef, ServiceError};
 
-use crate::app::AppState;
 use crate::cache::{CacheKey, Cached};
-use crate::error::{ApiError, echo};
+use crate::error::{ApiError, ECHO_CHARS};
 use crate::query::{self, Query};
 use crate::respond;
+use crate::state::AppState;
 
 /// `GET /api/coach-plans/?coach=C&date=D`: the plan, or `{"plan": "No plan available ...", "charts": []}`.
 pub(crate) async fn plan(
@@ -116,7 +116,10 @@ fn date_param(state: &AppState, query: &Query<'_>) -> Result<PlanDate, ApiError>
     match query.get("date") {
         None => Ok(state.service.today()),
         Some(input) => query::date(input).ok_or_else(|| {
-            ApiError::Compat(format!("Invalid date '{}'. Use YYYY-MM-DD", echo(input)))
+            ApiError::Compat(format!(
+                "Invalid date '{}'. Use YYYY-MM-DD",
+                shorten(input, ECHO_CHARS)
+            ))
         }),
     }
 }

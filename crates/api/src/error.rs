@@ -137,11 +137,6 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Cuts user input echoed in a message to a sensible length.
-pub(crate) fn echo(input: &str) -> String {
-    const MAX: usize = 200;
-    match input.char_indices().nth(MAX) {
-        None => input.to_owned(),
-        Some((cut, _)) => format!("{}…", &input[..cut]),
-    }
-}
+/// How many characters of user input an error message or log line echoes (cut with
+/// [`coach_plans_model::shorten`] beyond that).
+pub(crate) const ECHO_CHARS: usize = 200;

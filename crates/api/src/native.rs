@@ -2,13 +2,13 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use coach_plans_model::wire::{CoachInfo, CoachList, InvalidCursor, PlanHistory, PlanPage};
-use coach_plans_model::{PlanDate, PlanId, UserId};
+use coach_plans_model::{PlanDate, PlanId, UserId, shorten};
 use coach_plans_service::{AuthorFilter, PlanQuery, PlanRef};
 
-use crate::app::AppState;
-use crate::error::{ApiError, echo};
+use crate::error::{ApiError, ECHO_CHARS};
 use crate::query::{self, Query};
 use crate::respond;
+use crate::state::AppState;
 
 /// The page size when `limit` is absent, and the largest allowed.
 const DEFAULT_LIMIT: u32 = 50;
@@ -97,7 +97,7 @@ fn plan_id(req: &HttpRequest) -> Result<PlanId, ApiError> {
             "id",
             format!(
                 "'{}' is not a plan id; expected a positive whole number",
-                echo(raw)
+                shorten(raw, ECHO_CHARS)
             ),
         )
     })
@@ -123,7 +123,10 @@ fn date(
             query::date(input).ok_or_else(|| {
                 bad(
                     parameter,
-                    format!("'{}' is not a date; use YYYY-MM-DD or today", echo(input)),
+                    format!(
+                        "'{}' is not a date; use YYYY-MM-DD or today",
+                        shorten(input, ECHO_CHARS)
+                    ),
                 )
             })
         })
@@ -187,7 +190,7 @@ fn plan_query(state: &AppState, query: &Query<'_>) -> Result<PlanQuery, ApiError
                     "limit",
                     format!(
                         "'{}' is not a whole number from 1 to {MAX_LIMIT}",
-                        echo(input)
+                        shorten(input, ECHO_CHARS)
                     ),
                 )
             })?,
@@ -196,7 +199,9 @@ fn plan_query(state: &AppState, query: &Query<'_>) -> Result<PlanQuery, ApiError
         .get("cursor")
         .map(|input| {
             query::cursor(input).ok_or_else(|| {
-                let invalid = InvalidCursor { input: echo(input) };
+                let invalid = InvalidCursor {
+                    input: shorten(input, ECHO_CHARS),
+                };
                 bad("cursor", invalid.to_string())
             })
         })

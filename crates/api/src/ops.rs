@@ -14,8 +14,8 @@ use coach_plans_model::wire::{
 };
 use coach_plans_service::StoreStats;
 
-use crate::app::AppState;
 use crate::respond::json;
+use crate::state::AppState;
 
 /// `GET /`: the service and its endpoints.
 pub(crate) async fn index() -> HttpResponse {

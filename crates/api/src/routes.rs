@@ -20,9 +20,15 @@ impl Endpoint {
         self.path
     }
 
-    /// The route's name, as the metrics label it.
+    /// The route's resource name, unique in the table. An alias of a route (another path to
+    /// the same handler) is named `<route>.<alias>`.
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The `route` label of the metrics: the name, aliases counted under their route.
+    pub fn route_label(&self) -> &'static str {
+        route_label(self.name)
     }
 
     /// Whether it is served without the bearer token (`/` and `/health*`); every other route
@@ -30,6 +36,11 @@ impl Endpoint {
     pub fn is_public(&self) -> bool {
         PUBLIC_PATHS.contains(&self.path)
     }
+}
+
+/// The route label of a resource name: up to the first `.`.
+pub(crate) fn route_label(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(route, _)| route)
 }
 
 const fn endpoint(path: &'static str, name: &'static str, handler: fn() -> Route) -> Endpoint {

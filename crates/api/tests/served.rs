@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use coach_plans_api::{ACCESS_TARGET, Api, ApiSettings, REQUEST_ID_LOG_KEY, StaticBotStatus};
+use coach_plans_api::{ACCESS_TARGET, Api, ApiSettings, StaticBotStatus, with_current_request_id};
 use coach_plans_service::{PlanService, ServiceSettings};
 use coach_plans_storage::testing::{Call, FaultyStore};
 use coach_plans_storage::{MemoryStore, PlanStore, StoreError};
@@ -24,7 +24,7 @@ impl log::Log for Recorder {
         true
     }
     fn log(&self, record: &log::Record<'_>) {
-        let id = log_mdc::get(REQUEST_ID_LOG_KEY, |v| v.map(str::to_owned));
+        let id = with_current_request_id(|id| id.map(str::to_owned));
         LINES.get_or_init(Default::default).lock().unwrap().push((
             id,
             record.target().to_owned(),

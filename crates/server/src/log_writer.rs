@@ -1,23 +1,25 @@
-//! The log sink: records are encoded on the thread that logs them (so the time, the level and the
-//! request id are exact) and written by one writer thread to standard error and the size-rotated
-//! file, in order, in batches.
+//! The log sink: records are written as lines on the thread that logs them (so the time, the
+//! level and the request id are exact), appended to one shared buffer, and written by one writer
+//! thread to standard error and the size-rotated file, in order, in batches.
 //!
 //! log4rs's own appenders write and flush each record with its own system calls on the logging
-//! thread; with an access line per request that halved the API's throughput. Here a busy server
-//! writes many lines per system call and its request threads never wait for the disk or wake the
-//! writer (it collects lines for a millisecond at a time while they keep coming); an idle one
-//! writes each line at once. Either way a line reaches the file within about a millisecond.
+//! thread; with an access line per request that halved the API's throughput. Here a logging
+//! thread formats into a buffer it reuses, then holds a lock only to copy the line's bytes: no
+//! allocation, no system call and, while the server is busy, no wake-up (the writer swaps the
+//! buffer out once a millisecond while lines keep coming, and waits to be woken only when they
+//! stop). An idle server's lines are written at once. Either way a line reaches the file within
+//! about a millisecond.
 
-use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 use log4rs::append::Append;
-use log4rs::encode::Encode;
-use log4rs::encode::writer::simple::SimpleWriter;
+
+use crate::logging::LineFormat;
 
 /// Rotation of the log file, as Python's `RotatingFileHandler` does it: when a line would take
 /// the file past `max_bytes`, `file.{n}` becomes `file.{n+1}` (the oldest beyond `backups` is
@@ -33,28 +35,71 @@ pub(crate) struct Rotation {
 /// reach the file within about this long.
 const BATCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
 
-enum Message {
-    Line(Vec<u8>),
-    Flush(SyncSender<()>),
+/// The buffer each side starts with; a burst may grow it, and the writer shrinks its buffer
+/// back when it grew past [`KEPT_BUFFER_BYTES`].
+const BUFFER_BYTES: usize = 64 * 1024;
+const KEPT_BUFFER_BYTES: usize = 1024 * 1024;
+
+/// What logging threads and the writer share, under one lock held only for a copy or a swap.
+#[derive(Default)]
+struct Pending {
+    /// Whole lines the writer has not taken yet.
+    bytes: Vec<u8>,
+    /// Lines appended so far, and how many of them are written.
+    appended: u64,
+    written: u64,
+    /// The writer waits on `Shared::lines_ready` and must be woken for new lines.
+    writer_waiting: bool,
+    /// Threads waiting in `flush`.
+    flushers: usize,
+    /// The appender is being dropped: the writer writes what is left and ends.
+    closing: bool,
+    /// The writer has ended.
+    writer_gone: bool,
 }
 
-/// A log4rs appender that hands encoded lines to the writer thread.
+#[derive(Default)]
+struct Shared {
+    pending: Mutex<Pending>,
+    lines_ready: Condvar,
+    batch_written: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        // Nothing panics while holding the lock; if something did, the bytes are still lines.
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A log4rs appender that formats lines and hands them to the writer thread.
 pub(crate) struct BatchedAppender {
-    encoder: Box<dyn Encode>,
-    /// `None` only while dropping: closing the channel ends the writer.
-    sender: Option<Sender<Message>>,
+    format: LineFormat,
+    shared: Arc<Shared>,
     writer: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for BatchedAppender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BatchedAppender").finish_non_exhaustive()
+        f.debug_struct("BatchedAppender")
+            .field("format", &self.format)
+            .finish_non_exhaustive()
     }
 }
 
 impl BatchedAppender {
-    /// Opens (or creates, with its directory) the log file and starts the writer thread.
-    pub(crate) fn start(encoder: Box<dyn Encode>, rotation: Rotation) -> io::Result<Self> {
+    /// Opens (or creates, with its directory) the log file and starts the writer thread, which
+    /// writes to standard error and the file.
+    pub(crate) fn start(format: LineFormat, rotation: Rotation) -> io::Result<Self> {
+        Self::start_with_console(format, rotation, Box::new(io::stderr()))
+    }
+
+    /// As [`Self::start`], with another console.
+    fn start_with_console(
+        format: LineFormat,
+        rotation: Rotation,
+        console: Box<dyn io::Write + Send>,
+    ) -> io::Result<Self> {
         if let Some(dir) = rotation.path.parent()
             && !dir.as_os_str().is_empty()
         {
@@ -62,150 +107,204 @@ impl BatchedAppender {
         }
         let file = open_append(&rotation.path)?;
         let size = file.metadata()?.len();
-        let (sender, receiver) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        shared.lock().bytes.reserve(BUFFER_BYTES);
+        let writer_shared = shared.clone();
         let writer = std::thread::Builder::new()
             .name("coach-plans-log".into())
             .spawn(move || {
-                Writer {
-                    file: BufWriter::with_capacity(64 * 1024, file),
+                let outputs = Outputs {
+                    file,
                     size,
-                    console: BufWriter::with_capacity(64 * 1024, io::stderr()),
+                    console,
                     rotation,
-                }
-                .run(receiver);
+                };
+                write_until_closed(&writer_shared, outputs);
             })?;
         Ok(Self {
-            encoder,
-            sender: Some(sender),
+            format,
+            shared,
             writer: Some(writer),
         })
     }
 
-    fn send(&self, message: Message) -> bool {
-        self.sender
-            .as_ref()
-            .is_some_and(|sender| sender.send(message).is_ok())
+    /// Appends one whole line for the writer.
+    fn push(&self, line: &str) -> anyhow::Result<()> {
+        let mut pending = self.shared.lock();
+        if pending.writer_gone {
+            anyhow::bail!("the log writer has stopped");
+        }
+        pending.bytes.extend_from_slice(line.as_bytes());
+        pending.appended += 1;
+        if pending.writer_waiting {
+            pending.writer_waiting = false;
+            drop(pending);
+            self.shared.lines_ready.notify_one();
+        }
+        Ok(())
     }
 }
 
 impl Append for BatchedAppender {
     fn append(&self, record: &log::Record<'_>) -> anyhow::Result<()> {
-        let mut line = SimpleWriter(Vec::with_capacity(256));
-        // Messages quote what users send (names, plan text, paths, headers): a newline or an
-        // escape sequence in them must not forge a line or drive a terminal.
-        // The message is formatted once, here; the encoder copies the text.
-        let message = record.args().to_string();
-        let message = escape_controls(&message);
-        self.encoder.encode(
-            &mut line,
-            &log::Record::builder()
-                .level(record.level())
-                .target(record.target())
-                .module_path(record.module_path())
-                .file(record.file())
-                .line(record.line())
-                .args(format_args!("{message}"))
-                .build(),
-        )?;
-        if !self.send(Message::Line(line.0)) {
-            anyhow::bail!("the log writer has stopped");
+        thread_local! {
+            /// The line being formatted on this thread, its capacity kept from line to line.
+            static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
         }
-        Ok(())
+        LINE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut line) => {
+                line.clear();
+                self.format.write_line(record, &mut line);
+                let pushed = self.push(&line);
+                if line.capacity() > BUFFER_BYTES {
+                    *line = String::with_capacity(512);
+                }
+                pushed
+            }
+            // A message whose formatting logs: the inner record gets a buffer of its own.
+            Err(_) => {
+                let mut line = String::new();
+                self.format.write_line(record, &mut line);
+                self.push(&line)
+            }
+        })
     }
 
-    /// Waits until every line logged so far is written and flushed.
+    /// Waits until every line logged so far is written.
     fn flush(&self) {
-        let (done, wait) = mpsc::sync_channel(1);
-        if self.send(Message::Flush(done)) {
-            let _ = wait.recv();
+        let mut pending = self.shared.lock();
+        let target = pending.appended;
+        pending.flushers += 1;
+        while pending.written < target && !pending.writer_gone {
+            pending = self
+                .shared
+                .batch_written
+                .wait(pending)
+                .unwrap_or_else(PoisonError::into_inner);
         }
+        pending.flushers -= 1;
     }
 }
 
 impl Drop for BatchedAppender {
     fn drop(&mut self) {
-        // The writer writes what is queued, flushes and ends when the channel closes.
-        self.sender.take();
+        // The writer writes what is queued and ends.
+        self.shared.lock().closing = true;
+        self.shared.lines_ready.notify_one();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
     }
 }
 
-struct Writer {
-    file: BufWriter<File>,
+/// Marks the writer gone when it ends, however it ends, so that nobody waits for it.
+struct WriterGone<'a>(&'a Shared);
+
+impl Drop for WriterGone<'_> {
+    fn drop(&mut self) {
+        self.0.lock().writer_gone = true;
+        self.0.batch_written.notify_all();
+    }
+}
+
+/// The writer thread: takes the pending lines, writes them, and repeats until closed.
+fn write_until_closed(shared: &Shared, mut outputs: Outputs) {
+    let _gone = WriterGone(shared);
+    let mut batch: Vec<u8> = Vec::with_capacity(BUFFER_BYTES);
+    loop {
+        let (upto, closing) = {
+            let mut pending = shared.lock();
+            while pending.bytes.is_empty() && !pending.closing {
+                pending.writer_waiting = true;
+                pending = shared
+                    .lines_ready
+                    .wait(pending)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            pending.writer_waiting = false;
+            std::mem::swap(&mut pending.bytes, &mut batch);
+            (pending.appended, pending.closing)
+        };
+        outputs.write(&batch);
+        batch.clear();
+        if batch.capacity() > KEPT_BUFFER_BYTES {
+            batch = Vec::with_capacity(BUFFER_BYTES);
+        }
+        {
+            let mut pending = shared.lock();
+            pending.written = upto;
+            if pending.flushers > 0 {
+                shared.batch_written.notify_all();
+            }
+            if closing && pending.bytes.is_empty() {
+                return;
+            }
+        }
+        // While lines keep coming, collect them for a moment instead of waiting to be woken:
+        // a waiting writer costs the next logging thread a wake-up call.
+        std::thread::sleep(BATCH_PAUSE);
+    }
+}
+
+/// Where lines go: the console and the rotated file.
+struct Outputs {
+    file: File,
     size: u64,
-    console: BufWriter<io::Stderr>,
+    console: Box<dyn io::Write + Send>,
     rotation: Rotation,
 }
 
-impl Writer {
-    fn run(mut self, receiver: Receiver<Message>) {
-        while let Ok(first) = receiver.recv() {
-            self.batch(first, &receiver);
-            // While lines keep coming, collect them for a moment instead of blocking on the
-            // channel: a writer asleep in `recv` costs every logging thread a wake-up call.
-            loop {
-                std::thread::sleep(BATCH_PAUSE);
-                match receiver.try_recv() {
-                    Ok(next) => self.batch(next, &receiver),
-                    Err(mpsc::TryRecvError::Empty) => break,
-                    Err(mpsc::TryRecvError::Disconnected) => return self.finish(),
-                }
-            }
-        }
-        self.finish();
-    }
-
-    fn finish(&mut self) {
-        let _ = self.file.flush();
-        let _ = self.console.flush();
-    }
-
-    /// Writes `first` and everything queued behind it, then flushes and answers flush requests.
-    fn batch(&mut self, first: Message, receiver: &Receiver<Message>) {
-        let mut waiting = Vec::new();
-        let mut next = Some(first);
-        while let Some(message) = next {
-            match message {
-                Message::Line(line) => self.write(&line),
-                Message::Flush(done) => waiting.push(done),
-            }
-            next = receiver.try_recv().ok();
-        }
+impl Outputs {
+    /// Writes whole lines: all to the console, and to the file, rotating it before a line that
+    /// would take it past the size (a line longer than the size gets a file of its own).
+    fn write(&mut self, lines: &[u8]) {
         // Nothing to report to if these fail: the console and the file are the reports.
-        self.finish();
-        for done in waiting {
-            let _ = done.send(());
+        let _ = self.console.write_all(lines);
+        if self.size + lines.len() as u64 <= self.rotation.max_bytes {
+            // The usual case, without looking for line ends.
+            if self.file.write_all(lines).is_ok() {
+                self.size += lines.len() as u64;
+            }
+            return;
         }
-    }
-
-    fn write(&mut self, line: &[u8]) {
-        let _ = self.console.write_all(line);
-        let len = line.len() as u64;
-        if self.size > 0 && self.size + len > self.rotation.max_bytes {
-            match self.rotate() {
-                Ok(file) => {
-                    self.file = BufWriter::with_capacity(64 * 1024, file);
-                    self.size = 0;
+        let mut rest = lines;
+        while !rest.is_empty() {
+            // The longest run of lines that fits; at least one line in an empty file.
+            let mut run = 0;
+            for line in rest.split_inclusive(|&b| b == b'\n') {
+                let after = self.size + (run + line.len()) as u64;
+                if after > self.rotation.max_bytes && self.size + run as u64 > 0 {
+                    break;
                 }
-                Err(error) => {
-                    let _ = writeln!(
-                        self.console,
-                        "coach-plans: cannot rotate {}: {error}",
-                        self.rotation.path.display()
-                    );
+                run += line.len();
+            }
+            if run == 0 {
+                match self.rotate() {
+                    Ok(file) => {
+                        self.file = file;
+                        self.size = 0;
+                        continue;
+                    }
+                    Err(error) => {
+                        let _ = writeln!(
+                            self.console,
+                            "coach-plans: cannot rotate {}: {error}",
+                            self.rotation.path.display()
+                        );
+                        // Keep logging to the file we have rather than lose the lines.
+                        run = rest.len();
+                    }
                 }
             }
-        }
-        if self.file.write_all(line).is_ok() {
-            self.size += len;
+            if self.file.write_all(&rest[..run]).is_ok() {
+                self.size += run as u64;
+            }
+            rest = &rest[run..];
         }
     }
 
     /// Shifts the backups and starts a new file.
     fn rotate(&mut self) -> io::Result<File> {
-        self.file.flush()?;
         let path = &self.rotation.path;
         let numbered = |n: u32| -> PathBuf {
             let mut name = path.as_os_str().to_owned();
@@ -223,38 +322,6 @@ impl Writer {
         }
         open_append(path)
     }
-}
-
-/// `message` with every character that could break a log line or reach a terminal as a
-/// control written as an escape: C0 and C1 controls other than tab (`\n`, `\r`, `\u{1b}`),
-/// DEL, line and paragraph separators, and bidirectional controls (which reorder how a line
-/// reads). Borrowed, without a copy, when there is none (the common case).
-pub(crate) fn escape_controls(message: &str) -> Cow<'_, str> {
-    fn needs_escape(c: char) -> bool {
-        (c.is_control() && c != '\t')
-            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
-    }
-    // Bytes below 0x80 that are not controls cannot start an escape: skip them fast.
-    let first = message
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii() && !c.is_ascii_control() || c == '\t') && needs_escape(c));
-    let Some((at, _)) = first else {
-        return Cow::Borrowed(message);
-    };
-    let mut escaped = String::with_capacity(message.len() + 16);
-    escaped.push_str(&message[..at]);
-    for c in message[at..].chars() {
-        match c {
-            '\n' => escaped.push_str("\\n"),
-            '\r' => escaped.push_str("\\r"),
-            c if needs_escape(c) => {
-                use std::fmt::Write as _;
-                let _ = write!(escaped, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => escaped.push(c),
-        }
-    }
-    Cow::Owned(escaped)
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
@@ -278,7 +345,6 @@ fn rename_if_present(from: &Path, to: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use log4rs::encode::pattern::PatternEncoder;
 
     fn record_line(appender: &BatchedAppender, message: &str) {
         appender
@@ -292,40 +358,32 @@ mod tests {
             .unwrap_or_else(|e| panic!("append failed: {e}"));
     }
 
-    #[test]
-    fn user_text_cannot_forge_a_line_or_reach_the_terminal() {
-        assert_eq!(
-            escape_controls("plain text, tab\tok"),
-            "plain text, tab\tok"
-        );
-        assert!(matches!(escape_controls("café 📈"), Cow::Borrowed(_)));
-        assert_eq!(
-            escape_controls("dana\n2026-01-01T00:00:00.000000+00:00 ERROR forged\u{1b}[31m"),
-            "dana\\n2026-01-01T00:00:00.000000+00:00 ERROR forged\\u{1b}[31m"
-        );
-        assert_eq!(escape_controls("a\rb\u{7f}\u{85}"), "a\\rb\\u{7f}\\u{85}");
-        assert_eq!(
-            escape_controls("x\u{202e}y\u{2028}z"),
-            "x\\u{202e}y\\u{2028}z"
-        );
+    /// What follows the time in a text line (`2024-05-10T16:00:00.123456+00:00 `).
+    fn after_time(line: &str) -> &str {
+        line.get(33..).unwrap_or_default()
+    }
 
+    #[test]
+    fn user_text_cannot_forge_a_line_in_the_file() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("app.log");
-        let appender = BatchedAppender::start(
-            Box::new(PatternEncoder::new("{l} {m}{n}")),
+        let appender = BatchedAppender::start_with_console(
+            LineFormat::Text,
             Rotation {
                 path: path.clone(),
                 max_bytes: 1 << 20,
                 backups: 0,
             },
+            Box::new(io::sink()),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         record_line(&appender, "posted by dana\nERROR forged line\u{1b}[2J");
         appender.flush();
         let written = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(written.lines().count(), 1, "{written}");
         assert_eq!(
-            written,
-            "INFO posted by dana\\nERROR forged line\\u{1b}[2J\n"
+            after_time(&written),
+            "INFO  test [-] posted by dana\\nERROR forged line\\u{1b}[2J\n"
         );
     }
 
@@ -333,13 +391,15 @@ mod tests {
     fn lines_rotate_at_the_size_keeping_the_configured_backups() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("logs/app.log");
-        let appender = BatchedAppender::start(
-            Box::new(PatternEncoder::new("{m}{n}")),
+        // Each line is 66 bytes: three fit in 200.
+        let appender = BatchedAppender::start_with_console(
+            LineFormat::Text,
             Rotation {
                 path: path.clone(),
-                max_bytes: 100,
+                max_bytes: 200,
                 backups: 2,
             },
+            Box::new(io::sink()),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         for n in 0..30 {
@@ -349,9 +409,10 @@ mod tests {
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
         let live = read(&path);
         let one = read(&dir.path().join("logs/app.log.1"));
+        assert_eq!(live.lines().next().map(str::len), Some(65), "{live}");
         assert!(live.ends_with("line 29 .........\n"), "{live}");
         assert!(
-            one.ends_with("line 24 .........\n"),
+            one.ends_with("line 26 .........\n"),
             "newest backup is .1: {one}"
         );
         assert!(dir.path().join("logs/app.log.2").exists());
@@ -363,7 +424,79 @@ mod tests {
             let size = std::fs::metadata(dir.path().join("logs").join(file))
                 .map(|m| m.len())
                 .unwrap_or(0);
-            assert!(size <= 100, "{file}: {size}");
+            assert!(size <= 200, "{file}: {size}");
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_the_size_gets_a_file_of_its_own() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("app.log");
+        let appender = BatchedAppender::start_with_console(
+            LineFormat::Text,
+            Rotation {
+                path: path.clone(),
+                max_bytes: 100,
+                backups: 3,
+            },
+            Box::new(io::sink()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        record_line(&appender, "short");
+        record_line(&appender, &"long ".repeat(40));
+        record_line(&appender, "after");
+        appender.flush();
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap_or_default();
+        assert!(read("app.log.2").ends_with("short\n"));
+        assert!(read("app.log.1").trim_end().ends_with("long"));
+        assert!(read("app.log").ends_with("after\n"));
+    }
+
+    #[test]
+    fn lines_from_many_threads_are_all_written_whole() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("app.log");
+        let appender = Arc::new(
+            BatchedAppender::start_with_console(
+                LineFormat::Text,
+                Rotation {
+                    path: path.clone(),
+                    max_bytes: 1 << 30,
+                    backups: 0,
+                },
+                Box::new(io::sink()),
+            )
+            .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let appender = appender.clone();
+                std::thread::spawn(move || {
+                    for n in 0..5_000 {
+                        record_line(&appender, &format!("thread {t} line {n}"));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread
+                .join()
+                .unwrap_or_else(|_| panic!("a logging thread panicked"));
+        }
+        appender.flush();
+        let written = std::fs::read_to_string(&path).unwrap_or_default();
+        let lines: Vec<&str> = written.lines().collect();
+        assert_eq!(lines.len(), 20_000);
+        for t in 0..4 {
+            let own: Vec<&str> = lines
+                .iter()
+                .map(|l| after_time(l))
+                .filter(|l| l.starts_with(&format!("INFO  test [-] thread {t} ")))
+                .collect();
+            let expected: Vec<String> = (0..5_000)
+                .map(|n| format!("INFO  test [-] thread {t} line {n}"))
+                .collect();
+            assert_eq!(own, expected, "thread {t}'s lines, whole and in order");
         }
     }
 }

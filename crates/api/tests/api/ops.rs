@@ -1,10 +1,12 @@
 //! SPEC 6.1 and 6.3: index, health, readiness and metrics.
 
 use actix_web::http::StatusCode;
-use coach_plans_api::{ApiSettings, StaticBotStatus};
+use std::collections::BTreeMap;
+
+use coach_plans_api::{ApiSettings, ENDPOINTS, StaticBotStatus};
 use serde_json::json;
 
-use crate::helpers::{keys, spawn_app, spawn_app_with};
+use crate::helpers::{TODAY, keys, spawn_app, spawn_app_with};
 
 #[actix_web::test]
 async fn the_index_names_the_service_and_its_endpoints() {
@@ -123,4 +125,46 @@ async fn prometheus_text_carries_every_family() {
     ] {
         assert!(text.contains(family), "missing {family} in:\n{text}");
     }
+}
+
+/// The request counters of a Prometheus scrape: (route, status) to count.
+fn requests_by_route(text: &str) -> BTreeMap<(String, String), u64> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("coach_plans_http_requests_total{route=\""))
+        .map(|rest| {
+            let (route, rest) = rest.split_once("\",status=\"").unwrap();
+            let (status, count) = rest.split_once("\"} ").unwrap();
+            (
+                (route.to_owned(), status.to_owned()),
+                count.parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn requests_are_counted_under_the_route_the_router_matched_and_unknown_paths_under_one_label()
+{
+    let app = spawn_app();
+    let plan = app.post("d", TODAY, "one plan", &[]).await;
+    for endpoint in ENDPOINTS {
+        let uri = endpoint.path().replace("{id}", &plan.id.get().to_string());
+        let reply = app.get(&format!("{uri}?coach=d&date={TODAY}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+    }
+    for unknown in ["/nope", "/api/v1/plans/1/nope", "/metrics/prometheus/x%20y"] {
+        assert_eq!(app.get(unknown).await.status, StatusCode::NOT_FOUND);
+    }
+    let scrape = app.get("/metrics/prometheus").await;
+    let counted = requests_by_route(&String::from_utf8(scrape.body).unwrap());
+
+    let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
+    // An alias (`/api/coach-plans` for `/api/coach-plans/`) counts under its route's label.
+    for endpoint in ENDPOINTS {
+        *expected
+            .entry((endpoint.route_label().to_owned(), "200".to_owned()))
+            .or_default() += 1;
+    }
+    expected.insert(("unmatched".to_owned(), "404".to_owned()), 3);
+    assert_eq!(counted, expected);
 }

@@ -2,32 +2,28 @@
 //! access log line. One layer instead of five keeps the per-request cost small. The bearer
 //! token and OPTIONS are answered after routing, by the route that matched (see `access`).
 
+use std::borrow::Cow;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{Error, ResponseError, web};
+use coach_plans_model::shorten;
 
-use crate::app::AppState;
-use crate::error::ApiError;
-
-/// The request id header, accepted from clients and always echoed.
-pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The key of the request id in the logging context (`{X(request_id)}` in log4rs patterns).
-pub const REQUEST_ID_LOG_KEY: &str = "request_id";
+use crate::error::{ApiError, ECHO_CHARS};
+use crate::request_id::{LogContext, REQUEST_ID, RequestId};
+use crate::state::AppState;
 
 /// Wraps the app; see the module docs.
-pub(crate) struct Gate {
+pub(crate) struct Middleware {
     pub(crate) state: web::Data<AppState>,
 }
 
-impl<S, B> Transform<S, ServiceRequest> for Gate
+impl<S, B> Transform<S, ServiceRequest> for Middleware
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
     S::Future: 'static,
@@ -36,23 +32,23 @@ where
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
     type InitError = ();
-    type Transform = GateService<S>;
+    type Transform = MiddlewareService<S>;
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(GateService {
+        ready(Ok(MiddlewareService {
             service,
             state: self.state.clone(),
         }))
     }
 }
 
-pub(crate) struct GateService<S> {
+pub(crate) struct MiddlewareService<S> {
     service: S,
     state: web::Data<AppState>,
 }
 
-impl<S, B> Service<ServiceRequest> for GateService<S>
+impl<S, B> Service<ServiceRequest> for MiddlewareService<S>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
     S::Future: 'static,
@@ -60,20 +56,20 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = Error;
-    type Future = GateFuture<S::Future>;
+    type Future = MiddlewareFuture<S::Future>;
 
     forward_ready!(service);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let started = Instant::now();
-        let request_id = request_id(req.headers());
-        let _context = LogContext::enter(&request_id);
+        let request_id = RequestId::of_request(req.headers());
+        let _context = LogContext::enter(request_id);
         let allow_origin = self.state.settings.allowed_origin(req.headers());
         let step = match too_large(&req) {
             Some(refusal) => Step::Done(Some(req.into_response(refusal.error_response()))),
             None => Step::Inner(Box::pin(self.service.call(req))),
         };
-        GateFuture {
+        MiddlewareFuture {
             step,
             request_id,
             allow_origin,
@@ -122,15 +118,15 @@ enum Step<F> {
     Done(Option<ServiceResponse>),
 }
 
-pub(crate) struct GateFuture<F> {
+pub(crate) struct MiddlewareFuture<F> {
     step: Step<F>,
-    request_id: String,
+    request_id: RequestId,
     allow_origin: Option<HeaderValue>,
     started: Instant,
     state: web::Data<AppState>,
 }
 
-impl<F, B> Future for GateFuture<F>
+impl<F, B> Future for MiddlewareFuture<F>
 where
     F: Future<Output = Result<ServiceResponse<B>, Error>>,
     B: MessageBody,
@@ -141,7 +137,7 @@ where
         let this = self.get_mut();
         // Log lines written while the handler runs carry the request id, whichever request
         // this worker thread polled before.
-        let _context = LogContext::enter(&this.request_id);
+        let _context = LogContext::enter(this.request_id);
         let mut response = match &mut this.step {
             Step::Inner(inner) => match inner.as_mut().poll(cx) {
                 Poll::Pending => return Poll::Pending,
@@ -159,9 +155,7 @@ where
         };
         let elapsed = this.started.elapsed();
         let headers = response.headers_mut();
-        if let Ok(id) = HeaderValue::from_str(&this.request_id) {
-            headers.insert(REQUEST_ID, id);
-        }
+        headers.insert(REQUEST_ID, this.request_id.header_value());
         if let Some(origin) = &this.allow_origin {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
             headers.insert(
@@ -177,97 +171,35 @@ where
         this.state
             .metrics
             .record(request.match_name(), status, elapsed);
-        if log::log_enabled!(target: ACCESS_TARGET, log::Level::Info) {
-            let query = request.query_string();
-            log::info!(
-                target: ACCESS_TARGET,
-                "{} {}{}{} {status} {:.3}ms",
-                request.method(),
-                crate::error::echo(request.path()),
-                if query.is_empty() { "" } else { "?" },
-                crate::error::echo(query),
-                elapsed.as_secs_f64() * 1000.0,
-            );
-        }
+        // Formatted by the log sink only if the level lets it through (`log::info!` checks).
+        let query = request.query_string();
+        // Whole microseconds (a u64 formats faster than the u128 of `as_nanos`).
+        let micros =
+            u64::try_from(elapsed.as_nanos().saturating_add(500) / 1000).unwrap_or(u64::MAX);
+        log::info!(
+            target: ACCESS_TARGET,
+            "{} {}{}{} {status} {}.{:03}ms",
+            request.method(),
+            echoed(request.path()),
+            if query.is_empty() { "" } else { "?" },
+            echoed(query),
+            micros / 1000,
+            micros % 1000,
+        );
         Poll::Ready(Ok(response))
+    }
+}
+
+/// `text` as the access line echoes it: cut by [`shorten`] beyond [`ECHO_CHARS`], borrowed
+/// without a copy otherwise (nearly every path and query).
+fn echoed(text: &str) -> Cow<'_, str> {
+    // At most ECHO_CHARS bytes is at most ECHO_CHARS characters: nothing to cut.
+    if text.len() <= ECHO_CHARS {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(shorten(text, ECHO_CHARS))
     }
 }
 
 /// The log target of the one access line per request.
 pub const ACCESS_TARGET: &str = "coach_plans::access";
-
-/// The client's request id when it is 1 to 64 characters of `[A-Za-z0-9._-]`, otherwise a new one.
-fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| is_valid_request_id(id))
-        .map_or_else(new_request_id, str::to_owned)
-}
-
-pub(crate) fn is_valid_request_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
-/// 16 hex digits, unique within the process and unpredictable across processes: a counter
-/// scrambled with a per-process random key (SplitMix64).
-pub(crate) fn new_request_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    static KEY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    let key = *KEY.get_or_init(|| {
-        use std::hash::{BuildHasher, RandomState};
-        RandomState::new().hash_one(std::time::SystemTime::now())
-    });
-    let mut z = key.wrapping_add(
-        COUNTER
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15),
-    );
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    format!("{:016x}", z ^ (z >> 31))
-}
-
-/// Puts the request id in the logging context until dropped.
-struct LogContext;
-
-impl LogContext {
-    fn enter(request_id: &str) -> Self {
-        log_mdc::insert(REQUEST_ID_LOG_KEY, request_id);
-        Self
-    }
-}
-
-impl Drop for LogContext {
-    fn drop(&mut self) {
-        log_mdc::remove(REQUEST_ID_LOG_KEY);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_ids_are_accepted_only_in_the_documented_shape() {
-        for ok in ["a", "req-1.2_3", &"x".repeat(64)] {
-            assert!(is_valid_request_id(ok), "{ok}");
-        }
-        for bad in ["", "has space", "semi;colon", "ü", &"x".repeat(65), "a\nb"] {
-            assert!(!is_valid_request_id(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn generated_request_ids_are_distinct_and_well_formed() {
-        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| new_request_id()).collect();
-        assert_eq!(ids.len(), 10_000);
-        assert!(
-            ids.iter()
-                .all(|id| id.len() == 16 && is_valid_request_id(id))
-        );
-    }
-}

@@ -1,0 +1,61 @@
+//! What every handler shares, and the settings it is built from. Handlers import it from here,
+//! not from the module that assembles the app.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use coach_plans_config::{ApiConfig, Secret};
+use coach_plans_service::PlanService;
+
+use crate::bot_status::BotStatusSource;
+use crate::cache::ReadCache;
+use crate::metrics::Metrics;
+
+/// How the API behaves, from the `api` section of the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct ApiSettings {
+    /// Origins allowed to call the API from a browser; empty means any (`*`).
+    pub cors_origins: Vec<String>,
+    /// When set, every route except `/` and `/health*` needs `Authorization: Bearer <token>`.
+    pub auth_token: Option<Secret>,
+    /// Worker threads; the number of CPUs when `None`.
+    pub workers: Option<usize>,
+}
+
+impl ApiSettings {
+    /// The settings of an `api` configuration section.
+    pub fn from_config(config: &ApiConfig) -> Self {
+        Self {
+            cors_origins: config.cors_origins.clone(),
+            auth_token: config.auth_token.clone(),
+            workers: None,
+        }
+    }
+
+    /// The `Access-Control-Allow-Origin` value for a request, if its origin is allowed.
+    pub(crate) fn allowed_origin(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+        if self.cors_origins.is_empty() || self.cors_origins.iter().any(|o| o == "*") {
+            return Some(HeaderValue::from_static("*"));
+        }
+        let origin = headers.get(header::ORIGIN)?;
+        let origin_text = origin.to_str().ok()?;
+        self.cors_origins
+            .iter()
+            .any(|allowed| allowed == origin_text)
+            .then(|| origin.clone())
+    }
+}
+
+/// What every handler shares.
+pub(crate) struct AppState {
+    pub(crate) service: PlanService,
+    pub(crate) settings: ApiSettings,
+    pub(crate) bot: Arc<dyn BotStatusSource>,
+    pub(crate) metrics: Metrics,
+    pub(crate) cache: ReadCache,
+    pub(crate) started: Instant,
+    /// The live plan count last read, served while storage cannot answer.
+    pub(crate) last_plan_count: AtomicU64,
+}
