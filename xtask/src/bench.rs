@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use crate::{cargo, workspace_root};
 
+mod random;
+
 /// Options: `--quick` measures 100,000 plans instead of 1,000,000 and runs each load for 2 s.
 /// Each HTTP figure is the median of three runs.
 struct Options {
@@ -23,6 +25,9 @@ struct Options {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "random") {
+        return random::run(args);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let options = if quick {
         Options {
@@ -202,6 +207,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     ));
     drop(big);
 
+    // The access patterns of issue 16 over the same database.
+    lines.extend(random::patterns(
+        &release,
+        &big_db,
+        options.plans,
+        options.seconds,
+        options.memory_requests,
+        &work,
+    )?);
+
     let raw = out_dir.join("results.jsonl");
     std::fs::write(&raw, lines.join("\n") + "\n")
         .map_err(|e| format!("cannot write {}: {e}", raw.display()))?;
@@ -246,7 +261,17 @@ struct Served {
 
 impl Served {
     fn start(program: &Path, env: &[(&str, &str)], dir: &Path) -> Result<Self, String> {
+        Self::start_with_args(program, &[], env, dir)
+    }
+
+    fn start_with_args(
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        dir: &Path,
+    ) -> Result<Self, String> {
         let mut child = Command::new(program)
+            .args(args)
             .envs(env.iter().copied())
             .current_dir(dir)
             .stdin(Stdio::null())
@@ -419,6 +444,11 @@ fn render(lines: &[String]) -> String {
                 field(line, "median_us"),
                 field(line, "p99_us"),
                 field(line, "count")
+            )),
+            "rss" => out.push_str(&format!(
+                "- server resident set after {}: {:.1} MiB\n",
+                field(line, "after"),
+                field(line, "rss_kib").parse::<f64>().unwrap_or(0.0) / 1024.0
             )),
             "memory" => out.push_str(&format!(
                 "- server resident set after the memory run with {} plans: {:.1} MiB\n",
