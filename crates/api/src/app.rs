@@ -19,7 +19,7 @@ use crate::metrics::Metrics;
 use crate::{access, routes};
 
 /// How the API behaves, from the `api` section of the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiSettings {
     /// Origins allowed to call the API from a browser; empty means any (`*`).
     pub cors_origins: Vec<String>,
@@ -27,6 +27,20 @@ pub struct ApiSettings {
     pub auth_token: Option<Secret>,
     /// Worker threads; the number of CPUs when `None`.
     pub workers: Option<usize>,
+    /// The most the read cache of response bodies holds, in bytes; 0 turns it off.
+    pub read_cache_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    /// Any origin, no token, a worker per CPU, a 4 MiB read cache.
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            auth_token: None,
+            workers: None,
+            read_cache_bytes: 4 << 20,
+        }
+    }
 }
 
 impl ApiSettings {
@@ -36,6 +50,9 @@ impl ApiSettings {
             cors_origins: config.cors_origins.clone(),
             auth_token: config.auth_token.clone(),
             workers: None,
+            read_cache_bytes: usize::try_from(config.read_cache_kib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1024),
         }
     }
 
@@ -74,13 +91,14 @@ pub struct Api {
 impl Api {
     /// The API for this service, with these settings, reporting this bot's state.
     pub fn new(service: PlanService, settings: ApiSettings, bot: Arc<dyn BotStatusSource>) -> Self {
+        let cache = ReadCache::new(settings.read_cache_bytes);
         Self {
             state: web::Data::new(AppState {
                 service,
                 settings,
                 bot,
                 metrics: Metrics::new(),
-                cache: ReadCache::new(),
+                cache,
                 started: Instant::now(),
                 last_plan_count: AtomicU64::new(0),
             }),
