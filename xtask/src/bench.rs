@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use crate::{cargo, workspace_root};
 
+mod random;
+
 /// Options: `--quick` measures 100,000 plans instead of 1,000,000 and runs each load for 2 s;
 /// `http` measures only the HTTP figures with 1,000 plans (the ceiling, the four endpoints and
 /// one plan at `LOG_LEVEL=WARN`), skipping storage, client, bot and the grown database.
@@ -25,14 +27,17 @@ struct Options {
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "random") {
+        return random::run(args);
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let http_only = args.iter().any(|a| a == "http");
     if let Some(unknown) = args
         .iter()
-        .find(|a| !matches!(a.as_str(), "--quick" | "http"))
+        .find(|a| !matches!(a.as_str(), "--quick" | "http" | "random"))
     {
         return Err(format!(
-            "unknown bench argument '{unknown}': `--quick` and `http` are known"
+            "unknown bench argument '{unknown}': `--quick`, `http` and `random` are known"
         ));
     }
     let options = if quick {
@@ -192,6 +197,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         options.plans
     ));
     drop(big);
+
+    // The access patterns of issue 16 over the same database.
+    lines.extend(random::patterns(
+        &release,
+        &big_db,
+        options.plans,
+        options.seconds,
+        options.memory_requests,
+        &work,
+    )?);
     write_report(&out_dir, &lines)
 }
 
@@ -298,7 +313,17 @@ struct Served {
 
 impl Served {
     fn start(program: &Path, env: &[(&str, &str)], dir: &Path) -> Result<Self, String> {
+        Self::start_with_args(program, &[], env, dir)
+    }
+
+    fn start_with_args(
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        dir: &Path,
+    ) -> Result<Self, String> {
         let mut child = Command::new(program)
+            .args(args)
             .envs(env.iter().copied())
             .current_dir(dir)
             .stdin(Stdio::null())
@@ -489,6 +514,11 @@ fn render(lines: &[String]) -> String {
                 field(line, "median_us"),
                 field(line, "p99_us"),
                 field(line, "count")
+            )),
+            "rss" => out.push_str(&format!(
+                "- server resident set after {}: {:.1} MiB\n",
+                field(line, "after"),
+                field(line, "rss_kib").parse::<f64>().unwrap_or(0.0) / 1024.0
             )),
             "memory" => out.push_str(&format!(
                 "- server resident set after the memory run with {} plans: {:.1} MiB\n",

@@ -4,7 +4,14 @@
 //! ```text
 //! cargo run --release -p coach-plans-api --example loadgen -- URL [--connections 32]
 //!     [--threads 2] [--seconds 5 | --requests N] [--label NAME]
+//!     [--coaches d,i,s,n --first-date 1900-01-01 --days N [--today DATE --today-share 0.9]]
 //! ```
+//!
+//! With `--days`, the URL's `{coach}` and `{date}` are replaced on every request by a coach
+//! picked at random among `--coaches` and a date at random among the `--days` dates from
+//! `--first-date` (or, with probability `--today-share`, by `--today`): random lookups over
+//! history, or a mix of today's plans and history. Nothing is cached on this side: every
+//! request is built and sent.
 //!
 //! Prints one JSON line: `{"bench":"http","label",...,"requests","errors","rps","p50_us","p99_us"}`.
 //! Only plain `http://host:port/path` URLs; answers must carry `Content-Length` (actix's do).
@@ -24,6 +31,11 @@ struct Options {
     seconds: f64,
     requests: Option<u64>,
     label: String,
+    coaches: Vec<String>,
+    first_date: String,
+    days: u32,
+    today: Option<String>,
+    today_share: f64,
 }
 
 fn options() -> Options {
@@ -35,6 +47,11 @@ fn options() -> Options {
         seconds: 5.0,
         requests: None,
         label: String::new(),
+        coaches: vec!["d".into(), "i".into(), "s".into(), "n".into()],
+        first_date: "1900-01-01".into(),
+        days: 0,
+        today: None,
+        today_share: 0.0,
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -44,6 +61,11 @@ fn options() -> Options {
             "--seconds" => options.seconds = value().parse().unwrap(),
             "--requests" => options.requests = Some(value().parse().unwrap()),
             "--label" => options.label = value(),
+            "--coaches" => options.coaches = value().split(',').map(str::to_owned).collect(),
+            "--first-date" => options.first_date = value(),
+            "--days" => options.days = value().parse().unwrap(),
+            "--today" => options.today = Some(value()),
+            "--today-share" => options.today_share = value().parse().unwrap(),
             url => options.url = url.to_owned(),
         }
     }
@@ -56,10 +78,7 @@ fn main() {
     let rest = options.url.trim_start_matches("http://");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
-    let request: Arc<[u8]> =
-        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: loadgen\r\n\r\n")
-            .into_bytes()
-            .into();
+    let request = Arc::new(Requests::new(&options, host, path));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(options.threads)
         .enable_all()
@@ -115,7 +134,7 @@ fn main() {
 /// One keep-alive connection: request, read the whole answer, record the time, repeat.
 async fn connection(
     host: &str,
-    request: &[u8],
+    requests: &Requests,
     stop: &AtomicBool,
     sent: &AtomicU64,
     errors: &AtomicU64,
@@ -124,6 +143,8 @@ async fn connection(
     let mut latencies = Vec::with_capacity(1 << 16);
     let mut buf = vec![0u8; 64 * 1024];
     let mut stream: Option<TcpStream> = None;
+    let mut rng = Rng::seeded();
+    let mut request = Vec::with_capacity(256);
     while !stop.load(Ordering::Relaxed) {
         if let Some(limit) = limit
             && sent.fetch_add(1, Ordering::Relaxed) >= limit
@@ -144,8 +165,9 @@ async fn connection(
                 }
             },
         };
+        requests.build(&mut rng, &mut request);
         let begun = Instant::now();
-        match exchange(conn, request, &mut buf).await {
+        match exchange(conn, &request, &mut buf).await {
             Ok(true) => {
                 latencies.push(begun.elapsed().as_micros().min(u128::from(u32::MAX)) as u32)
             }
@@ -202,5 +224,125 @@ async fn exchange(conn: &mut TcpStream, request: &[u8], buf: &mut [u8]) -> std::
             filled += n;
         }
         return Ok(ok);
+    }
+}
+
+/// What each request asks for: one fixed path, or a coach and date drawn at random per request.
+struct Requests {
+    /// The request text around `{coach}` and `{date}`: before, between, after (only `before`
+    /// for a fixed path).
+    parts: Vec<String>,
+    coach_first: bool,
+    coaches: Vec<String>,
+    dates: Vec<String>,
+    today: Option<String>,
+    today_share: f64,
+}
+
+impl Requests {
+    fn new(options: &Options, host: &str, path: &str) -> Self {
+        let text = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: loadgen\r\n\r\n");
+        if options.days == 0 {
+            return Self {
+                parts: vec![text],
+                coach_first: true,
+                coaches: Vec::new(),
+                dates: Vec::new(),
+                today: None,
+                today_share: 0.0,
+            };
+        }
+        let (coach_at, date_at) = (
+            text.find("{coach}").expect("the URL needs {coach}"),
+            text.find("{date}").expect("the URL needs {date}"),
+        );
+        let coach_first = coach_at < date_at;
+        let parts = if coach_first {
+            vec![
+                text[..coach_at].to_owned(),
+                text[coach_at + 7..date_at].to_owned(),
+                text[date_at + 6..].to_owned(),
+            ]
+        } else {
+            vec![
+                text[..date_at].to_owned(),
+                text[date_at + 6..coach_at].to_owned(),
+                text[coach_at + 7..].to_owned(),
+            ]
+        };
+        let first: jiff::civil::Date = options.first_date.parse().unwrap();
+        let dates = (0..options.days)
+            .map(|n| {
+                first
+                    .checked_add(jiff::Span::new().days(i64::from(n)))
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        Self {
+            parts,
+            coach_first,
+            coaches: options.coaches.clone(),
+            dates,
+            today: options.today.clone(),
+            today_share: options.today_share,
+        }
+    }
+
+    /// Writes the next request into `out`.
+    fn build(&self, rng: &mut Rng, out: &mut Vec<u8>) {
+        out.clear();
+        if self.parts.len() == 1 {
+            out.extend_from_slice(self.parts[0].as_bytes());
+            return;
+        }
+        let coach = &self.coaches[rng.below(self.coaches.len())];
+        let date = match &self.today {
+            Some(today) if rng.unit() < self.today_share => today,
+            _ => &self.dates[rng.below(self.dates.len())],
+        };
+        let (a, b) = if self.coach_first {
+            (coach.as_str(), date.as_str())
+        } else {
+            (date.as_str(), coach.as_str())
+        };
+        for piece in [
+            self.parts[0].as_str(),
+            a,
+            self.parts[1].as_str(),
+            b,
+            self.parts[2].as_str(),
+        ] {
+            out.extend_from_slice(piece.as_bytes());
+        }
+    }
+}
+
+/// splitmix64: enough randomness for picking keys, and no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Self(nanos ^ NEXT.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed))
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }

@@ -26,13 +26,14 @@ pub struct Api {
 impl Api {
     /// The API for this service, with these settings, reporting this bot's state.
     pub fn new(service: PlanService, settings: ApiSettings, bot: Arc<dyn BotStatusSource>) -> Self {
+        let cache = ReadCache::new(settings.read_cache_bytes);
         Self {
             state: web::Data::new(AppState {
                 service,
                 settings,
                 bot,
                 metrics: Metrics::new(routes::ENDPOINTS),
-                cache: ReadCache::new(),
+                cache,
                 started: Instant::now(),
                 last_plan_count: AtomicU64::new(0),
             }),

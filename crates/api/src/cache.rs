@@ -5,7 +5,7 @@
 //! generation is never served. Readers take the generation *before* reading the data, so an entry
 //! built from data older than a write can only be stored under an older generation.
 
-use std::num::NonZeroUsize;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
@@ -13,9 +13,14 @@ use actix_web::web::Bytes;
 use coach_plans_model::PlanDate;
 use lru::LruCache;
 
-/// Entries kept at most: enough for every coach over years of dates, bounded against clients
-/// that walk every date there is.
-const CAPACITY: usize = 16_384;
+/// What an entry costs beyond its body and tag: the key, the entry, the list node and its slot
+/// in the hash table (measured sizes rounded up), so the budget bounds real memory.
+const ENTRY_OVERHEAD: usize = 128;
+
+/// Keys whose first miss is remembered. A key is cached on its second miss while its first is
+/// still remembered, so a sweep over history that asks each body once inserts (and evicts)
+/// nothing.
+const DOORKEEPER_SLOTS: usize = 4096;
 
 /// What a cached body answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,24 +49,45 @@ impl Cached {
             etag,
         }
     }
+
+    /// The memory the entry holds, as counted against the budget.
+    fn cost(&self) -> usize {
+        self.body.len() + self.etag.capacity() + ENTRY_OVERHEAD
+    }
 }
 
-/// Serialized bodies by key.
+/// Serialized bodies by key, within a budget of bytes.
 ///
 /// Hits take a shared lock and do not reorder entries (`peek`), so the API's workers never wait
-/// for each other on the hot path; eviction at capacity therefore drops the oldest entry rather
-/// than the least recently read, which suits a cache that is emptied on every write anyway.
+/// for each other on the hot path; eviction when the budget is full therefore drops the oldest
+/// entry rather than the least recently read, which suits a cache that is emptied on every
+/// write anyway. A body is stored only when its key missed before (see [`DOORKEEPER_SLOTS`]):
+/// the doorkeeper is a table of atomics, so a body asked once takes no write lock at all.
 pub(crate) struct ReadCache {
-    entries: RwLock<LruCache<CacheKey, Cached>>,
+    entries: RwLock<Entries>,
+    budget: usize,
+    doorkeeper: Box<[AtomicU64]>,
+    hasher: RandomState,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
+struct Entries {
+    lru: LruCache<CacheKey, Cached>,
+    bytes: usize,
+}
+
 impl ReadCache {
-    pub(crate) fn new() -> Self {
-        let capacity = NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN);
+    /// A cache holding at most `budget` bytes; 0 caches nothing.
+    pub(crate) fn new(budget: usize) -> Self {
         Self {
-            entries: RwLock::new(LruCache::new(capacity)),
+            entries: RwLock::new(Entries {
+                lru: LruCache::unbounded(),
+                bytes: 0,
+            }),
+            budget,
+            doorkeeper: (0..DOORKEEPER_SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            hasher: RandomState::new(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -70,7 +96,7 @@ impl ReadCache {
     /// The body for `key` if it was built under the current generation.
     pub(crate) fn get(&self, key: CacheKey, generation: u64) -> Option<Cached> {
         let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        match entries.peek(&key) {
+        match entries.lru.peek(&key) {
             Some(cached) if cached.generation == generation => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(cached.clone())
@@ -82,11 +108,42 @@ impl ReadCache {
         }
     }
 
+    /// Offers a freshly built body: kept when `key` missed recently before (or replaces a stale
+    /// entry), evicting the oldest entries while over budget.
     pub(crate) fn put(&self, key: CacheKey, cached: Cached) {
-        self.entries
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .put(key, cached);
+        let cost = cached.cost();
+        if cost > self.budget {
+            return;
+        }
+        let hash = self.hasher.hash_one(key) | 1;
+        let slot = &self.doorkeeper[(hash as usize) % DOORKEEPER_SLOTS];
+        let seen = slot.swap(hash, Ordering::Relaxed) == hash;
+        let mut entries = if seen {
+            self.entries.write().unwrap_or_else(PoisonError::into_inner)
+        } else {
+            // First miss: only a stale entry under the same key is worth replacing.
+            let stale = self
+                .entries
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .lru
+                .contains(&key);
+            if !stale {
+                return;
+            }
+            self.entries.write().unwrap_or_else(PoisonError::into_inner)
+        };
+        slot.store(0, Ordering::Relaxed);
+        if let Some(old) = entries.lru.put(key, cached) {
+            entries.bytes -= old.cost();
+        }
+        entries.bytes += cost;
+        while entries.bytes > self.budget {
+            match entries.lru.pop_lru() {
+                Some((_, evicted)) => entries.bytes -= evicted.cost(),
+                None => break,
+            }
+        }
     }
 
     /// (hits, misses, entries).
@@ -95,6 +152,7 @@ impl ReadCache {
             .entries
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .lru
             .len();
         (
             self.hits.load(Ordering::Relaxed),
@@ -117,14 +175,68 @@ pub(crate) fn entity_tag(body: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn day(n: i64) -> PlanDate {
+        PlanDate::UNIX_EPOCH.checked_add_days(n).unwrap()
+    }
+
     #[test]
     fn entries_from_an_older_generation_are_not_served() {
-        let cache = ReadCache::new();
+        let cache = ReadCache::new(1 << 20);
         let key = CacheKey::All(PlanDate::UNIX_EPOCH);
+        cache.put(key, Cached::new(1, b"{}".to_vec()));
         cache.put(key, Cached::new(1, b"{}".to_vec()));
         assert!(cache.get(key, 1).is_some());
         assert!(cache.get(key, 2).is_none());
         assert_eq!(cache.figures(), (1, 1, 1));
+    }
+
+    #[test]
+    fn a_body_is_kept_on_its_second_miss_not_its_first() {
+        let cache = ReadCache::new(1 << 20);
+        let key = CacheKey::Plan(0, day(3));
+        cache.put(key, Cached::new(1, b"{}".to_vec()));
+        assert!(cache.get(key, 1).is_none(), "asked once: not kept");
+        cache.put(key, Cached::new(1, b"{}".to_vec()));
+        assert!(cache.get(key, 1).is_some(), "asked twice: kept");
+        // After a write, the stale entry is replaced on the next miss.
+        cache.put(key, Cached::new(2, b"[]".to_vec()));
+        assert_eq!(
+            cache.get(key, 2).map(|c| c.body),
+            Some(Bytes::from_static(b"[]"))
+        );
+    }
+
+    #[test]
+    fn the_cache_never_holds_more_than_its_budget() {
+        let body = vec![b'x'; 1000];
+        let budget = 10 * (1000 + ENTRY_OVERHEAD + 18);
+        let cache = ReadCache::new(budget);
+        for n in 0..100 {
+            let key = CacheKey::Plan(0, day(n));
+            cache.put(key, Cached::new(1, body.clone()));
+            cache.put(key, Cached::new(1, body.clone()));
+            let entries = cache.entries.read().unwrap();
+            assert!(entries.bytes <= budget, "{} > {budget}", entries.bytes);
+        }
+        let (_, _, len) = cache.figures();
+        assert!((9..=10).contains(&len), "{len} entries");
+        assert!(
+            cache.get(CacheKey::Plan(0, day(99)), 1).is_some(),
+            "newest kept"
+        );
+        assert!(
+            cache.get(CacheKey::Plan(0, day(0)), 1).is_none(),
+            "oldest evicted"
+        );
+    }
+
+    #[test]
+    fn a_budget_of_zero_caches_nothing() {
+        let cache = ReadCache::new(0);
+        let key = CacheKey::All(PlanDate::UNIX_EPOCH);
+        cache.put(key, Cached::new(1, b"{}".to_vec()));
+        cache.put(key, Cached::new(1, b"{}".to_vec()));
+        assert!(cache.get(key, 1).is_none());
     }
 
     #[test]

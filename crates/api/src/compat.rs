@@ -29,10 +29,10 @@ pub(crate) async fn plan(
     if let Some(hit) = state.cache.get(key, generation) {
         return Ok(respond::cached(&req, &hit));
     }
+    // On the worker: the point read is shorter than a hand-off to the blocking pool and back.
     let plan = state
         .service
-        .plan(&coach.id, date)
-        .await
+        .plan_here(&coach.id, date)
         .map_err(ApiError::from_service)?;
     let body = match &plan {
         Some(plan) => serde_json::to_vec(&FoundPlan::from(plan)),

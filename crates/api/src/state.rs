@@ -14,7 +14,7 @@ use crate::cache::ReadCache;
 use crate::metrics::Metrics;
 
 /// How the API behaves, from the `api` section of the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ApiSettings {
     /// Origins allowed to call the API from a browser; empty means any (`*`).
     pub cors_origins: Vec<String>,
@@ -22,6 +22,20 @@ pub struct ApiSettings {
     pub auth_token: Option<Secret>,
     /// Worker threads; the number of CPUs when `None`.
     pub workers: Option<usize>,
+    /// The most the read cache of response bodies holds, in bytes; 0 turns it off.
+    pub read_cache_bytes: usize,
+}
+
+impl Default for ApiSettings {
+    /// Any origin, no token, a worker per CPU, a 4 MiB read cache.
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            auth_token: None,
+            workers: None,
+            read_cache_bytes: 4 << 20,
+        }
+    }
 }
 
 impl ApiSettings {
@@ -31,6 +45,9 @@ impl ApiSettings {
             cors_origins: config.cors_origins.clone(),
             auth_token: config.auth_token.clone(),
             workers: None,
+            read_cache_bytes: usize::try_from(config.read_cache_kib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1024),
         }
     }
 

@@ -92,6 +92,13 @@ pub struct DatabaseConfig {
     pub connection_timeout: Duration,
     /// `database.pool_size` / `DATABASE_POOL_SIZE`, default 8.
     pub pool_size: u32,
+    /// `database.page_cache_kib` / `DATABASE_PAGE_CACHE_KIB`, default 1024: SQLite's page cache
+    /// per connection, in KiB, so at most this times `pool_size` in all.
+    pub page_cache_kib: u32,
+    /// `database.mmap_mib` / `DATABASE_MMAP_MIB`, default 0 (off): how much of the database file
+    /// SQLite reads through a memory map instead of `pread`, in MiB. Mapped pages that were read
+    /// count in the server's resident set (they are the OS page cache, shared and reclaimable).
+    pub mmap_mib: u32,
     /// `database.retry_max_delay` / `DATABASE_RETRY_MAX_DELAY` (seconds), default 60: the
     /// longest wait between attempts to reach the database while plans are held in memory
     /// (the wait starts at a quarter of a second and doubles).
@@ -116,6 +123,10 @@ pub struct ApiConfig {
     /// `api.auth_token` / `API_AUTH_TOKEN`: when set, `/api/*` and `/metrics*` need
     /// `Authorization: Bearer <token>`.
     pub auth_token: Option<Secret>,
+    /// `api.read_cache_kib` / `API_READ_CACHE_KIB`, default 4096: the most the read cache of
+    /// serialized response bodies holds, in KiB (bodies, tags and bookkeeping counted); 0 turns
+    /// it off.
+    pub read_cache_kib: u32,
 }
 
 /// `logging.*`.
@@ -260,6 +271,8 @@ impl Default for DatabaseConfig {
             path: PathBuf::from("./data/coach_plans.db"),
             connection_timeout: Duration::from_secs(10),
             pool_size: 8,
+            page_cache_kib: 1024,
+            mmap_mib: 0,
             retry_max_delay: Duration::from_secs(60),
             state_dir: None,
         }
@@ -273,6 +286,7 @@ impl Default for ApiConfig {
             port: 5000,
             cors_origins: Vec::new(),
             auth_token: None,
+            read_cache_kib: 4096,
         }
     }
 }

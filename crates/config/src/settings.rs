@@ -88,6 +88,8 @@ pub(crate) const SETTINGS: &[Setting] = &[
     )
     .check(some_seconds),
     var("database.pool_size", "DATABASE_POOL_SIZE", WHOLE).check(at_least_one),
+    var("database.page_cache_kib", "DATABASE_PAGE_CACHE_KIB", WHOLE).check(at_least_one),
+    var("database.mmap_mib", "DATABASE_MMAP_MIB", WHOLE),
     var(
         "database.retry_max_delay",
         "DATABASE_RETRY_MAX_DELAY",
@@ -107,6 +109,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
     ),
     file_only("api.cors_origins"),
     var("api.auth_token", "API_AUTH_TOKEN", Read::Secret).check(api_token),
+    var("api.read_cache_kib", "API_READ_CACHE_KIB", WHOLE),
     var("logging.level", "LOG_LEVEL", LEVELS),
     var("logging.file", "LOG_FILE", Read::AsIs).check(not_empty),
     var(
@@ -492,12 +495,15 @@ mod tests {
             "database.path" => ("/srv/plans.db", "/srv/plans.db", "/srv/plans.db"),
             "database.connection_timeout" => ("3", "3", "3.0"),
             "database.pool_size" => ("2", "2", "2"),
+            "database.page_cache_kib" => ("512", "512", "512"),
+            "database.mmap_mib" => ("64", "64", "64"),
             "database.retry_max_delay" => ("7.5", "7.5", "7.5"),
             "database.state_dir" => ("/var/lib/cp", "/var/lib/cp:/other", "/var/lib/cp"),
             "api.host" => ("0.0.0.0", "0.0.0.0", "0.0.0.0"),
             "api.port" => ("6000", "6000", "6000"),
             "api.cors_origins" => ("['https://a.example']", "", "['https://a.example']"),
             "api.auth_token" => ("file api token", "env-api-token", "'***'"),
+            "api.read_cache_kib" => ("256", "256", "256"),
             "logging.level" => ("warn", "Warning", "WARNING"),
             "logging.file" => ("/var/log/cp.log", "/var/log/cp.log", "/var/log/cp.log"),
             "logging.max_size_mb" => ("0.5", "0.5", "0.5"),

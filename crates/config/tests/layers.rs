@@ -842,7 +842,7 @@ fn deprecated_cache_settings_are_accepted_with_one_warning_each_naming_what_to_u
         ]
     );
     assert!(
-        !c.to_masked_yaml().contains("cache"),
+        !c.to_masked_yaml().contains("\ncache:"),
         "check-config prints what is used: {}",
         c.to_masked_yaml()
     );

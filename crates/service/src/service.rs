@@ -408,6 +408,16 @@ impl PlanService {
         self.live_plan(coach, date).await
     }
 
+    /// [`PlanService::plan`] read on the calling thread instead of the blocking pool: for an
+    /// indexed point read (tens of microseconds, no write lock taken) the two thread hand-offs
+    /// of the pool cost more than the read itself (docs/performance.md). The wait is bounded by
+    /// `database.connection_timeout` should every pooled connection be busy; use it only for
+    /// such reads, on threads that may wait that long.
+    pub fn plan_here(&self, coach: &CoachId, date: PlanDate) -> Result<Option<Plan>, ServiceError> {
+        self.coach_on_roster(coach)?;
+        Ok(self.inner.store.live_plan(coach, date)?)
+    }
+
     /// The live plan with this id.
     pub async fn plan_by_id(&self, id: PlanId) -> Result<Option<Plan>, ServiceError> {
         let plan = self.blocking(move |store| store.plan(id)).await?;

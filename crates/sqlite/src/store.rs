@@ -86,9 +86,17 @@ impl SqliteStore {
         let report =
             migrations::migrate(&path, config.connection_timeout).map_err(|e| at_path(&path, e))?;
         let timeout = config.connection_timeout;
+        // Both bounds hold per connection: the page cache in KiB (a negative cache_size), the
+        // memory map in bytes.
+        let pragmas = format!(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -{}; PRAGMA mmap_size = {};",
+            config.page_cache_kib.max(1),
+            u64::from(config.mmap_mib) * 1024 * 1024
+        );
         let manager = SqliteConnectionManager::file(&path).with_init(move |conn| {
             conn.busy_timeout(timeout)?;
-            conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            conn.execute_batch(&pragmas)
         });
         let pool = Pool::builder()
             .max_size(config.pool_size.max(1))

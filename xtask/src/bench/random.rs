@@ -1,0 +1,224 @@
+//! The access patterns users have (issue 16), beside the one-plan figures: random coach/date
+//! lookups over the whole grown database, the same lookups against a naive actix-web + r2d2 +
+//! rusqlite server on the same file (the reference), and a mix of 90% today's plans with 10%
+//! random history, each followed by the server's resident set.
+//!
+//! `cargo xtask bench random [--quick]` runs only these (plus the ceiling and one plan, for the
+//! table), keeping the grown database in `target/bench/random/` between runs.
+
+use std::path::Path;
+
+use super::{Served, field, json_lines, render, run_tool};
+use crate::{cargo, workspace_root};
+
+/// Plans `storage_bench --plans target` stores: 1,000, then imports of 100,000 until at least
+/// `target`; coaches d, i, s, n in turn and one date per four plans from 1900-01-01.
+fn stored_plans(target: usize) -> usize {
+    let mut stored = 1_000;
+    while stored < target {
+        stored += 100_000;
+    }
+    stored
+}
+
+const FIRST_DATE: &str = "1900-01-01";
+const LOOKUP: &str = "/api/coach-plans/?coach={coach}&date={date}";
+
+/// `cargo xtask bench random [--quick]`.
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let (plans, seconds, memory_requests) = if quick {
+        (100_000, 2, 100_000)
+    } else {
+        (1_000_000, 5, 1_000_000)
+    };
+    cargo(&["build", "--release", "-p", "coach-plans-server"], &[])?;
+    cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "coach-plans-api",
+            "-p",
+            "coach-plans-sqlite",
+            "--examples",
+        ],
+        &[],
+    )?;
+    let release = workspace_root().join("target/release");
+    let out_dir = workspace_root().join("target/bench");
+    let work = out_dir.join("random");
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create {}: {e}", work.display()))?;
+    // Growing a million plans takes a minute: keep the database while its size fits.
+    let db = work.join("big.db");
+    let stamp = work.join("big.db.plans");
+    let grown = std::fs::read_to_string(&stamp).ok();
+    let mut lines = Vec::new();
+    if grown.as_deref() != Some(plans.to_string().as_str()) || !db.exists() {
+        eprintln!("storage: growing a database to {plans} plans");
+        let _ = std::fs::remove_file(&stamp);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(work.join(format!("big.db{suffix}")));
+        }
+        lines.extend(json_lines(&run_tool(
+            &release.join("examples/storage_bench"),
+            &[
+                "--plans",
+                &plans.to_string(),
+                "--db",
+                &db.display().to_string(),
+            ],
+        )?));
+        std::fs::write(&stamp, plans.to_string()).map_err(|e| e.to_string())?;
+    }
+    let loadgen = release.join("examples/loadgen");
+    let ceiling = Served::start(&release.join("examples/fixed_body"), &[], &work)?;
+    lines.push(load(
+        &loadgen,
+        &format!("{}/", ceiling.base),
+        "ceiling: fixed 330-byte body",
+        seconds,
+        &[],
+    )?);
+    drop(ceiling);
+    lines.extend(patterns(
+        &release,
+        &db,
+        plans,
+        seconds,
+        memory_requests,
+        &work,
+    )?);
+    let raw = out_dir.join("random.jsonl");
+    std::fs::write(&raw, lines.join("\n") + "\n")
+        .map_err(|e| format!("cannot write {}: {e}", raw.display()))?;
+    let report = render(&lines);
+    let report_path = out_dir.join("random.md");
+    std::fs::write(&report_path, &report)
+        .map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
+    println!("{report}");
+    eprintln!(
+        "bench random: report in {}, raw lines in {}",
+        report_path.display(),
+        raw.display()
+    );
+    Ok(())
+}
+
+/// One plan, random lookups (and a memory run of them), the naive reference and the mix over
+/// the database `storage_bench --plans plans` grew at `db`; JSON lines.
+pub(crate) fn patterns(
+    release: &Path,
+    db: &Path,
+    plans: usize,
+    seconds: u32,
+    memory_requests: u64,
+    work: &Path,
+) -> Result<Vec<String>, String> {
+    let loadgen = release.join("examples/loadgen");
+    let stored = stored_plans(plans);
+    let days = (stored / 4).to_string();
+    let random = ["--first-date", FIRST_DATE, "--days", days.as_str()];
+    let label = format!("{stored} plans");
+    let mut lines = Vec::new();
+    let rss = |served: &Served, after: &str| -> Result<String, String> {
+        Ok(format!(
+            "{{\"bench\":\"rss\",\"after\":\"{after}\",\"rss_kib\":{}}}",
+            served.resident_kib()?
+        ))
+    };
+
+    // The reference first, so neither server finds the file warmer than the other did.
+    let naive = Served::start_with_args(
+        &release.join("examples/naive_lookup"),
+        &[&db.display().to_string()],
+        &[],
+        work,
+    )?;
+    lines.push(load(
+        &loadgen,
+        &format!("{}{LOOKUP}", naive.base),
+        &format!("naive actix + r2d2 + rusqlite, random coach/date, {label}"),
+        seconds,
+        &random,
+    )?);
+    lines.push(rss(&naive, "the naive reference's random lookups")?);
+    drop(naive);
+
+    let dir = work.join("served");
+    let served = Served::coach_plans(release, &dir, db, "0", &[])?;
+    let today = served.today()?;
+    lines.push(load(
+        &loadgen,
+        &format!("{}/api/coach-plans/?coach=d&date={today}", served.base),
+        &format!("one plan, {label}"),
+        seconds,
+        &[],
+    )?);
+    lines.push(load(
+        &loadgen,
+        &format!("{}{LOOKUP}", served.base),
+        &format!("random coach/date, {label}"),
+        seconds,
+        &random,
+    )?);
+    lines.push(rss(&served, "one plan and random lookups")?);
+    let requests = memory_requests.to_string();
+    let mut memory_args = random.to_vec();
+    memory_args.extend(["--requests", requests.as_str()]);
+    lines.push(load(
+        &loadgen,
+        &format!("{}{LOOKUP}", served.base),
+        &format!("memory run: {memory_requests} random lookups, {label}"),
+        0,
+        &memory_args,
+    )?);
+    lines.push(rss(
+        &served,
+        &format!("{memory_requests} more random lookups over {label}"),
+    )?);
+    drop(served);
+
+    let served = Served::coach_plans(release, &dir, db, "0", &[])?;
+    let mut mix = random.to_vec();
+    mix.extend(["--today", today.as_str(), "--today-share", "0.9"]);
+    lines.push(load(
+        &loadgen,
+        &format!("{}{LOOKUP}", served.base),
+        &format!("mix: 90% today's plans, 10% random history, {label}"),
+        seconds,
+        &mix,
+    )?);
+    lines.push(rss(&served, "the mix (a fresh server)")?);
+    drop(served);
+    Ok(lines)
+}
+
+/// The median-throughput run of three (one run with `--requests`): single runs on two shared
+/// cores vary by 20% or more.
+fn load(
+    loadgen: &Path,
+    url: &str,
+    label: &str,
+    seconds: u32,
+    extra: &[&str],
+) -> Result<String, String> {
+    eprintln!("http: {label}");
+    let seconds = seconds.to_string();
+    let mut args = vec![url, "--label", label];
+    let once = extra.contains(&"--requests");
+    if !once {
+        args.extend(["--seconds", seconds.as_str()]);
+    }
+    args.extend_from_slice(extra);
+    let mut results = Vec::new();
+    for _ in 0..if once { 1 } else { 3 } {
+        results.extend(json_lines(&run_tool(loadgen, &args)?));
+    }
+    let rps = |l: &str| field(l, "rps").parse::<f64>().unwrap_or(0.0);
+    results.sort_by(|a, b| rps(a).total_cmp(&rps(b)));
+    results
+        .get(results.len() / 2)
+        .cloned()
+        .ok_or_else(|| format!("loadgen printed nothing for {label}"))
+}
