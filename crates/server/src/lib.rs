@@ -6,7 +6,6 @@ mod application;
 mod cli;
 mod commands;
 mod exit;
-mod log_writer;
 mod logging;
 mod wiring;
 

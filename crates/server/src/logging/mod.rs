@@ -17,7 +17,9 @@ use log4rs::append::Append;
 use log4rs::config::{Appender, Config, Logger, Root};
 use log4rs::filter::{Filter, Response};
 
-use crate::log_writer::{BatchedAppender, Rotation};
+mod writer;
+
+use writer::{BatchedAppender, Rotation};
 
 /// How a record becomes one line. Either way the message has its control characters escaped
 /// (see [`escape_controls_into`]) and the line carries the id of the request being served, if
@@ -300,7 +302,7 @@ fn level(level: LogLevel) -> LevelFilter {
 /// Starts logging to the console (standard error, so standard output stays for the ready line)
 /// and to the configured file, rotated at `max_size_mb` keeping `backup_count` old files
 /// (`discord_bot.log.1` is the newest), as the Python version's RotatingFileHandler did.
-/// One writer thread writes both, in batches (see [`crate::log_writer`]).
+/// One writer thread writes both, in batches (see [`writer`]).
 pub(crate) fn init(config: &LoggingConfig) -> Result<log4rs::Handle, LoggingError> {
     let fail = |message: String| LoggingError {
         path: config.file.display().to_string(),
