@@ -106,7 +106,11 @@ impl BatchedAppender {
             std::fs::create_dir_all(dir)?;
         }
         let file = open_append(&rotation.path)?;
-        let size = file.metadata()?.len();
+        let metadata = file.metadata()?;
+        let size = metadata.len();
+        // Only a regular file rotates: renaming `/dev/null`, a FIFO or a terminal aside and
+        // creating a regular file in its place would break every other program that uses it.
+        let rotates = metadata.is_file();
         let shared = Arc::new(Shared::default());
         shared.lock().bytes.reserve(BUFFER_BYTES);
         let writer_shared = shared.clone();
@@ -116,6 +120,7 @@ impl BatchedAppender {
                 let outputs = Outputs {
                     file,
                     size,
+                    rotates,
                     console,
                     rotation,
                 };
@@ -250,6 +255,8 @@ fn write_until_closed(shared: &Shared, mut outputs: Outputs) {
 struct Outputs {
     file: File,
     size: u64,
+    /// Whether the log path is a regular file, the only kind that rotates.
+    rotates: bool,
     console: Box<dyn io::Write + Send>,
     rotation: Rotation,
 }
@@ -260,7 +267,7 @@ impl Outputs {
     fn write(&mut self, lines: &[u8]) {
         // Nothing to report to if these fail: the console and the file are the reports.
         let _ = self.console.write_all(lines);
-        if self.size + lines.len() as u64 <= self.rotation.max_bytes {
+        if !self.rotates || self.size + lines.len() as u64 <= self.rotation.max_bytes {
             // The usual case, without looking for line ends.
             if self.file.write_all(lines).is_ok() {
                 self.size += lines.len() as u64;
@@ -426,6 +433,33 @@ mod tests {
                 .unwrap_or(0);
             assert!(size <= 200, "{file}: {size}");
         }
+    }
+
+    #[test]
+    fn a_log_path_that_is_not_a_regular_file_never_rotates() {
+        // `LOG_FILE=/dev/null` once rotated: /dev/null became a regular file holding the log, and
+        // every program on the machine that read it got log lines. A link to it in a temporary
+        // directory shows the same without risking the machine if rotation came back.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("null.log");
+        std::os::unix::fs::symlink("/dev/null", &path).unwrap_or_else(|e| panic!("{e}"));
+        let appender = BatchedAppender::start_with_console(
+            LineFormat::Text,
+            Rotation {
+                path: path.clone(),
+                max_bytes: 100,
+                backups: 2,
+            },
+            Box::new(io::sink()),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        for n in 0..20 {
+            record_line(&appender, &format!("line {n:02} ........."));
+        }
+        appender.flush();
+        let link = std::fs::symlink_metadata(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(link.file_type().is_symlink(), "the link was replaced");
+        assert!(!dir.path().join("null.log.1").exists(), "rotated");
     }
 
     #[test]
