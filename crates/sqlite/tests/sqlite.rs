@@ -500,3 +500,24 @@ fn every_acknowledged_plan_survives_sigkill() {
         "counters agree with what survived"
     );
 }
+
+/// The bundled SQLite is compiled as `.cargo/config.toml` says: one page cache per connection
+/// with no lock shared between connections, and no memory statistics (issue 16).
+#[test]
+fn sqlite_is_compiled_without_shared_page_cache_locks() {
+    let conn = Connection::open_in_memory().unwrap();
+    let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+    let options: Vec<String> = stmt
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "{options:?}"
+    );
+    assert!(
+        options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+        "{options:?}"
+    );
+}
