@@ -128,22 +128,28 @@ pub(crate) fn patterns(
         ))
     };
 
-    // The reference first, so neither server finds the file warmer than the other did.
-    let naive = Served::start_with_args(
-        &release.join("examples/naive_lookup"),
-        &[&db.display().to_string()],
-        &[],
-        work,
-    )?;
-    lines.push(load(
-        &loadgen,
-        &format!("{}{LOOKUP}", naive.base),
-        &format!("naive actix + r2d2 + rusqlite, random coach/date, {label}"),
-        seconds,
-        &random,
-    )?);
-    lines.push(rss(&naive, "the naive reference's random lookups")?);
-    drop(naive);
+    // The reference first, so neither server finds the file warmer than the other did. It is
+    // built as a plain project would build it, with libsqlite3-sys's own SQLite flags; the same
+    // server with this workspace's flags (`.cargo/config.toml`) shows how much of the difference
+    // is those flags.
+    let plain = build_naive_reference()?;
+    for (binary, how) in [
+        (plain.as_path(), "naive actix + r2d2 + rusqlite"),
+        (
+            release.join("examples/naive_lookup").as_path(),
+            "naive reference with this workspace's SQLite flags",
+        ),
+    ] {
+        let naive = Served::start_with_args(binary, &[&db.display().to_string()], &[], work)?;
+        lines.push(load(
+            &loadgen,
+            &format!("{}{LOOKUP}", naive.base),
+            &format!("{how}, random coach/date, {label}"),
+            seconds,
+            &random,
+        )?);
+        lines.push(rss(&naive, &format!("{how}: random lookups"))?);
+    }
 
     let dir = work.join("served");
     let served = Served::coach_plans(release, &dir, db, "0", &[])?;
@@ -192,6 +198,28 @@ pub(crate) fn patterns(
     lines.push(rss(&served, "the mix (a fresh server)")?);
     drop(served);
     Ok(lines)
+}
+
+/// Builds the naive reference as a project of its own would be built: with the SQLite flags of
+/// libsqlite3-sys and none of `.cargo/config.toml`'s (an empty `LIBSQLITE3_FLAGS` wins over the
+/// config's), in a target directory of its own so the workspace's build is left as it is.
+fn build_naive_reference() -> Result<std::path::PathBuf, String> {
+    let target = workspace_root().join("target/bench/naive-build");
+    let target_arg = target.display().to_string();
+    cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "coach-plans-sqlite",
+            "--example",
+            "naive_lookup",
+            "--target-dir",
+            &target_arg,
+        ],
+        &[("LIBSQLITE3_FLAGS", " ")],
+    )?;
+    Ok(target.join("release/examples/naive_lookup"))
 }
 
 /// The median-throughput run of three (one run with `--requests`): single runs on two shared
