@@ -100,6 +100,14 @@ fn acknowledged_in(seen: &Seen) -> Vec<u64> {
         .collect()
 }
 
+/// A fake Discord and a server on `dir` whose bot has connected to it.
+fn connected(dir: &Path) -> (Discord, Server) {
+    let discord = Discord::start();
+    let server = Server::start(dir, &[], &discord.env(dir));
+    discord.wait_until_connected(1);
+    (discord, server)
+}
+
 /// A server on the same files in mock mode (no Discord): reads back what the last one stored.
 fn restart_offline(dir: &Path) -> Server {
     let mut env = base_env(dir);
@@ -178,10 +186,7 @@ fn all_logs(dir: &Path) -> String {
 #[test]
 fn every_acknowledged_plan_survives_sigkill_during_a_burst() {
     let dir = tempfile::tempdir().unwrap();
-    let discord = Discord::start();
-    let env = discord.env(dir.path());
-    let server = Server::start(dir.path(), &[], &env);
-    discord.wait_until_connected(1);
+    let (discord, server) = connected(dir.path());
 
     let days: Vec<String> = (1..=28).map(|d| format!("2024-02-{d:02}")).collect();
     let ids: Vec<(u64, &String)> = days
@@ -227,9 +232,7 @@ fn stored_texts(db: &Path) -> Vec<String> {
 fn a_locked_database_holds_posts_then_writes_them_through_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("data/plans.db");
-    let discord = Discord::start();
-    let server = Server::start(dir.path(), &[], &discord.env(dir.path()));
-    discord.wait_until_connected(1);
+    let (discord, server) = connected(dir.path());
     let first = discord.say("!plan d 2024-05-09 before the lock");
     assert!(discord.reply_to(first).starts_with('✅'));
 
@@ -270,10 +273,7 @@ fn a_locked_database_holds_posts_then_writes_them_through_in_order() {
 fn stopping_while_locked_keeps_held_plans_in_the_journal_and_the_next_start_writes_them() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("data/plans.db");
-    let discord = Discord::start();
-    let env = discord.env(dir.path());
-    let server = Server::start(dir.path(), &[], &env);
-    discord.wait_until_connected(1);
+    let (discord, server) = connected(dir.path());
 
     let locker = Locker::lock(&db);
     for coach in ["d", "n"] {
@@ -309,10 +309,7 @@ fn stopping_while_locked_keeps_held_plans_in_the_journal_and_the_next_start_writ
 fn a_plan_acknowledged_while_the_database_is_locked_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("data/plans.db");
-    let discord = Discord::start();
-    let env = discord.env(dir.path());
-    let server = Server::start(dir.path(), &[], &env);
-    discord.wait_until_connected(1);
+    let (discord, server) = connected(dir.path());
 
     let locker = Locker::lock(&db);
     let id = discord.say("!plan d 2024-05-10 acknowledged while locked");
@@ -410,9 +407,7 @@ fn nobody_can_post_over_a_plan_in_a_database_the_server_could_not_read() {
 #[test]
 fn a_username_cannot_forge_log_lines_or_write_escape_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let discord = Discord::start();
-    let server = Server::start(dir.path(), &[], &discord.env(dir.path()));
-    discord.wait_until_connected(1);
+    let (discord, server) = connected(dir.path());
     let forged =
         "dana\n2026-01-01T00:00:00.000000+00:00 ERROR coach_plans_server [-] FORGED\u{1b}[31m";
     let id = discord.fake.send_message(FakeMessage::new(
@@ -440,9 +435,7 @@ fn a_username_cannot_forge_log_lines_or_write_escape_codes() {
 #[test]
 fn libraries_write_no_info_lines_at_the_default_level() {
     let dir = tempfile::tempdir().unwrap();
-    let discord = Discord::start();
-    let server = Server::start(dir.path(), &[], &discord.env(dir.path()));
-    discord.wait_until_connected(1);
+    let (discord, server) = connected(dir.path());
     let id = discord.say("!plan d 2024-05-10 one plan");
     assert!(discord.reply_to(id).starts_with('✅'));
     assert_eq!(server.stop(), Some(0));

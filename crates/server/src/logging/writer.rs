@@ -353,6 +353,17 @@ fn rename_if_present(from: &Path, to: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// An appender of text lines to `path`, rotated at `max_bytes`, with a silent console.
+    fn text_appender(path: &Path, max_bytes: u64, backups: u32) -> BatchedAppender {
+        let rotation = Rotation {
+            path: path.to_owned(),
+            max_bytes,
+            backups,
+        };
+        BatchedAppender::start_with_console(LineFormat::Text, rotation, Box::new(io::sink()))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     fn record_line(appender: &BatchedAppender, message: &str) {
         appender
             .append(
@@ -374,16 +385,7 @@ mod tests {
     fn user_text_cannot_forge_a_line_in_the_file() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("app.log");
-        let appender = BatchedAppender::start_with_console(
-            LineFormat::Text,
-            Rotation {
-                path: path.clone(),
-                max_bytes: 1 << 20,
-                backups: 0,
-            },
-            Box::new(io::sink()),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let appender = text_appender(&path, 1 << 20, 0);
         record_line(&appender, "posted by dana\nERROR forged line\u{1b}[2J");
         appender.flush();
         let written = std::fs::read_to_string(&path).unwrap_or_default();
@@ -399,16 +401,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("logs/app.log");
         // Each line is 66 bytes: three fit in 200.
-        let appender = BatchedAppender::start_with_console(
-            LineFormat::Text,
-            Rotation {
-                path: path.clone(),
-                max_bytes: 200,
-                backups: 2,
-            },
-            Box::new(io::sink()),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let appender = text_appender(&path, 200, 2);
         for n in 0..30 {
             record_line(&appender, &format!("line {n:02} ........."));
         }
@@ -443,16 +436,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("null.log");
         std::os::unix::fs::symlink("/dev/null", &path).unwrap_or_else(|e| panic!("{e}"));
-        let appender = BatchedAppender::start_with_console(
-            LineFormat::Text,
-            Rotation {
-                path: path.clone(),
-                max_bytes: 100,
-                backups: 2,
-            },
-            Box::new(io::sink()),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let appender = text_appender(&path, 100, 2);
         for n in 0..20 {
             record_line(&appender, &format!("line {n:02} ........."));
         }
@@ -466,16 +450,7 @@ mod tests {
     fn a_line_longer_than_the_size_gets_a_file_of_its_own() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("app.log");
-        let appender = BatchedAppender::start_with_console(
-            LineFormat::Text,
-            Rotation {
-                path: path.clone(),
-                max_bytes: 100,
-                backups: 3,
-            },
-            Box::new(io::sink()),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        let appender = text_appender(&path, 100, 3);
         record_line(&appender, "short");
         record_line(&appender, &"long ".repeat(40));
         record_line(&appender, "after");
@@ -490,18 +465,7 @@ mod tests {
     fn lines_from_many_threads_are_all_written_whole() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("app.log");
-        let appender = Arc::new(
-            BatchedAppender::start_with_console(
-                LineFormat::Text,
-                Rotation {
-                    path: path.clone(),
-                    max_bytes: 1 << 30,
-                    backups: 0,
-                },
-                Box::new(io::sink()),
-            )
-            .unwrap_or_else(|e| panic!("{e}")),
-        );
+        let appender = Arc::new(text_appender(&path, 1 << 30, 0));
         let threads: Vec<_> = (0..4)
             .map(|t| {
                 let appender = appender.clone();
