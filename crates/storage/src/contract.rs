@@ -19,6 +19,8 @@ use coach_plans_model::{HistoryAction, PlanText, UserId};
 use crate::testing::{chart, coach, date, new_plan, revision, ts, user};
 use crate::{AuthorFilter, PlanQuery, PlanStore, StoreError};
 
+pub mod charts;
+
 /// What a contract case runs against: a store, alone or with something that must outlive it
 /// (the temporary directory of its files), as `(store, guard)`; the store is dropped first.
 pub trait Fixture {
