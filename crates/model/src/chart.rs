@@ -103,7 +103,7 @@ pub struct ChartArchive {
     /// Why the last attempt failed (pending: it will be tried again; failed: given up).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Downloads attempted so far.
+    /// Failed download attempts so far, as the archiver counts them (kept once archived).
     pub attempts: u32,
     /// When it was archived.
     #[serde(skip_serializing_if = "Option::is_none")]

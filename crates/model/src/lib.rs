@@ -19,7 +19,7 @@ pub use coach::{
 };
 pub use date::{InvalidDate, InvalidTimestamp, PlanDate, Timestamp};
 pub use display::{display_safe, shorten};
-pub use ids::{ChannelId, HistoryId, InvalidId, MessageId, PlanId, RoleId, UserId};
+pub use ids::{ChannelId, ChartId, HistoryId, InvalidId, MessageId, PlanId, RoleId, UserId};
 pub use image::{ImageKind, InvalidSha256, Sha256};
 pub use plan::{Author, Channel, HistoryAction, HistoryEntry, Plan};
 pub use text::{InvalidPlanText, MAX_PLAN_TEXT_CHARS, PlanText};

@@ -26,4 +26,7 @@ pub use fallback::{
 pub use memory::MemoryStore;
 pub use new_plan::NewPlan;
 pub use revision::Revision;
-pub use store::{AuthorFilter, ImportReport, PlanQuery, PlanStore, StoreHealth, StoreStats};
+pub use store::{
+    AuthorFilter, ChartCounts, ChartRef, ImportReport, PlanQuery, PlanStore, StoreHealth,
+    StoreStats,
+};
