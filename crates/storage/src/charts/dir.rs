@@ -1,7 +1,7 @@
 //! Chart blobs as files in a local directory.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -78,6 +78,20 @@ impl DirChartStore {
     }
 }
 
+/// The SHA-256 of a file's bytes, read in pieces.
+fn hash_file(path: &Path) -> io::Result<Sha256> {
+    use std::io::Read as _;
+    let mut file = File::open(path)?;
+    let mut hasher = Hasher::new();
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => return Ok(hasher.finish()),
+            n => hasher.update(&buffer[..n]),
+        }
+    }
+}
+
 /// Syncs a directory, so the names just created or renamed in it survive power loss.
 fn sync_dir(dir: &Path) -> Result<(), ChartStoreError> {
     File::open(dir)
@@ -85,8 +99,8 @@ fn sync_dir(dir: &Path) -> Result<(), ChartStoreError> {
         .map_err(ChartStoreError::io(dir))
 }
 
-impl ChartStore for DirChartStore {
-    fn writer(&self) -> Result<Box<dyn BlobWriter>, ChartStoreError> {
+impl DirChartStore {
+    fn new_writer(&self) -> Result<DirWriter, ChartStoreError> {
         let n = self.next_temp.fetch_add(1, Ordering::Relaxed);
         let temp = self.tmp.join(format!("{}-{n}.partial", std::process::id()));
         let file = OpenOptions::new()
@@ -94,12 +108,30 @@ impl ChartStore for DirChartStore {
             .create_new(true)
             .open(&temp)
             .map_err(ChartStoreError::io(&temp))?;
-        Ok(Box::new(DirWriter {
+        Ok(DirWriter {
             store_dir: self.dir.clone(),
             temp,
             file: Some(BufWriter::new(file)),
             hasher: Hasher::new(),
-        }))
+        })
+    }
+}
+
+impl ChartStore for DirChartStore {
+    fn writer(&self) -> Result<Box<dyn BlobWriter>, ChartStoreError> {
+        Ok(Box::new(self.new_writer()?))
+    }
+
+    fn put(&self, bytes: &[u8]) -> Result<StoredBlob, ChartStoreError> {
+        let mut writer = self.new_writer()?;
+        let temp = writer.temp.clone();
+        writer
+            .file
+            .as_mut()
+            .map_or(Ok(()), |file| file.write_all(bytes))
+            .map_err(ChartStoreError::io(temp))?;
+        writer.hasher.update(bytes);
+        writer.finish()
     }
 
     fn get(&self, sha256: &Sha256) -> Result<Option<Vec<u8>>, ChartStoreError> {
@@ -210,7 +242,9 @@ impl DirWriter {
         let name = sha256.to_string();
         let fan = self.store_dir.join(&name[..2]);
         let target = fan.join(&name);
-        if target.is_file() {
+        // The same bytes are stored already, unless that copy is damaged: then the rename
+        // below replaces it, atomically.
+        if target.is_file() && hash_file(&target).is_ok_and(|found| found == sha256) {
             return Ok(StoredBlob {
                 sha256,
                 size,
@@ -255,7 +289,6 @@ impl Drop for DirWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
 
     #[test]
     fn a_crash_leftover_in_tmp_is_cleaned_when_the_store_opens() {

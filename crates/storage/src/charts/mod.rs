@@ -48,22 +48,16 @@ pub trait ChartStore: Send + Sync + 'static {
     fn stats(&self) -> Result<BlobStats, ChartStoreError>;
 
     /// Stores `bytes` and returns their name. Storing bytes already there writes nothing and
-    /// says so ([`StoredBlob::newly_written`] is `false`). Empty input is refused with
-    /// [`ChartStoreError::Empty`]: an empty file is not an image.
-    fn put(&self, bytes: &[u8]) -> Result<StoredBlob, ChartStoreError> {
-        let mut writer = self.writer()?;
-        io::Write::write_all(&mut writer, bytes).map_err(|source| ChartStoreError::Io {
-            path: PathBuf::from("(chart being written)"),
-            source,
-        })?;
-        writer.commit()
-    }
+    /// says so ([`StoredBlob::newly_written`] is `false`), unless the stored copy is damaged:
+    /// then the good bytes replace it. Empty input is refused with [`ChartStoreError::Empty`]:
+    /// an empty file is not an image.
+    fn put(&self, bytes: &[u8]) -> Result<StoredBlob, ChartStoreError>;
 }
 
 /// A blob being written: [`std::io::Write`] the bytes, then [`commit`](BlobWriter::commit).
 pub trait BlobWriter: io::Write + Send {
     /// Makes the blob durable under the SHA-256 of what was written and returns its name and
-    /// size. Bytes already stored are not written again. Nothing written is refused with
+    /// size. Bytes already stored are not written again (a damaged copy is replaced). Nothing written is refused with
     /// [`ChartStoreError::Empty`] and leaves nothing behind.
     fn commit(self: Box<Self>) -> Result<StoredBlob, ChartStoreError>;
 }

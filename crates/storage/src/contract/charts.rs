@@ -229,7 +229,18 @@ pub fn a_damaged_blob_is_never_served_and_can_be_fetched_again(fixture: &dyn Cha
     assert!(!store.contains(&blob.sha256).unwrap());
     let again = store.put(&bytes).unwrap();
     assert_eq!((again.sha256, again.newly_written), (blob.sha256, true));
+    assert_eq!(store.get(&blob.sha256).unwrap(), Some(bytes.clone()));
+
+    // Storing the good bytes over a damaged copy repairs it too.
+    assert!(fixture.damage(&blob.sha256, &damaged));
+    let repaired = store.put(&bytes).unwrap();
+    assert_eq!(
+        (repaired.sha256, repaired.newly_written),
+        (blob.sha256, true)
+    );
     assert_eq!(store.get(&blob.sha256).unwrap(), Some(bytes));
+    assert_eq!(store.stats().unwrap().count, 1);
+    assert_eq!(fixture.temp_files(), 0);
 }
 
 /// A blob never stored is absent: not contained, not read, not removed.
