@@ -36,8 +36,12 @@ impl Sha256 {
             input: crate::truncate_for_display(input),
             problem,
         };
-        if input.len() != 64 {
-            return Err(invalid(format!("got {} characters", input.chars().count())));
+        let chars = input.chars().count();
+        if chars != 64 {
+            return Err(invalid(format!("got {chars} characters")));
+        }
+        if !input.is_ascii() {
+            return Err(invalid("found other characters".to_owned()));
         }
         let mut bytes = [0u8; 32];
         for (i, pair) in input.as_bytes().chunks_exact(2).enumerate() {
@@ -242,6 +246,12 @@ mod tests {
         }
         let error = Sha256::parse(&upper).err().map(|e| e.to_string());
         assert!(error.is_some_and(|e| e.contains("uppercase")));
+        let accented = format!("{}é", &EMPTY_SHA[..63]);
+        let error = Sha256::parse(&accented).err().map(|e| e.to_string());
+        assert!(
+            error.is_some_and(|e| e.contains("other characters")),
+            "64 characters, 65 bytes"
+        );
         assert!(serde_json::from_str::<Sha256>("\"abc\"").is_err());
     }
 

@@ -4,6 +4,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use coach_plans_model::Sha256;
 
@@ -14,12 +15,17 @@ use super::{BlobStats, BlobWriter, ChartStore, ChartStoreError, Hasher, StoredBl
 /// `<dir>/tmp/`: a temporary file is written and synced, renamed into place, and its directory
 /// synced, so a blob is whole or absent even across a crash or power loss.
 ///
-/// One process uses a directory at a time: opening it removes what a crash left in `tmp/`.
+/// Several processes may share a directory (the server and a command run beside it): temporary
+/// files are named by process, and opening the store removes only those a crash left behind,
+/// untouched for [`STALE_TEMP_FILE`](Self::STALE_TEMP_FILE); until then they are ignored.
 #[derive(Debug)]
 pub struct DirChartStore {
     dir: PathBuf,
     tmp: PathBuf,
-    /// Numbers temporary files, with the process id, so two writers never share one.
+    /// The start of this store's temporary file names: process id and opening time, so no two
+    /// stores (nor a later process given the same id) share one.
+    temp_prefix: String,
+    /// Numbers temporary files within this store.
     next_temp: AtomicU64,
 }
 
@@ -27,26 +33,50 @@ impl DirChartStore {
     /// Where blobs are kept unless told otherwise, relative to the working directory.
     pub const DEFAULT_DIR: &'static str = "./data/charts";
 
+    /// How long a temporary file must have been left untouched before opening a store
+    /// removes it as a crash's leftover. A writer in progress touches its file with every
+    /// write, so only abandoned ones get this old.
+    pub const STALE_TEMP_FILE: Duration = Duration::from_secs(60 * 60);
+
     /// Opens the store in `dir`, creating it and its `tmp/` when missing, and removes the
-    /// temporary files a crash left there (they were never committed). A directory that cannot
-    /// be created or written is [`ChartStoreError::Io`] naming it.
+    /// temporary files a crash left there (never committed, untouched for
+    /// [`STALE_TEMP_FILE`](Self::STALE_TEMP_FILE)). A directory that cannot be created or
+    /// written is [`ChartStoreError::Io`] naming it.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, ChartStoreError> {
         let dir = dir.into();
         let tmp = dir.join("tmp");
         fs::create_dir_all(&tmp).map_err(ChartStoreError::io(&tmp))?;
         let leftovers = fs::read_dir(&tmp).map_err(ChartStoreError::io(&tmp))?;
+        let now = SystemTime::now();
         for entry in leftovers {
             let path = entry.map_err(ChartStoreError::io(&tmp))?.path();
-            if let Err(error) = fs::remove_file(&path) {
-                log::warn!(
+            let stale = fs::metadata(&path)
+                .and_then(|meta| meta.modified())
+                .is_ok_and(|at| {
+                    now.duration_since(at).unwrap_or_default() >= Self::STALE_TEMP_FILE
+                });
+            if !stale {
+                continue;
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => log::info!(
+                    "removed {}, a temporary chart file left by an interrupted download",
+                    path.display()
+                ),
+                Err(error) => log::warn!(
                     "cannot remove the leftover temporary chart file {}: {error}",
                     path.display()
-                );
+                ),
             }
         }
+        let opened = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
         Ok(Self {
             dir,
             tmp,
+            temp_prefix: format!("{}-{opened:x}", std::process::id()),
             next_temp: AtomicU64::new(0),
         })
     }
@@ -102,7 +132,7 @@ fn sync_dir(dir: &Path) -> Result<(), ChartStoreError> {
 impl DirChartStore {
     fn new_writer(&self) -> Result<DirWriter, ChartStoreError> {
         let n = self.next_temp.fetch_add(1, Ordering::Relaxed);
-        let temp = self.tmp.join(format!("{}-{n}.partial", std::process::id()));
+        let temp = self.tmp.join(format!("{}-{n}.partial", self.temp_prefix));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -290,25 +320,47 @@ impl Drop for DirWriter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_crash_leftover_in_tmp_is_cleaned_when_the_store_opens() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = DirChartStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    /// A writer that never ran its `Drop` (a crash), leaving its temporary file.
+    fn crash_while_writing(store: &DirChartStore) {
         let mut writer = store.writer().unwrap_or_else(|e| panic!("{e}"));
         writer
             .write_all(b"half an image")
             .unwrap_or_else(|e| panic!("{e}"));
         writer.flush().unwrap_or_else(|e| panic!("{e}"));
-        // A crash: the writer never runs its Drop.
         std::mem::forget(writer);
-        assert_eq!(store.temp_files().unwrap_or_else(|e| panic!("{e}")), 1);
-        drop(store);
+    }
+
+    #[test]
+    fn a_crash_leftover_in_tmp_is_ignored_and_cleaned_once_stale() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = DirChartStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(store.temp_files().unwrap_or_else(|e| panic!("{e}")), 0);
+        crash_while_writing(&store);
+        assert_eq!(store.temp_files().unwrap_or_else(|e| panic!("{e}")), 1);
         assert_eq!(
             store.stats().unwrap_or_else(|e| panic!("{e}")),
-            BlobStats::default()
+            BlobStats::default(),
+            "a temporary file is not a blob"
         );
+
+        // Fresh, it may be another process's download in progress: opening keeps it.
+        let store = DirChartStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.temp_files().unwrap_or_else(|e| panic!("{e}")), 1);
+        assert!(store.put(b"abc").is_ok(), "a new writer takes another name");
+
+        // Untouched for longer than STALE_TEMP_FILE: removed at the next open.
+        let tmp = dir.path().join("tmp");
+        for entry in fs::read_dir(&tmp).unwrap_or_else(|e| panic!("{e}")) {
+            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+            let long_ago = SystemTime::now() - DirChartStore::STALE_TEMP_FILE * 2;
+            File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(long_ago))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let store = DirChartStore::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(store.temp_files().unwrap_or_else(|e| panic!("{e}")), 0);
+        assert_eq!(store.stats().unwrap_or_else(|e| panic!("{e}")).count, 1);
     }
 
     #[test]
