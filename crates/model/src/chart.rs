@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::display::is_bidi_control;
-use crate::truncate_for_display;
+use crate::{ImageKind, Sha256, Timestamp, truncate_for_display};
 
 /// The longest chart URL accepted, in bytes. Discord's signed CDN URLs are about 250.
 pub const MAX_CHART_URL_LEN: usize = 2048;
@@ -28,6 +28,9 @@ pub struct Attachment {
 }
 
 /// An image attached to a plan. Charts keep the order in which they were attached.
+///
+/// Besides what Discord said of the attachment, a chart carries its [`ChartArchive`]: whether
+/// our own copy of the image has been stored yet. A new chart is [`ChartStatus::Pending`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Chart {
     url: String,
@@ -35,6 +38,123 @@ pub struct Chart {
     content_type: Option<String>,
     size: Option<u64>,
     position: u32,
+    // Left out of JSON while untouched (a new chart), so plans, history snapshots and
+    // journals written before archiving existed read back as they were. How the HTTP API shows
+    // archive state is the API's choice, made where it serves charts.
+    #[serde(default, skip_serializing_if = "ChartArchive::is_new")]
+    archive: ChartArchive,
+}
+
+/// Whether our own copy of a chart's image is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartStatus {
+    /// Not archived yet: waiting for its first download or for another try.
+    #[default]
+    Pending,
+    /// Archived: the blob named by its SHA-256 is in the chart store.
+    Archived,
+    /// Given up on after the last try; the reason says why.
+    Failed,
+}
+
+impl ChartStatus {
+    /// Every status.
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Archived, Self::Failed];
+
+    /// The name stored and shown: `pending`, `archived`, `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Archived => "archived",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The status [`as_str`](Self::as_str) names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ChartStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The archive state of a chart. The constructors make the consistent states: archived with
+/// its blob's hash, size, type and time; pending or failed with the attempts made and, after
+/// a failed attempt, why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChartArchive {
+    /// Where the archiving stands.
+    pub status: ChartStatus,
+    /// The blob's name, once archived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<Sha256>,
+    /// The blob's size in bytes, once archived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_size: Option<u64>,
+    /// What the bytes really are (by their signature), once archived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageKind>,
+    /// Why the last attempt failed (pending: it will be tried again; failed: given up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Failed download attempts so far, as the archiver counts them (kept once archived).
+    pub attempts: u32,
+    /// When it was archived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<Timestamp>,
+}
+
+impl ChartArchive {
+    /// A chart not yet tried: pending, no attempts.
+    pub fn pending() -> Self {
+        Self::default()
+    }
+
+    /// Archived as the blob `sha256` of `stored_size` bytes of `image`, at `at`; the attempts
+    /// made so far are kept.
+    pub fn archived(
+        sha256: Sha256,
+        stored_size: u64,
+        image: ImageKind,
+        at: Timestamp,
+        attempts: u32,
+    ) -> Self {
+        Self {
+            status: ChartStatus::Archived,
+            sha256: Some(sha256),
+            stored_size: Some(stored_size),
+            image: Some(image),
+            reason: None,
+            attempts,
+            archived_at: Some(at),
+        }
+    }
+
+    /// After `attempts` attempts, the last failing for `reason`: failed when `last` (given up),
+    /// else pending, to be tried again.
+    pub fn failed_attempt(reason: impl Into<String>, attempts: u32, last: bool) -> Self {
+        Self {
+            status: if last {
+                ChartStatus::Failed
+            } else {
+                ChartStatus::Pending
+            },
+            reason: Some(reason.into()),
+            attempts,
+            ..Self::default()
+        }
+    }
+
+    /// Whether this is the state of a chart never tried (pending, nothing recorded).
+    pub fn is_new(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// Why an attachment cannot be a chart.
@@ -139,6 +259,7 @@ impl Chart {
             content_type: attachment.content_type.clone(),
             size: attachment.size,
             position,
+            archive: ChartArchive::pending(),
         })
     }
 
@@ -157,7 +278,40 @@ impl Chart {
             content_type,
             size,
             position,
+            archive: ChartArchive::pending(),
         })
+    }
+
+    /// This chart with its archive state as stored or recorded.
+    pub fn with_archive(mut self, archive: ChartArchive) -> Self {
+        self.archive = archive;
+        self
+    }
+
+    /// This chart downloadable from a new link (a refreshed Discord link), checked as
+    /// [`Chart::from_stored`] checks one.
+    pub fn with_url(mut self, url: &str) -> Result<Self, InvalidChart> {
+        self.url = checked_url(url)?;
+        Ok(self)
+    }
+
+    /// Whether `other` is the same attachment: the same file name, type, size and position, at
+    /// the same link up to its query string (a refreshed Discord link differs from the first
+    /// only in its signature, `?ex=…&is=…&hm=…`). Archive state is not compared.
+    pub fn same_attachment(&self, other: &Chart) -> bool {
+        fn without_query(url: &str) -> &str {
+            url.split_once('?').map_or(url, |(head, _)| head)
+        }
+        without_query(&self.url) == without_query(&other.url)
+            && self.filename == other.filename
+            && self.content_type == other.content_type
+            && self.size == other.size
+            && self.position == other.position
+    }
+
+    /// Whether our own copy of the image is stored, and what it is.
+    pub fn archive(&self) -> &ChartArchive {
+        &self.archive
     }
 
     /// Where the image can be downloaded.
@@ -314,6 +468,70 @@ mod tests {
         assert!(Chart::from_stored("https://example.com/chart1.png", None, None, None, 0).is_ok());
         // Rows from the Python version may carry plain http links; they still read.
         assert!(Chart::from_stored("http://example.com/chart1.png", None, None, None, 0).is_ok());
+    }
+
+    #[test]
+    fn a_new_chart_is_pending_and_its_json_is_unchanged() {
+        let chart = Chart::from_attachment(&attachment("a.png", Some("image/png")), 0)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(chart.archive().status, ChartStatus::Pending);
+        assert_eq!(chart.archive().attempts, 0);
+        let json = serde_json::to_value(&chart).unwrap_or_else(|e| panic!("{e}"));
+        assert!(json.get("archive").is_none(), "{json}");
+        // Charts written before archiving existed (history, journals) read as pending.
+        let old: Chart = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(old, chart);
+    }
+
+    #[test]
+    fn archive_state_travels_with_the_chart() {
+        let sha = Sha256::from_bytes([7; 32]);
+        let at =
+            Timestamp::parse("2024-05-10T12:00:00.000000+00:00").unwrap_or_else(|e| panic!("{e}"));
+        let archived = Chart::from_stored("https://x/a.png", None, None, None, 0)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_archive(ChartArchive::archived(sha, 42, ImageKind::Png, at, 2));
+        let json = serde_json::to_value(&archived).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(json["archive"]["status"], "archived");
+        assert_eq!(json["archive"]["image"], "png");
+        assert_eq!(json["archive"]["sha256"], sha.to_string());
+        let back: Chart = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, archived);
+
+        let retry = ChartArchive::failed_attempt("404", 1, false);
+        assert_eq!((retry.status, retry.attempts), (ChartStatus::Pending, 1));
+        let failed = ChartArchive::failed_attempt("404", 5, true);
+        assert_eq!(failed.status, ChartStatus::Failed);
+        assert_eq!(failed.reason.as_deref(), Some("404"));
+        assert!(!failed.is_new() && ChartArchive::pending().is_new());
+        for status in ChartStatus::ALL {
+            assert_eq!(ChartStatus::from_name(status.as_str()), Some(status));
+        }
+    }
+
+    #[test]
+    fn a_refreshed_link_is_the_same_attachment() {
+        let first = Chart::from_stored(
+            "https://cdn.discordapp.com/attachments/1/2/a.png?ex=1&is=2&hm=3",
+            Some("a.png".into()),
+            None,
+            None,
+            0,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let refreshed = first
+            .clone()
+            .with_url("https://cdn.discordapp.com/attachments/1/2/a.png?ex=4&is=5&hm=6")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_archive(ChartArchive::failed_attempt("expired", 1, false));
+        assert!(first.same_attachment(&refreshed));
+        assert_ne!(first, refreshed);
+        let other = first
+            .clone()
+            .with_url("https://cdn.discordapp.com/attachments/1/3/a.png")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!first.same_attachment(&other));
+        assert!(first.clone().with_url("not a link").is_err());
     }
 
     #[test]

@@ -189,6 +189,12 @@ row_id!(
     HistoryId,
     "history"
 );
+row_id!(
+    /// A stored chart's id: one chart of one version of a plan. An edit that brings new
+    /// charts gives them new ids, so a record made for a replaced chart finds nothing.
+    ChartId,
+    "chart"
+);
 
 #[cfg(test)]
 mod tests {

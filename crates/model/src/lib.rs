@@ -5,20 +5,22 @@ mod coach;
 mod date;
 mod display;
 mod ids;
+mod image;
 mod plan;
 mod text;
 pub mod wire;
 
 pub use chart::{
-    Attachment, Chart, IMAGE_TYPES, InvalidChart, MAX_CHART_FILENAME_CHARS, MAX_CHART_URL_LEN,
-    charts_from_attachments,
+    Attachment, Chart, ChartArchive, ChartStatus, IMAGE_TYPES, InvalidChart,
+    MAX_CHART_FILENAME_CHARS, MAX_CHART_URL_LEN, charts_from_attachments,
 };
 pub use coach::{
     Coach, CoachId, InvalidCoachId, InvalidRoster, MAX_COACH_ID_LEN, Roster, UnknownCoach,
 };
 pub use date::{InvalidDate, InvalidTimestamp, PlanDate, Timestamp};
 pub use display::{display_safe, shorten};
-pub use ids::{ChannelId, HistoryId, InvalidId, MessageId, PlanId, RoleId, UserId};
+pub use ids::{ChannelId, ChartId, HistoryId, InvalidId, MessageId, PlanId, RoleId, UserId};
+pub use image::{ImageKind, InvalidSha256, Sha256};
 pub use plan::{Author, Channel, HistoryAction, HistoryEntry, Plan};
 pub use text::{InvalidPlanText, MAX_PLAN_TEXT_CHARS, PlanText};
 

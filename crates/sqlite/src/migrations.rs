@@ -32,10 +32,15 @@ const MIGRATIONS: &[Migration] = &[
                   history actions and chart snapshots, counters",
         sql: V2,
     },
+    Migration {
+        version: 3,
+        summary: "archive state of each chart (pending, archived, failed), counted per state",
+        sql: V3,
+    },
 ];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE schema_version (
@@ -163,6 +168,63 @@ END;
 CREATE TRIGGER count_history_insert AFTER INSERT ON plan_history
 BEGIN
     UPDATE plan_counters SET value = value + 1 WHERE name = 'history_entries';
+END;
+";
+
+// Every chart stored so far becomes pending: the archiver will fetch it (or, for links long
+// expired, ask Discord for a fresh one first). Only columns are added, so the rows and their
+// ids stay as they were. Charts of live plans are counted per state by triggers, as
+// live_charts is, so chart_counts never scans the table.
+const V3: &str = "
+ALTER TABLE plan_charts ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';
+ALTER TABLE plan_charts ADD COLUMN sha256 TEXT;
+ALTER TABLE plan_charts ADD COLUMN stored_size INTEGER;
+ALTER TABLE plan_charts ADD COLUMN image_type TEXT;
+ALTER TABLE plan_charts ADD COLUMN reason TEXT;
+ALTER TABLE plan_charts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE plan_charts ADD COLUMN archived_at TEXT;
+-- The archiver's queue: pending charts in the order they were stored.
+CREATE INDEX idx_charts_pending ON plan_charts(id) WHERE status = 'pending';
+
+INSERT INTO plan_counters (name, value)
+    SELECT 'live_charts_' || state, (SELECT COUNT(*) FROM plan_charts
+                                     WHERE status = state
+                                       AND plan_id IN (SELECT id FROM coach_plans WHERE is_deleted = 0))
+    FROM (SELECT 'pending' AS state UNION ALL SELECT 'archived' UNION ALL SELECT 'failed');
+
+CREATE TRIGGER count_chart_state_insert AFTER INSERT ON plan_charts
+BEGIN
+    UPDATE plan_counters SET value = value + 1 WHERE name = 'live_charts_' || NEW.status
+        AND EXISTS (SELECT 1 FROM coach_plans WHERE id = NEW.plan_id AND is_deleted = 0);
+END;
+CREATE TRIGGER count_chart_state_delete AFTER DELETE ON plan_charts
+BEGIN
+    UPDATE plan_counters SET value = value - 1 WHERE name = 'live_charts_' || OLD.status
+        AND EXISTS (SELECT 1 FROM coach_plans WHERE id = OLD.plan_id AND is_deleted = 0);
+END;
+CREATE TRIGGER count_chart_state_update AFTER UPDATE OF status ON plan_charts
+    WHEN OLD.status <> NEW.status
+BEGIN
+    UPDATE plan_counters SET value = value - 1 WHERE name = 'live_charts_' || OLD.status
+        AND EXISTS (SELECT 1 FROM coach_plans WHERE id = OLD.plan_id AND is_deleted = 0);
+    UPDATE plan_counters SET value = value + 1 WHERE name = 'live_charts_' || NEW.status
+        AND EXISTS (SELECT 1 FROM coach_plans WHERE id = NEW.plan_id AND is_deleted = 0);
+END;
+CREATE TRIGGER count_chart_state_plan_delete AFTER UPDATE OF is_deleted ON coach_plans
+    WHEN OLD.is_deleted = 0 AND NEW.is_deleted <> 0
+BEGIN
+    UPDATE plan_counters SET value = value - (SELECT COUNT(*) FROM plan_charts
+                                              WHERE plan_id = NEW.id
+                                                AND 'live_charts_' || status = plan_counters.name)
+        WHERE name IN ('live_charts_pending', 'live_charts_archived', 'live_charts_failed');
+END;
+CREATE TRIGGER count_chart_state_plan_undelete AFTER UPDATE OF is_deleted ON coach_plans
+    WHEN OLD.is_deleted <> 0 AND NEW.is_deleted = 0
+BEGIN
+    UPDATE plan_counters SET value = value + (SELECT COUNT(*) FROM plan_charts
+                                              WHERE plan_id = NEW.id
+                                                AND 'live_charts_' || status = plan_counters.name)
+        WHERE name IN ('live_charts_pending', 'live_charts_archived', 'live_charts_failed');
 END;
 ";
 
@@ -422,7 +484,18 @@ pub(crate) fn migrate(
     path: &Path,
     busy_timeout: std::time::Duration,
 ) -> Result<MigrationReport, StoreError> {
-    let status = inspect(path)?;
+    migrate_up_to(path, busy_timeout, LATEST)
+}
+
+/// Brings the database at `path` to schema `target` (at most [`LATEST`]), as [`migrate`]
+/// does; tests use it to make the databases earlier builds left.
+pub(crate) fn migrate_up_to(
+    path: &Path,
+    busy_timeout: std::time::Duration,
+    target: i64,
+) -> Result<MigrationReport, StoreError> {
+    let mut status = inspect(path)?;
+    status.pending.retain(|(version, _)| *version <= target);
     let backup = if status.needs_backup() {
         Some(backup_file(path, status.version.unwrap_or(0))?)
     } else {
@@ -449,7 +522,7 @@ pub(crate) fn migrate(
     }
     Ok(MigrationReport {
         before: status.version,
-        after: LATEST,
+        after: status.version.unwrap_or(0).max(target.min(LATEST)),
         applied,
         backup,
     })

@@ -1,8 +1,8 @@
 //! Reading plans, charts and history entries out of rows.
 
 use coach_plans_model::{
-    Author, Channel, Chart, CoachId, HistoryAction, HistoryEntry, HistoryId, Plan, PlanDate,
-    PlanId, PlanText, Timestamp,
+    Author, Channel, Chart, ChartArchive, ChartStatus, CoachId, HistoryAction, HistoryEntry,
+    HistoryId, ImageKind, Plan, PlanDate, PlanId, PlanText, Sha256, Timestamp,
 };
 use coach_plans_storage::StoreError;
 use rusqlite::{Connection, Row, params};
@@ -92,43 +92,110 @@ impl PlanRow {
     }
 }
 
-/// A plan's charts in order.
+/// A plan's charts in order, with their archive state.
 pub(crate) fn charts_of(conn: &Connection, plan_id: i64) -> Result<Vec<Chart>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT id, chart_url, filename, content_type, size, position FROM plan_charts
-             WHERE plan_id = ?1 ORDER BY position, id",
+            "SELECT id, chart_url, filename, content_type, size, position,
+                    status, sha256, stored_size, image_type, reason, attempts, archived_at
+             FROM plan_charts WHERE plan_id = ?1 ORDER BY position, id",
         )
         .map_err(sql_error)?;
     let rows = stmt
         .query_map(params![plan_id], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, Option<String>>(2)?,
-                row.get::<_, Option<String>>(3)?,
-                row.get::<_, Option<i64>>(4)?,
-                row.get::<_, i64>(5)?,
-            ))
+            Ok(ChartRow {
+                id: row.get(0)?,
+                url: row.get(1)?,
+                filename: row.get(2)?,
+                content_type: row.get(3)?,
+                size: row.get(4)?,
+                position: row.get(5)?,
+                status: row.get(6)?,
+                sha256: row.get(7)?,
+                stored_size: row.get(8)?,
+                image_type: row.get(9)?,
+                reason: row.get(10)?,
+                attempts: row.get(11)?,
+                archived_at: row.get(12)?,
+            })
         })
         .map_err(sql_error)?;
     let mut charts = Vec::new();
     for row in rows {
-        let (id, url, filename, content_type, size, position) = row.map_err(sql_error)?;
-        let position = u32::try_from(position)
-            .map_err(|_| corrupt("plan_charts", id, "position out of range"))?;
-        let size = size
-            .map(u64::try_from)
-            .transpose()
-            .map_err(|_| corrupt("plan_charts", id, "negative size"))?;
-        let chart = Chart::from_stored(&url, filename, content_type, size, position)
-            .map_err(|e| corrupt("plan_charts", id, e))?;
-        charts.push(chart);
+        charts.push(row.map_err(sql_error)?.into_chart()?);
     }
     Ok(charts)
 }
 
-/// Stores a plan's charts (positions as given).
+/// A `plan_charts` row's raw values.
+struct ChartRow {
+    id: i64,
+    url: String,
+    filename: Option<String>,
+    content_type: Option<String>,
+    size: Option<i64>,
+    position: i64,
+    status: String,
+    sha256: Option<String>,
+    stored_size: Option<i64>,
+    image_type: Option<String>,
+    reason: Option<String>,
+    attempts: i64,
+    archived_at: Option<String>,
+}
+
+impl ChartRow {
+    fn into_chart(self) -> Result<Chart, StoreError> {
+        let id = self.id;
+        let bad = |what: String| corrupt("plan_charts", id, what);
+        let position =
+            u32::try_from(self.position).map_err(|_| bad("position out of range".into()))?;
+        let size = self
+            .size
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| bad("negative size".into()))?;
+        let archive = ChartArchive {
+            status: ChartStatus::from_name(&self.status)
+                .ok_or_else(|| bad(format!("unknown status '{}'", self.status)))?,
+            sha256: self
+                .sha256
+                .as_deref()
+                .map(Sha256::parse)
+                .transpose()
+                .map_err(|e| bad(e.to_string()))?,
+            stored_size: self
+                .stored_size
+                .map(u64::try_from)
+                .transpose()
+                .map_err(|_| bad("negative stored size".into()))?,
+            image: self
+                .image_type
+                .as_deref()
+                .map(|name| {
+                    ImageKind::from_name(name)
+                        .ok_or_else(|| bad(format!("unknown image type '{name}'")))
+                })
+                .transpose()?,
+            reason: self.reason,
+            attempts: u32::try_from(self.attempts)
+                .map_err(|_| bad("attempts out of range".into()))?,
+            archived_at: self
+                .archived_at
+                .as_deref()
+                .map(Timestamp::parse)
+                .transpose()
+                .map_err(|e| bad(e.to_string()))?,
+        };
+        Ok(
+            Chart::from_stored(&self.url, self.filename, self.content_type, size, position)
+                .map_err(|e| bad(e.to_string()))?
+                .with_archive(archive),
+        )
+    }
+}
+
+/// Stores a plan's charts (positions and archive state as given).
 pub(crate) fn insert_charts(
     conn: &Connection,
     plan_id: i64,
@@ -137,12 +204,14 @@ pub(crate) fn insert_charts(
 ) -> Result<(), StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "INSERT INTO plan_charts (plan_id, chart_url, filename, added_at, position, content_type, size)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO plan_charts (plan_id, chart_url, filename, added_at, position, content_type, size,
+                                      status, sha256, stored_size, image_type, reason, attempts, archived_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )
         .map_err(sql_error)?;
     for chart in charts {
         let size = chart.size().and_then(|s| i64::try_from(s).ok());
+        let archive = chart.archive();
         stmt.execute(params![
             plan_id,
             chart.url(),
@@ -150,7 +219,14 @@ pub(crate) fn insert_charts(
             added_at,
             chart.position(),
             chart.content_type(),
-            size
+            size,
+            archive.status.as_str(),
+            archive.sha256.map(|s| s.to_string()),
+            archive.stored_size.and_then(|s| i64::try_from(s).ok()),
+            archive.image.map(ImageKind::as_str),
+            archive.reason,
+            archive.attempts,
+            archive.archived_at.as_ref().map(Timestamp::as_str),
         ])
         .map_err(sql_error)?;
     }

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use coach_plans_config::DatabaseConfig;
-use coach_plans_model::{Author, CoachId, HistoryEntry, Plan, PlanDate, PlanId, Timestamp};
+use coach_plans_model::{
+    Author, Chart, ChartId, ChartStatus, CoachId, HistoryEntry, ImageKind, Plan, PlanDate, PlanId,
+    Sha256, Timestamp,
+};
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Value;
@@ -14,8 +17,8 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params, para
 
 use coach_plans_storage::files::stamped_path;
 use coach_plans_storage::{
-    AuthorFilter, Cause, ImportReport, NewPlan, PlanQuery, PlanStore, ProtectedStore, Revision,
-    StoreError, StoreHealth, StoreStats,
+    AuthorFilter, Cause, ChartCounts, ChartRef, ImportReport, NewPlan, PlanQuery, PlanStore,
+    ProtectedStore, Revision, StoreError, StoreHealth, StoreStats,
 };
 
 use crate::errors::{pool_error, sql_error};
@@ -171,6 +174,41 @@ impl SqliteStore {
         }
         result
     }
+}
+
+/// Runs an update of one `plan_charts` row; [`StoreError::ChartNotFound`] when there is none.
+fn update_chart(
+    tx: &Transaction<'_>,
+    chart: ChartId,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<(), StoreError> {
+    let changed = tx
+        .prepare_cached(sql)
+        .and_then(|mut stmt| stmt.execute(args))
+        .map_err(sql_error)?;
+    if changed == 0 {
+        return Err(StoreError::ChartNotFound(chart));
+    }
+    Ok(())
+}
+
+/// The counters of `plan_counters`, by name.
+fn counters(conn: &rusqlite::Connection) -> Result<Vec<(String, i64)>, StoreError> {
+    conn.prepare_cached("SELECT name, value FROM plan_counters")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect()
+        })
+        .map_err(sql_error)
+}
+
+/// The value of the counter `name` (0 when missing or negative).
+fn counter(counters: &[(String, i64)], name: &str) -> u64 {
+    counters
+        .iter()
+        .find(|(n, _)| n == name)
+        .map_or(0, |(_, v)| u64::try_from(*v).unwrap_or(0))
 }
 
 fn live_id(
@@ -437,19 +475,8 @@ impl PlanStore for SqliteStore {
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
         let conn = self.conn()?;
-        let counters: Vec<(String, i64)> = conn
-            .prepare_cached("SELECT name, value FROM plan_counters")
-            .and_then(|mut stmt| {
-                stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-                    .collect()
-            })
-            .map_err(sql_error)?;
-        let counter = |name: &str| {
-            counters
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or(0, |(_, v)| u64::try_from(*v).unwrap_or(0))
-        };
+        let counters = counters(&conn)?;
+        let counter = |name: &str| counter(&counters, name);
         let latest: Option<String> = conn
             .prepare_cached("SELECT MAX(date) FROM coach_plans WHERE is_deleted = 0")
             .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
@@ -508,6 +535,123 @@ impl PlanStore for SqliteStore {
                 error: Some(error),
             },
         }
+    }
+
+    /// Walks the partial index of pending charts in id order; charts of deleted plans are
+    /// skipped as they are met (they stay pending, and are few).
+    fn charts_to_archive(&self, limit: u32) -> Result<Vec<ChartRef>, StoreError> {
+        let conn = self.conn()?;
+        let rows: Vec<(i64, i64, i64, String, i64)> = conn
+            .prepare_cached(
+                "SELECT c.id, c.plan_id, c.position, c.chart_url, c.attempts
+                 FROM plan_charts AS c INDEXED BY idx_charts_pending
+                 JOIN coach_plans AS p ON p.id = c.plan_id
+                 WHERE c.status = 'pending' AND p.is_deleted = 0
+                 ORDER BY c.id LIMIT ?1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![i64::from(limit)], |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                    ))
+                })?
+                .collect()
+            })
+            .map_err(sql_error)?;
+        rows.into_iter()
+            .map(|(id, plan_id, position, url, attempts)| {
+                let bad = |what: &str| crate::errors::corrupt("plan_charts", id, what);
+                Ok(ChartRef {
+                    id: ChartId::new(id).ok_or_else(|| bad("id is not positive"))?,
+                    plan_id: PlanId::new(plan_id).ok_or_else(|| bad("plan id is not positive"))?,
+                    position: u32::try_from(position).map_err(|_| bad("position out of range"))?,
+                    url,
+                    attempts: u32::try_from(attempts).map_err(|_| bad("attempts out of range"))?,
+                })
+            })
+            .collect()
+    }
+
+    fn record_chart_archived(
+        &self,
+        chart: ChartId,
+        sha256: &Sha256,
+        size: u64,
+        image: ImageKind,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let size = i64::try_from(size)
+            .map_err(|_| StoreError::Other(format!("a chart of {size} bytes").into()))?;
+        self.write(|tx| {
+            update_chart(
+                tx,
+                chart,
+                "UPDATE plan_charts SET status = 'archived', sha256 = ?1, stored_size = ?2,
+                        image_type = ?3, reason = NULL, archived_at = ?4
+                 WHERE id = ?5",
+                &[
+                    &sha256.to_string(),
+                    &size,
+                    &image.as_str(),
+                    &at.as_str(),
+                    &chart.get(),
+                ],
+            )
+        })
+    }
+
+    fn record_chart_failure(
+        &self,
+        chart: ChartId,
+        reason: &str,
+        attempts: u32,
+        last: bool,
+    ) -> Result<(), StoreError> {
+        let status = if last {
+            ChartStatus::Failed
+        } else {
+            ChartStatus::Pending
+        };
+        self.write(|tx| {
+            update_chart(
+                tx,
+                chart,
+                "UPDATE plan_charts SET status = ?1, reason = ?2, attempts = ?3, sha256 = NULL,
+                        stored_size = NULL, image_type = NULL, archived_at = NULL
+                 WHERE id = ?4",
+                &[&status.as_str(), &reason, &attempts, &chart.get()],
+            )
+        })
+    }
+
+    fn record_chart_url(&self, chart: ChartId, url: &str) -> Result<(), StoreError> {
+        // The same check every stored chart's link passes.
+        let url = Chart::from_stored(url, None, None, None, 0)
+            .map_err(StoreError::InvalidChartUrl)?
+            .url()
+            .to_owned();
+        self.write(|tx| {
+            update_chart(
+                tx,
+                chart,
+                "UPDATE plan_charts SET chart_url = ?1 WHERE id = ?2",
+                &[&url, &chart.get()],
+            )
+        })
+    }
+
+    /// Read from the counters the triggers of migration 3 keep: no scan.
+    fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
+        let counters = counters(&*self.conn()?)?;
+        Ok(ChartCounts {
+            pending: counter(&counters, "live_charts_pending"),
+            archived: counter(&counters, "live_charts_archived"),
+            failed: counter(&counters, "live_charts_failed"),
+        })
     }
 }
 

@@ -2,7 +2,14 @@
 
 use std::path::Path;
 
+use coach_plans_storage::StoreError;
 use rusqlite::Connection;
+
+/// Creates or upgrades the database at `path` to schema `version` only, as the build that
+/// introduced that version left it: the starting point of tests of the later migrations.
+pub fn migrate_up_to(path: &Path, version: i64) -> Result<(), StoreError> {
+    crate::migrations::migrate_up_to(path, std::time::Duration::from_secs(5), version).map(|_| ())
+}
 
 /// Holds `BEGIN EXCLUSIVE` on a database file, as another process would, until dropped: writes
 /// wait for it and fail once their busy timeout passes; reads go on (WAL).

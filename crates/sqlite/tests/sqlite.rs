@@ -74,7 +74,7 @@ fn the_python_database_is_adopted_with_every_row_kept() {
     let (store, report) = SqliteStore::open(&config(&path)).unwrap();
     assert_eq!(
         (report.before, report.after, report.applied.clone()),
-        (Some(1), 2, vec![2])
+        (Some(1), 3, vec![2, 3])
     );
 
     let backup = report.backup.expect("an upgrade makes a backup");
@@ -109,7 +109,7 @@ fn the_python_database_is_adopted_with_every_row_kept() {
         versions[0],
         rows(&original, "SELECT version, applied_at FROM schema_version")[0]
     );
-    assert_eq!(versions.len(), 2);
+    assert_eq!(versions.len(), 3);
 
     // Through the store: charts in order, the deleted plan still deleted, history kept.
     let plan = store
@@ -159,6 +159,23 @@ fn the_python_database_is_adopted_with_every_row_kept() {
         (stats.live_plans, stats.live_charts, stats.history_entries),
         (2, 2, 1)
     );
+    // Their charts wait for the archiver, the expired links first.
+    assert!(plan.charts.iter().all(|c| c.archive().is_new()));
+    let counts = store.chart_counts().unwrap();
+    assert_eq!((counts.pending, counts.archived, counts.failed), (2, 0, 0));
+    let queue: Vec<_> = store
+        .charts_to_archive(10)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.plan_id, c.position, c.url))
+        .collect();
+    assert_eq!(
+        queue,
+        [
+            (plan.id, 0, "https://example.com/chart1.png".to_owned()),
+            (plan.id, 1, "https://example.com/chart2.png".to_owned())
+        ]
+    );
 
     // The old UNIQUE(coach_name, date) is gone: the deleted swing plan's date can be posted again.
     let reposted = store
@@ -166,6 +183,78 @@ fn the_python_database_is_adopted_with_every_row_kept() {
         .unwrap();
     assert!(reposted.id.get() > 3);
     assert_eq!(store.stats().unwrap().live_plans, 3);
+}
+
+#[test]
+fn a_database_of_the_previous_schema_gains_chart_archive_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.db");
+    coach_plans_sqlite::testing::migrate_up_to(&path, 2).unwrap();
+    // Rows as the build with schema 2 wrote them: a live plan with two charts, a deleted one
+    // with one.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO coach_plans (id, coach_name, date, plan, author, author_id, created_at, is_deleted)
+                 VALUES (1, 'coach_d', '2024-05-10', 'live', 'dana', '42', '2024-05-10T12:00:00.000000+00:00', 0),
+                        (2, 'coach_i', '2024-05-10', 'gone', 'dana', '42', '2024-05-10T12:00:00.000000+00:00', 1);
+             INSERT INTO plan_charts (plan_id, chart_url, filename, added_at, position, content_type, size)
+                 VALUES (1, 'https://cdn.discordapp.com/attachments/1/2/a.png?ex=1', 'a.png', 'x', 0, 'image/png', 10),
+                        (1, 'https://cdn.discordapp.com/attachments/1/2/b.png?ex=1', 'b.png', 'x', 1, 'image/png', 20),
+                        (2, 'https://cdn.discordapp.com/attachments/1/3/c.png?ex=1', 'c.png', 'x', 0, 'image/png', 30);",
+        )
+        .unwrap();
+    let (store, report) = SqliteStore::open(&config(&path)).unwrap();
+    assert_eq!((report.before, report.applied), (Some(2), vec![3]));
+    assert!(report.backup.is_some(), "an upgrade makes a backup");
+    let plan = store
+        .live_plan(&coach("d"), date("2024-05-10"))
+        .unwrap()
+        .unwrap();
+    let names: Vec<_> = plan
+        .charts
+        .iter()
+        .map(|c| (c.filename().unwrap(), c.size(), c.archive().is_new()))
+        .collect();
+    assert_eq!(
+        names,
+        [("a.png", Some(10), true), ("b.png", Some(20), true)]
+    );
+    let counts = store.chart_counts().unwrap();
+    assert_eq!(
+        (counts.pending, counts.archived, counts.failed),
+        (2, 0, 0),
+        "the deleted plan's chart is not counted"
+    );
+    assert_eq!(store.charts_to_archive(10).unwrap().len(), 2);
+    assert_eq!(store.stats().unwrap().live_charts, 2);
+}
+
+#[test]
+fn the_archiver_queue_is_read_through_its_partial_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plans.db");
+    drop(SqliteStore::open(&config(&path)).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let plan: Vec<String> = conn
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT c.id FROM plan_charts AS c
+             JOIN coach_plans AS p ON p.id = c.plan_id
+             WHERE c.status = 'pending' AND p.is_deleted = 0 ORDER BY c.id LIMIT 10",
+        )
+        .unwrap()
+        .query_map([], |row| row.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().any(|step| step.contains("idx_charts_pending")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+        "no sort: {plan:?}"
+    );
 }
 
 #[test]
@@ -182,7 +271,7 @@ fn reopening_an_upgraded_database_changes_nothing() {
     let (store, report) = SqliteStore::open(&config(&path)).unwrap();
     assert_eq!(
         (report.before, report.applied.len(), report.backup),
-        (Some(2), 0, None)
+        (Some(3), 0, None)
     );
     assert_eq!(store.plan(id).unwrap().unwrap().text.as_str(), "kept");
 }
@@ -194,13 +283,13 @@ fn a_new_database_is_created_with_its_directories() {
     let status = SqliteStore::inspect(&path).unwrap();
     assert_eq!(
         (status.exists, status.version, status.pending.len()),
-        (false, None, 2)
+        (false, None, 3)
     );
     assert!(!path.exists(), "inspecting creates nothing");
     let (store, report) = SqliteStore::open(&config(&path)).unwrap();
     assert_eq!(
         (report.before, report.after, report.applied, report.backup),
-        (None, 2, vec![1, 2], None)
+        (None, 3, vec![1, 2, 3], None)
     );
     assert!(path.exists());
     let mode: String = Connection::open(&path)
@@ -229,7 +318,7 @@ fn a_newer_schema_is_refused_and_left_byte_identical() {
             err,
             StoreError::IncompatibleSchema {
                 found: 99,
-                supported: 2,
+                supported: 3,
                 ..
             }
         ),
@@ -331,7 +420,7 @@ fn a_newer_schema_in_wal_mode_is_refused_without_new_files_beside_it() {
         }
     }
     let conn = Connection::open(&path).unwrap();
-    conn.execute("INSERT INTO schema_version VALUES (3, 'the future')", [])
+    conn.execute("INSERT INTO schema_version VALUES (4, 'the future')", [])
         .unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -341,7 +430,7 @@ fn a_newer_schema_in_wal_mode_is_refused_without_new_files_beside_it() {
     assert_eq!(snapshot(dir.path()).len(), 1, "closing removed the log");
     let err = assert_refused(dir.path(), &path);
     assert!(
-        matches!(err, StoreError::IncompatibleSchema { found: 3, .. }),
+        matches!(err, StoreError::IncompatibleSchema { found: 4, .. }),
         "{err:?}"
     );
 }

@@ -14,10 +14,14 @@
 #![allow(clippy::unwrap_used)]
 
 use coach_plans_model::wire::PageCursor;
-use coach_plans_model::{HistoryAction, PlanText, UserId};
+use coach_plans_model::{
+    ChartArchive, ChartId, ChartStatus, HistoryAction, ImageKind, Plan, PlanText, UserId,
+};
 
 use crate::testing::{chart, coach, date, new_plan, revision, ts, user};
-use crate::{AuthorFilter, PlanQuery, PlanStore, StoreError};
+use crate::{AuthorFilter, ChartCounts, ChartRef, PlanQuery, PlanStore, StoreError, sha256_of};
+
+pub mod charts;
 
 /// What a contract case runs against: a store, alone or with something that must outlive it
 /// (the temporary directory of its files), as `(store, guard)`; the store is dropped first.
@@ -77,6 +81,13 @@ macro_rules! contract_tests {
             stats_follow_every_kind_of_write,
             imports_are_idempotent_and_all_or_nothing,
             unicode_text_survives_a_round_trip,
+            new_charts_are_pending_and_offered_oldest_first,
+            an_archived_chart_reads_back_with_its_plan,
+            failures_count_attempts_and_the_last_one_fails_the_chart,
+            a_refreshed_link_reads_back_and_is_offered,
+            a_deleted_plans_charts_are_not_offered,
+            a_chart_replaced_by_an_edit_is_not_found,
+            chart_counts_follow_archiving_edits_and_deletions,
         }
     };
 }
@@ -546,4 +557,248 @@ pub fn unicode_text_survives_a_round_trip(store: &dyn PlanStore) {
     let read = store.plan(created.id).unwrap().unwrap();
     assert_eq!(read.text, PlanText::parse(text).unwrap());
     assert_eq!(read.author.name, "Nöra 🗞");
+}
+
+/// Every pending chart a store offers, as `(plan, position, attempts)`.
+fn offered(store: &dyn PlanStore) -> Vec<(coach_plans_model::PlanId, u32, u32)> {
+    store
+        .charts_to_archive(1000)
+        .unwrap()
+        .iter()
+        .map(|c| (c.plan_id, c.position, c.attempts))
+        .collect()
+}
+
+/// Every way of reading `plan` back gives the same plan, charts and archive state included.
+fn reads_back_everywhere(store: &dyn PlanStore, plan: &Plan) {
+    assert_eq!(store.plan(plan.id).unwrap().as_ref(), Some(plan));
+    assert_eq!(
+        store.live_plan(&plan.coach, plan.date).unwrap().as_ref(),
+        Some(plan)
+    );
+    assert_eq!(store.plans_for(&plan.coach, plan.date).unwrap()[0], *plan);
+    let listed = store.list_plans(&PlanQuery::on(plan.date, 100)).unwrap();
+    assert!(listed.contains(plan), "listed with its charts' state");
+}
+
+/// A new plan's charts are pending, with no attempts, and offered oldest first.
+pub fn new_charts_are_pending_and_offered_oldest_first(store: &dyn PlanStore) {
+    let a = store.create_plan(new_plan("d", "2024-05-10", "a")).unwrap();
+    let b = store.create_plan(new_plan("i", "2024-05-09", "b")).unwrap();
+    for chart in a.charts.iter().chain(&b.charts) {
+        assert_eq!(chart.archive(), &ChartArchive::pending());
+    }
+    let stored = store.plan(a.id).unwrap().unwrap();
+    assert!(stored.charts.iter().all(|c| c.archive().is_new()));
+    assert_eq!(
+        offered(store),
+        [(a.id, 0, 0), (a.id, 1, 0), (b.id, 0, 0), (b.id, 1, 0)]
+    );
+    let first: Vec<ChartRef> = store.charts_to_archive(3).unwrap();
+    assert_eq!(first.len(), 3);
+    assert_eq!(first[0].url, a.charts[0].url());
+    assert_eq!(first[2].url, b.charts[0].url());
+    let ids: std::collections::HashSet<ChartId> = first.iter().map(|c| c.id).collect();
+    assert_eq!(ids.len(), 3, "each chart has its own id");
+}
+
+/// A chart recorded as archived reads back so with its plan, by every read, and is no longer
+/// offered; the other chart stays pending.
+pub fn an_archived_chart_reads_back_with_its_plan(store: &dyn PlanStore) {
+    let plan = store.create_plan(new_plan("d", "2024-05-10", "a")).unwrap();
+    let first = store.charts_to_archive(1).unwrap().remove(0);
+    let sha = sha256_of(b"\x89PNG\r\n\x1a\nchart a");
+    let at = ts("2024-05-10T12:00:05.000000+00:00");
+    store
+        .record_chart_archived(first.id, &sha, 4321, ImageKind::Png, at.clone())
+        .unwrap();
+    let stored = store.plan(plan.id).unwrap().unwrap();
+    let archive = stored.charts[0].archive();
+    assert_eq!(archive.status, ChartStatus::Archived);
+    assert_eq!(archive.sha256, Some(sha));
+    assert_eq!(archive.stored_size, Some(4321));
+    assert_eq!(archive.image, Some(ImageKind::Png));
+    assert_eq!(archive.archived_at, Some(at));
+    assert_eq!(archive.reason, None);
+    assert_eq!(stored.charts[1].archive().status, ChartStatus::Pending);
+    assert_eq!(stored.charts[0].url(), plan.charts[0].url());
+    reads_back_everywhere(store, &stored);
+    assert_eq!(offered(store), [(plan.id, 1, 0)]);
+
+    // An edit keeping the charts keeps their state; the history keeps the state each had.
+    let edited = store
+        .revise_plan(
+            plan.id,
+            revision(HistoryAction::Edit, "a2", None, "2024-05-10T13:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(edited.charts, stored.charts);
+    assert_eq!(store.plan(plan.id).unwrap().unwrap().charts, stored.charts);
+    let history = store.history(plan.id).unwrap();
+    assert_eq!(history[0].charts.as_deref(), Some(stored.charts.as_slice()));
+}
+
+/// A failed attempt keeps the chart pending with its attempts and reason, and it is offered
+/// again; the last attempt fails it for good.
+pub fn failures_count_attempts_and_the_last_one_fails_the_chart(store: &dyn PlanStore) {
+    let plan = store.create_plan(new_plan("d", "2024-05-10", "a")).unwrap();
+    let first = store.charts_to_archive(1).unwrap().remove(0);
+    store
+        .record_chart_failure(first.id, "HTTP 503 from the CDN", 1, false)
+        .unwrap();
+    let archive = store.plan(plan.id).unwrap().unwrap().charts[0]
+        .archive()
+        .clone();
+    assert_eq!(
+        (archive.status, archive.attempts, archive.reason.as_deref()),
+        (ChartStatus::Pending, 1, Some("HTTP 503 from the CDN"))
+    );
+    assert_eq!(offered(store), [(plan.id, 0, 1), (plan.id, 1, 0)]);
+    store
+        .record_chart_failure(first.id, "404 This content is no longer available", 5, true)
+        .unwrap();
+    let stored = store.plan(plan.id).unwrap().unwrap();
+    let archive = stored.charts[0].archive();
+    assert_eq!(archive.status, ChartStatus::Failed);
+    assert_eq!(archive.attempts, 5);
+    assert_eq!(
+        archive.reason.as_deref(),
+        Some("404 This content is no longer available")
+    );
+    assert_eq!(archive.sha256, None);
+    reads_back_everywhere(store, &stored);
+    assert_eq!(offered(store), [(plan.id, 1, 0)]);
+}
+
+/// A refreshed link reads back with the plan and is what the chart is offered with.
+pub fn a_refreshed_link_reads_back_and_is_offered(store: &dyn PlanStore) {
+    let plan = store.create_plan(new_plan("d", "2024-05-10", "a")).unwrap();
+    let second = store.charts_to_archive(2).unwrap().remove(1);
+    let fresh = "https://cdn.discordapp.com/attachments/1/2/b.png?ex=fresh&is=1&hm=2";
+    store.record_chart_url(second.id, fresh).unwrap();
+    let stored = store.plan(plan.id).unwrap().unwrap();
+    assert_eq!(stored.charts[1].url(), fresh);
+    assert_eq!(stored.charts[1].filename(), Some("b.png"));
+    assert_eq!(stored.charts[0].url(), plan.charts[0].url());
+    reads_back_everywhere(store, &stored);
+    assert_eq!(store.charts_to_archive(2).unwrap()[1].url, fresh);
+    assert!(matches!(
+        store.record_chart_url(second.id, "not a link"),
+        Err(StoreError::InvalidChartUrl(_))
+    ));
+    assert_eq!(store.plan(plan.id).unwrap().unwrap().charts[1].url(), fresh);
+    // Importing the plan again finds it unchanged: a refreshed link is the same attachment.
+    let mut again = new_plan("d", "2024-05-10", "a");
+    again.charts = plan.charts.clone();
+    assert_eq!(store.import_plans(&[again]).unwrap().already_present, 1);
+}
+
+/// A deleted plan's charts are not offered; a plan posted again has its own.
+pub fn a_deleted_plans_charts_are_not_offered(store: &dyn PlanStore) {
+    let gone = store.create_plan(new_plan("d", "2024-05-10", "a")).unwrap();
+    let kept = store.create_plan(new_plan("i", "2024-05-10", "b")).unwrap();
+    store
+        .delete_plan(gone.id, user(42, "dana"), ts("2024-05-10T13:00:00Z"))
+        .unwrap();
+    assert_eq!(offered(store), [(kept.id, 0, 0), (kept.id, 1, 0)]);
+    let again = store
+        .create_plan(new_plan("d", "2024-05-10", "again"))
+        .unwrap();
+    assert_eq!(
+        offered(store),
+        [
+            (kept.id, 0, 0),
+            (kept.id, 1, 0),
+            (again.id, 0, 0),
+            (again.id, 1, 0)
+        ]
+    );
+}
+
+/// An edit that brings new charts gives them new ids: a record for a replaced chart finds
+/// nothing and changes nothing; the new charts are pending.
+pub fn a_chart_replaced_by_an_edit_is_not_found(store: &dyn PlanStore) {
+    let plan = store.create_plan(new_plan("d", "2024-05-10", "a")).unwrap();
+    let old = store.charts_to_archive(10).unwrap();
+    store
+        .revise_plan(
+            plan.id,
+            revision(
+                HistoryAction::Replace,
+                "a2",
+                Some(vec![chart("c.png", 0)]),
+                "2024-05-10T13:00:00Z",
+            ),
+        )
+        .unwrap();
+    let sha = sha256_of(b"old chart");
+    let at = ts("2024-05-10T13:00:01Z");
+    assert!(matches!(
+        store.record_chart_archived(old[0].id, &sha, 9, ImageKind::Png, at),
+        Err(StoreError::ChartNotFound(id)) if id == old[0].id
+    ));
+    assert!(matches!(
+        store.record_chart_failure(old[1].id, "x", 1, true),
+        Err(StoreError::ChartNotFound(_))
+    ));
+    assert!(matches!(
+        store.record_chart_url(old[1].id, "https://example.com/x.png"),
+        Err(StoreError::ChartNotFound(_))
+    ));
+    let now = store.charts_to_archive(10).unwrap();
+    assert_eq!(now.len(), 1);
+    assert!(now[0].url.contains("c.png"));
+    assert!(
+        !old.iter().any(|c| c.id == now[0].id),
+        "new charts, new ids"
+    );
+    let stored = store.plan(plan.id).unwrap().unwrap();
+    assert_eq!(stored.charts[0].archive(), &ChartArchive::pending());
+}
+
+/// Counts of live plans' charts follow archiving, failures, edits and deletions.
+pub fn chart_counts_follow_archiving_edits_and_deletions(store: &dyn PlanStore) {
+    let counts = |s: &dyn PlanStore| {
+        let c: ChartCounts = s.chart_counts().unwrap();
+        (c.pending, c.archived, c.failed)
+    };
+    assert_eq!(counts(store), (0, 0, 0));
+    let a = store.create_plan(new_plan("d", "2024-05-10", "a")).unwrap();
+    let b = store.create_plan(new_plan("i", "2024-05-10", "b")).unwrap();
+    assert_eq!(counts(store), (4, 0, 0));
+    let refs = store.charts_to_archive(10).unwrap();
+    let at = ts("2024-05-10T12:00:05Z");
+    store
+        .record_chart_archived(refs[0].id, &sha256_of(b"a0"), 2, ImageKind::Gif, at.clone())
+        .unwrap();
+    store
+        .record_chart_failure(refs[1].id, "not an image", 1, true)
+        .unwrap();
+    store
+        .record_chart_failure(refs[2].id, "timed out", 1, false)
+        .unwrap();
+    assert_eq!(counts(store), (2, 1, 1));
+    // Recording the same state again counts once.
+    store
+        .record_chart_archived(refs[0].id, &sha256_of(b"a0"), 2, ImageKind::Gif, at)
+        .unwrap();
+    assert_eq!(counts(store), (2, 1, 1));
+    // Plan a's archived and failed charts give way to one new, pending chart.
+    store
+        .revise_plan(
+            a.id,
+            revision(
+                HistoryAction::Replace,
+                "a2",
+                Some(vec![chart("c.png", 0)]),
+                "2024-05-10T13:00:00Z",
+            ),
+        )
+        .unwrap();
+    assert_eq!(counts(store), (3, 0, 0));
+    store
+        .delete_plan(b.id, user(42, "dana"), ts("2024-05-10T14:00:00Z"))
+        .unwrap();
+    assert_eq!(counts(store), (1, 0, 0));
+    assert_eq!(store.stats().unwrap().live_charts, 1);
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use coach_plans_model::{CoachId, PlanDate, PlanId};
+use coach_plans_model::{ChartId, CoachId, InvalidChart, PlanDate, PlanId};
 
 /// Why a storage call failed. No driver type (rusqlite, r2d2) appears here: causes are carried
 /// as opaque errors so that callers depend on the trait alone.
@@ -21,6 +21,12 @@ pub enum StoreError {
     /// No live plan has this id.
     #[error("no live plan with id {0}")]
     NotFound(PlanId),
+    /// No stored chart has this id (its plan was edited with new charts since it was read).
+    #[error("no stored chart with id {0}")]
+    ChartNotFound(ChartId),
+    /// A chart link that no chart may have (not http(s), too long, with spaces).
+    #[error("cannot record this chart link: {0}")]
+    InvalidChartUrl(#[source] InvalidChart),
     /// The database cannot be reached or written right now (locked past the busy timeout,
     /// disk full, I/O error, missing permission, unopenable path). Worth retrying later.
     #[error("the database is unavailable: {0}")]

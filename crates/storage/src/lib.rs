@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod charts;
 mod error;
 mod fallback;
 pub mod files;
@@ -13,6 +14,10 @@ pub mod contract;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use charts::{
+    BlobStats, BlobWriter, ChartStore, ChartStoreError, DirChartStore, MemoryChartStore,
+    StoredBlob, sha256_of,
+};
 pub use error::{Cause, StoreError};
 pub use fallback::{
     FallbackBuilder, FallbackSettings, HeldChangeRules, OnlyTheAuthor, PROVISIONAL_ID_BASE,
@@ -21,4 +26,7 @@ pub use fallback::{
 pub use memory::MemoryStore;
 pub use new_plan::NewPlan;
 pub use revision::Revision;
-pub use store::{AuthorFilter, ImportReport, PlanQuery, PlanStore, StoreHealth, StoreStats};
+pub use store::{
+    AuthorFilter, ChartCounts, ChartRef, ImportReport, PlanQuery, PlanStore, StoreHealth,
+    StoreStats,
+};

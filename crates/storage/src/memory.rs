@@ -5,11 +5,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use coach_plans_model::{
-    Author, CoachId, HistoryAction, HistoryEntry, HistoryId, Plan, PlanDate, PlanId, Timestamp,
+    Author, Chart, ChartArchive, ChartId, ChartStatus, CoachId, HistoryAction, HistoryEntry,
+    HistoryId, ImageKind, Plan, PlanDate, PlanId, Sha256, Timestamp,
 };
 
 use crate::revision::history_entry;
-use crate::store::{AuthorFilter, ImportReport, PlanQuery, PlanStore, StoreHealth, StoreStats};
+use crate::store::{
+    AuthorFilter, ChartCounts, ChartRef, ImportReport, PlanQuery, PlanStore, StoreHealth,
+    StoreStats,
+};
 use crate::{NewPlan, ProtectedStore, Revision, StoreError};
 
 /// Plans in memory, lost when the process ends.
@@ -26,6 +30,9 @@ struct State {
     last_plan_id: i64,
     last_history_id: i64,
     live_charts: u64,
+    /// The ids of each plan's current charts, in the order of `Plan::charts`.
+    chart_ids: HashMap<PlanId, Vec<ChartId>>,
+    last_chart_id: i64,
 }
 
 impl MemoryStore {
@@ -52,6 +59,30 @@ impl State {
         HistoryId::new(self.last_history_id).unwrap_or(HistoryId::MIN)
     }
 
+    /// New ids for the `count` charts `plan` has now (created, or given new charts).
+    fn number_charts(&mut self, plan: PlanId, count: usize) {
+        let ids = (0..count)
+            .map(|_| {
+                self.last_chart_id += 1;
+                ChartId::new(self.last_chart_id).unwrap_or(ChartId::MIN)
+            })
+            .collect();
+        self.chart_ids.insert(plan, ids);
+    }
+
+    /// The stored chart with this id, to change its archive state or link.
+    fn chart_mut(&mut self, id: ChartId) -> Result<&mut Chart, StoreError> {
+        let (plan, index) = self
+            .chart_ids
+            .iter()
+            .find_map(|(plan, ids)| ids.iter().position(|c| *c == id).map(|i| (*plan, i)))
+            .ok_or(StoreError::ChartNotFound(id))?;
+        self.plans
+            .get_mut(&plan)
+            .and_then(|p| p.charts.get_mut(index))
+            .ok_or(StoreError::ChartNotFound(id))
+    }
+
     fn live_mut(&mut self, id: PlanId) -> Result<&mut Plan, StoreError> {
         self.plans
             .get_mut(&id)
@@ -71,6 +102,7 @@ impl State {
         let plan = new.into_plan(id);
         self.live.insert((plan.coach.clone(), plan.date), id);
         self.live_charts += plan.charts.len() as u64;
+        self.number_charts(id, plan.charts.len());
         self.plans.insert(id, plan.clone());
         Ok(plan)
     }
@@ -99,6 +131,9 @@ impl PlanStore for MemoryStore {
         let plan = state.live_mut(id)?;
         revision.apply_to(plan);
         let updated = plan.clone();
+        if revision.charts.is_some() {
+            state.number_charts(id, updated.charts.len());
+        }
         state.live_charts =
             state.live_charts - previous.charts.len() as u64 + updated.charts.len() as u64;
         Ok(updated)
@@ -206,6 +241,93 @@ impl PlanStore for MemoryStore {
     fn health(&self) -> StoreHealth {
         StoreHealth::up()
     }
+
+    fn charts_to_archive(&self, limit: u32) -> Result<Vec<ChartRef>, StoreError> {
+        let state = self.state();
+        let mut pending: Vec<ChartRef> = state
+            .live
+            .values()
+            .filter_map(|id| state.plans.get(id))
+            .flat_map(|plan| {
+                let ids = state.chart_ids.get(&plan.id).map_or(&[][..], Vec::as_slice);
+                plan.charts
+                    .iter()
+                    .zip(ids)
+                    .map(|(chart, id)| (plan.id, chart, *id))
+            })
+            .filter(|(_, chart, _)| chart.archive().status == ChartStatus::Pending)
+            .map(|(plan_id, chart, id)| ChartRef {
+                id,
+                plan_id,
+                position: chart.position(),
+                url: chart.url().to_owned(),
+                attempts: chart.archive().attempts,
+            })
+            .collect();
+        pending.sort_by_key(|c| c.id);
+        pending.truncate(limit as usize);
+        Ok(pending)
+    }
+
+    fn record_chart_archived(
+        &self,
+        chart: ChartId,
+        sha256: &Sha256,
+        size: u64,
+        image: ImageKind,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let stored = state.chart_mut(chart)?;
+        let attempts = stored.archive().attempts;
+        let archive = ChartArchive::archived(*sha256, size, image, at, attempts);
+        *stored = stored.clone().with_archive(archive);
+        Ok(())
+    }
+
+    fn record_chart_failure(
+        &self,
+        chart: ChartId,
+        reason: &str,
+        attempts: u32,
+        last: bool,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let stored = state.chart_mut(chart)?;
+        let archive = ChartArchive::failed_attempt(reason, attempts, last);
+        *stored = stored.clone().with_archive(archive);
+        Ok(())
+    }
+
+    fn record_chart_url(&self, chart: ChartId, url: &str) -> Result<(), StoreError> {
+        let mut state = self.state();
+        let stored = state.chart_mut(chart)?;
+        *stored = stored
+            .clone()
+            .with_url(url)
+            .map_err(StoreError::InvalidChartUrl)?;
+        Ok(())
+    }
+
+    /// Counted over the live plans on each call: this store is for tests.
+    fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
+        let state = self.state();
+        let live = state.live.values().filter_map(|id| state.plans.get(id));
+        Ok(count_charts(live))
+    }
+}
+
+/// Charts of `plans` by archive state.
+pub(crate) fn count_charts<'a>(plans: impl IntoIterator<Item = &'a Plan>) -> ChartCounts {
+    let mut counts = ChartCounts::default();
+    for chart in plans.into_iter().flat_map(|p| &p.charts) {
+        match chart.archive().status {
+            ChartStatus::Pending => counts.pending += 1,
+            ChartStatus::Archived => counts.archived += 1,
+            ChartStatus::Failed => counts.failed += 1,
+        }
+    }
+    counts
 }
 
 /// Memory always takes writes; the fallback around it is what its tests and the contract

@@ -48,10 +48,17 @@ impl NewPlan {
     }
 
     /// Whether `stored` holds exactly what importing this plan would write (text, charts,
-    /// author, channel and timestamps): such a plan is skipped by imports.
+    /// author, channel and timestamps): such a plan is skipped by imports. Charts are compared
+    /// as attachments ([`Chart::same_attachment`]): archiving them, or refreshing their
+    /// Discord links, since the first import does not make the plan another one.
     pub fn holds_same_content_as(&self, stored: &Plan) -> bool {
         self.text == stored.text
-            && self.charts == stored.charts
+            && self.charts.len() == stored.charts.len()
+            && self
+                .charts
+                .iter()
+                .zip(&stored.charts)
+                .all(|(new, old)| new.same_attachment(old))
             && self.author == stored.author
             && self.channel == stored.channel
             && self.created_at == stored.created_at

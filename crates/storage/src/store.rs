@@ -1,7 +1,10 @@
 //! The storage trait and the values that cross it.
 
 use coach_plans_model::wire::PageCursor;
-use coach_plans_model::{Author, CoachId, HistoryEntry, Plan, PlanDate, PlanId, Timestamp, UserId};
+use coach_plans_model::{
+    Author, ChartId, CoachId, HistoryEntry, ImageKind, Plan, PlanDate, PlanId, Sha256, Timestamp,
+    UserId,
+};
 
 use crate::{NewPlan, Revision, StoreError};
 
@@ -65,6 +68,74 @@ pub trait PlanStore: Send + Sync + 'static {
 
     /// Whether the store can be written now, without waiting on locks and without writing.
     fn health(&self) -> StoreHealth;
+
+    /// Up to `limit` charts of live plans still to archive ([`ChartStatus::Pending`]), oldest
+    /// first (in the order they were stored). Charts of deleted plans are not offered.
+    ///
+    /// [`ChartStatus::Pending`]: coach_plans_model::ChartStatus::Pending
+    fn charts_to_archive(&self, limit: u32) -> Result<Vec<ChartRef>, StoreError>;
+
+    /// Records that `chart` is archived as the blob `sha256` of `size` bytes of `image`, at
+    /// `at`. Its plan reads back with this state; its attempts are kept.
+    ///
+    /// Fails with [`StoreError::ChartNotFound`] when no stored chart has this id (its plan was
+    /// edited with new charts meanwhile).
+    fn record_chart_archived(
+        &self,
+        chart: ChartId,
+        sha256: &Sha256,
+        size: u64,
+        image: ImageKind,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Records a failed attempt to archive `chart`, the `attempts`-th, for `reason`: when
+    /// `last` the chart is failed for good, otherwise it stays pending and is offered again.
+    ///
+    /// Fails with [`StoreError::ChartNotFound`] as [`PlanStore::record_chart_archived`] does.
+    fn record_chart_failure(
+        &self,
+        chart: ChartId,
+        reason: &str,
+        attempts: u32,
+        last: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Records a new link to `chart`'s image (Discord refreshed an expired one). A URL a
+    /// chart could not have is refused with [`StoreError::InvalidChartUrl`].
+    ///
+    /// Fails with [`StoreError::ChartNotFound`] as [`PlanStore::record_chart_archived`] does.
+    fn record_chart_url(&self, chart: ChartId, url: &str) -> Result<(), StoreError>;
+
+    /// How many charts of live plans are pending, archived and failed. Kept current on every
+    /// write, like [`PlanStore::stats`].
+    fn chart_counts(&self) -> Result<ChartCounts, StoreError>;
+}
+
+/// A chart to archive, as [`PlanStore::charts_to_archive`] offers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartRef {
+    /// The stored chart; what the `record_chart_*` calls take.
+    pub id: ChartId,
+    /// Its plan.
+    pub plan_id: PlanId,
+    /// Its position among the plan's charts.
+    pub position: u32,
+    /// Where its image can be downloaded now.
+    pub url: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// Charts of live plans by archive state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChartCounts {
+    /// Not archived yet.
+    pub pending: u64,
+    /// Archived.
+    pub archived: u64,
+    /// Given up on.
+    pub failed: u64,
 }
 
 /// Which live plans to list. Every filter is optional; they combine with AND.

@@ -7,13 +7,13 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use coach_plans_model::{
-    Attachment, Author, Channel, ChannelId, Chart, CoachId, HistoryAction, HistoryEntry, MessageId,
-    Plan, PlanDate, PlanId, PlanText, Timestamp, UserId,
+    Attachment, Author, Channel, ChannelId, Chart, ChartId, CoachId, HistoryAction, HistoryEntry,
+    ImageKind, MessageId, Plan, PlanDate, PlanId, PlanText, Sha256, Timestamp, UserId,
 };
 
 use crate::{
-    ImportReport, MemoryStore, NewPlan, PlanQuery, PlanStore, ProtectedStore, Revision, StoreError,
-    StoreHealth, StoreStats,
+    ChartCounts, ChartRef, ImportReport, MemoryStore, NewPlan, PlanQuery, PlanStore,
+    ProtectedStore, Revision, StoreError, StoreHealth, StoreStats,
 };
 
 /// The coach with this id (`"d"`).
@@ -102,9 +102,9 @@ pub fn texts_on(store: &dyn PlanStore, day: &str) -> Vec<String> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Fault {
-    /// Creating, revising, deleting and importing plans.
+    /// Creating, revising, deleting and importing plans; recording charts' archive state.
     Writes,
-    /// Every read: plans, listings, history, counts.
+    /// Every read: plans, listings, history, counts, charts to archive.
     Reads,
     /// [`FaultyStore::open`], the opener a fallback calls while its database never opened.
     Opening,
@@ -136,6 +136,13 @@ pub enum Call {
     History,
     /// [`PlanStore::stats`].
     Stats,
+    /// [`PlanStore::charts_to_archive`].
+    ChartsToArchive,
+    /// [`PlanStore::record_chart_archived`], [`PlanStore::record_chart_failure`] and
+    /// [`PlanStore::record_chart_url`].
+    RecordChart,
+    /// [`PlanStore::chart_counts`].
+    ChartCounts,
     /// [`ProtectedStore::check_writable`].
     CheckWritable,
     /// [`FaultyStore::open`].
@@ -147,7 +154,11 @@ impl Call {
     pub fn is_write(self) -> bool {
         matches!(
             self,
-            Self::CreatePlan | Self::RevisePlan | Self::DeletePlan | Self::ImportPlans
+            Self::CreatePlan
+                | Self::RevisePlan
+                | Self::DeletePlan
+                | Self::ImportPlans
+                | Self::RecordChart
         )
     }
 
@@ -161,6 +172,8 @@ impl Call {
                 | Self::ListPlans
                 | Self::History
                 | Self::Stats
+                | Self::ChartsToArchive
+                | Self::ChartCounts
         )
     }
 
@@ -374,6 +387,46 @@ impl PlanStore for FaultyStore {
         lock(&self.shared.health)
             .clone()
             .unwrap_or_else(|| self.inner().health())
+    }
+
+    fn charts_to_archive(&self, limit: u32) -> Result<Vec<ChartRef>, StoreError> {
+        self.enter(Call::ChartsToArchive)?;
+        self.inner().charts_to_archive(limit)
+    }
+
+    fn record_chart_archived(
+        &self,
+        chart: ChartId,
+        sha256: &Sha256,
+        size: u64,
+        image: ImageKind,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.enter(Call::RecordChart)?;
+        self.inner()
+            .record_chart_archived(chart, sha256, size, image, at)
+    }
+
+    fn record_chart_failure(
+        &self,
+        chart: ChartId,
+        reason: &str,
+        attempts: u32,
+        last: bool,
+    ) -> Result<(), StoreError> {
+        self.enter(Call::RecordChart)?;
+        self.inner()
+            .record_chart_failure(chart, reason, attempts, last)
+    }
+
+    fn record_chart_url(&self, chart: ChartId, url: &str) -> Result<(), StoreError> {
+        self.enter(Call::RecordChart)?;
+        self.inner().record_chart_url(chart, url)
+    }
+
+    fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
+        self.enter(Call::ChartCounts)?;
+        self.inner().chart_counts()
     }
 }
 

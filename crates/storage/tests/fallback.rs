@@ -629,3 +629,42 @@ fn the_background_retry_writes_held_changes_through_on_its_own() {
     }
     assert_eq!(db.inner().stats().unwrap().live_plans, 1);
 }
+
+#[test]
+fn chart_archive_state_waits_for_the_database_and_held_plans_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = FaultyStore::new();
+    let store = fallback(&db, dir.path());
+    let stored = store
+        .create_plan(new_plan("d", "2024-05-09", "stored"))
+        .unwrap();
+    let refs = store.charts_to_archive(10).unwrap();
+    assert_eq!(refs.len(), 2);
+
+    go_down(&db);
+    store
+        .create_plan(new_plan("i", "2024-05-10", "held i"))
+        .unwrap();
+    assert!(store.is_holding());
+    // Archive state is not journaled: the archiver is told to come back later.
+    assert!(store.charts_to_archive(10).unwrap_err().is_unavailable());
+    let failure = store.record_chart_failure(refs[0].id, "timed out", 1, false);
+    assert!(failure.unwrap_err().is_unavailable());
+    let url = store.record_chart_url(refs[0].id, "https://example.com/a.png");
+    assert!(url.unwrap_err().is_unavailable());
+    let counts = store.chart_counts().unwrap();
+    assert_eq!((counts.pending, counts.archived, counts.failed), (4, 0, 0));
+    assert_eq!(
+        store.plan(stored.id).unwrap().unwrap().charts,
+        stored.charts,
+        "nothing was recorded"
+    );
+
+    db.heal_all();
+    assert!(store.try_recover());
+    assert_eq!(store.charts_to_archive(10).unwrap().len(), 4);
+    store
+        .record_chart_failure(refs[0].id, "timed out", 1, false)
+        .unwrap();
+    assert_eq!(store.charts_to_archive(10).unwrap()[0].attempts, 1);
+}

@@ -38,10 +38,14 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLoc
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use coach_plans_model::{Author, CoachId, HistoryEntry, Plan, PlanDate, PlanId, Timestamp};
+use coach_plans_model::{
+    Author, ChartId, CoachId, HistoryEntry, ImageKind, Plan, PlanDate, PlanId, Sha256, Timestamp,
+};
 
-use crate::memory::matches_query;
-use crate::store::{ImportReport, PlanQuery, PlanStore, StoreHealth, StoreStats};
+use crate::memory::{count_charts, matches_query};
+use crate::store::{
+    ChartCounts, ChartRef, ImportReport, PlanQuery, PlanStore, StoreHealth, StoreStats,
+};
 use crate::{NewPlan, Revision, StoreError};
 
 mod held;
@@ -261,6 +265,24 @@ impl<S: ProtectedStore> ResilientStore<S> {
 
     fn read(&self) -> RwLockReadGuard<'_, State<S>> {
         self.shared.read()
+    }
+
+    /// Runs a call about charts' archive state on the database, or refuses it while changes
+    /// are held: the archive state is not journaled (the archiver tries again later), and the
+    /// charts of held plans have no database ids yet.
+    fn with_database_only<T>(
+        &self,
+        what: &str,
+        call: impl FnOnce(&S) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let state = self.read();
+        match (&state.db, &state.held) {
+            (Some(db), None) => call(db),
+            (_, Some(held)) => Err(StoreError::Unavailable(
+                format!("{what} waits for the database: {}", held.error).into(),
+            )),
+            (None, None) => Err(StoreError::Other("no database".into())),
+        }
     }
 
     /// Runs a write: straight to the database while healthy; held once it is unavailable.
@@ -568,6 +590,55 @@ impl<S: ProtectedStore> PlanStore for ResilientStore<S> {
             (None, Some(db)) => db.health(),
             (None, None) => StoreHealth::up(),
         }
+    }
+
+    fn charts_to_archive(&self, limit: u32) -> Result<Vec<ChartRef>, StoreError> {
+        self.with_database_only("chart archiving", |db| db.charts_to_archive(limit))
+    }
+
+    fn record_chart_archived(
+        &self,
+        chart: ChartId,
+        sha256: &Sha256,
+        size: u64,
+        image: ImageKind,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.with_database_only("chart archiving", |db| {
+            db.record_chart_archived(chart, sha256, size, image, at)
+        })
+    }
+
+    fn record_chart_failure(
+        &self,
+        chart: ChartId,
+        reason: &str,
+        attempts: u32,
+        last: bool,
+    ) -> Result<(), StoreError> {
+        self.with_database_only("chart archiving", |db| {
+            db.record_chart_failure(chart, reason, attempts, last)
+        })
+    }
+
+    fn record_chart_url(&self, chart: ChartId, url: &str) -> Result<(), StoreError> {
+        self.with_database_only("chart archiving", |db| db.record_chart_url(chart, url))
+    }
+
+    /// The database's counts with the held changes applied, as [`PlanStore::stats`].
+    fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
+        let state = self.read();
+        let mut counts = held::database(&state)?.chart_counts()?;
+        if let Some(held) = &state.held {
+            for t in held.overlay.values() {
+                let now = count_charts(Some(&t.plan).filter(|p| !p.deleted));
+                let before = count_charts(t.origin.as_ref().filter(|p| !p.deleted));
+                counts.pending = (counts.pending + now.pending).saturating_sub(before.pending);
+                counts.archived = (counts.archived + now.archived).saturating_sub(before.archived);
+                counts.failed = (counts.failed + now.failed).saturating_sub(before.failed);
+            }
+        }
+        Ok(counts)
     }
 }
 
