@@ -119,6 +119,18 @@ impl GatewaySettings {
         Ok(Some((rest.to_owned(), use_http)))
     }
 
+    /// The base of Discord's REST API as twilight-http reaches it, without a trailing slash:
+    /// `https://discord.com/api/v10`, or `discord.api_url`'s host with `/api/v10` (a fake
+    /// Discord). For the requests twilight-http has no method for
+    /// (`POST /attachments/refresh-urls`).
+    pub fn rest_api_base(&self) -> Result<String, InvalidSettings> {
+        Ok(match self.rest_proxy()? {
+            None => "https://discord.com/api/v10".to_owned(),
+            Some((host, true)) => format!("http://{host}/api/v10"),
+            Some((host, false)) => format!("https://{host}/api/v10"),
+        })
+    }
+
     /// twilight-gateway's proxy URL: no trailing slash.
     pub(crate) fn gateway_proxy(&self) -> Result<Option<String>, InvalidSettings> {
         let Some(url) = self
@@ -182,6 +194,24 @@ mod tests {
         ] {
             assert!(with_api(bad).rest_proxy().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_rest_api_base_is_the_one_twilight_uses() {
+        let base = |settings: GatewaySettings| settings.rest_api_base().unwrap_or_default();
+        assert_eq!(
+            base(GatewaySettings::new(Secret::new("t"))),
+            "https://discord.com/api/v10"
+        );
+        assert_eq!(
+            base(with_api("http://127.0.0.1:9002/")),
+            "http://127.0.0.1:9002/api/v10"
+        );
+        assert_eq!(
+            base(with_api("https://proxy.internal/api/v10")),
+            "https://proxy.internal/api/v10"
+        );
+        assert!(with_api("ftp://x").rest_api_base().is_err());
     }
 
     #[test]

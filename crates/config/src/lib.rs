@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 mod env_file;
 mod error;
+mod hosts;
 mod load;
 mod secret;
 mod settings;
@@ -16,6 +17,7 @@ mod yaml;
 
 pub use env_file::parse_env_file;
 pub use error::{ConfigError, ConfigWarning};
+pub use hosts::ChartHost;
 pub use load::LoadOptions;
 pub use secret::Secret;
 
@@ -44,6 +46,8 @@ pub struct Config {
     pub mock: MockConfig,
     /// Plan rules.
     pub plans: PlansConfig,
+    /// Archiving chart images (SPEC 14).
+    pub charts: ChartsConfig,
     /// The coach roster, in order; the four default coaches unless configured.
     #[serde(deserialize_with = "units::roster")]
     pub coaches: Vec<Coach>,
@@ -127,6 +131,10 @@ pub struct ApiConfig {
     /// serialized response bodies holds, in KiB (bodies, tags and bookkeeping counted); 0 turns
     /// it off.
     pub read_cache_kib: u32,
+    /// `api.public_url` / `API_PUBLIC_URL`: the absolute http(s) URL clients reach the API at
+    /// (behind a reverse proxy, say), without query, fragment or trailing slash; archived
+    /// charts' links are built from it. `None`: see [`ApiConfig::public_url_or`].
+    pub public_url: Option<String>,
 }
 
 /// `logging.*`.
@@ -206,6 +214,23 @@ pub struct PlansConfig {
     pub max_chart_attachments: usize,
 }
 
+/// `charts.*`: downloading chart images from Discord's CDN and keeping them (SPEC 14).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChartsConfig {
+    /// `charts.allowed_hosts` / `CHART_ALLOWED_HOSTS` (comma-separated `host[:port]`; the file
+    /// may give a list), default `cdn.discordapp.com,media.discordapp.net`: the only hosts
+    /// chart images are downloaded from. An entry without a port allows only the scheme's
+    /// default port.
+    pub allowed_hosts: Vec<ChartHost>,
+    /// `charts.max_bytes` / `CHART_MAX_BYTES`, default 26214400 (25 MiB): the largest chart
+    /// image downloaded.
+    pub max_bytes: u64,
+    /// `charts.store` / `CHART_STORE`, default `./data/charts`: the directory archived chart
+    /// images are kept in.
+    pub store: PathBuf,
+}
+
 impl Config {
     /// Every default of SPEC 9. Not a valid configuration on its own outside mock mode: the bot
     /// token has no default.
@@ -218,6 +243,7 @@ impl Config {
             cache: CacheConfig::default(),
             mock: MockConfig::default(),
             plans: PlansConfig::default(),
+            charts: ChartsConfig::default(),
             coaches: Roster::default().coaches().to_vec(),
             warnings: Vec::new(),
         }
@@ -287,6 +313,7 @@ impl Default for ApiConfig {
             cors_origins: Vec::new(),
             auth_token: None,
             read_cache_kib: 4096,
+            public_url: None,
         }
     }
 }
@@ -330,7 +357,38 @@ impl Default for PlansConfig {
     }
 }
 
+impl Default for ChartsConfig {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: ChartHost::discord_cdn(),
+            max_bytes: 26_214_400,
+            store: PathBuf::from("./data/charts"),
+        }
+    }
+}
+
 impl ApiConfig {
+    /// The URL the API is reached at, without a trailing slash: `api.public_url` when set,
+    /// else `http://HOST:PORT` with the port actually bound (so port 0 works). HOST is
+    /// `api.host` when it is a host name; for an IP address it is the bound address's, except
+    /// that an unspecified address (`0.0.0.0`, `::`), which no client can connect to, becomes
+    /// the loopback address of its family (`127.0.0.1`, `[::1]`).
+    pub fn public_url_or(&self, bound: std::net::SocketAddr) -> String {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        if self.host.parse::<IpAddr>().is_err() && !self.host.is_empty() {
+            return format!("http://{}:{}", self.host, bound.port());
+        }
+        let ip = match bound.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", std::net::SocketAddr::new(ip, bound.port()))
+    }
+
     /// The addresses `host:port` stands for, resolved the way `coach-plans serve` resolves
     /// them when it binds (a host name is looked up, which may ask DNS). `check-config` calls
     /// this so that a name that does not resolve is reported before `serve` is tried.

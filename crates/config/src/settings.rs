@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_yaml::{Mapping, Number, Value};
 
+use crate::hosts::ChartHost;
 use crate::yaml::take;
 
 /// One setting.
@@ -49,6 +50,11 @@ pub(crate) enum Read {
     /// A colon-separated list of directories, the first of which is used (systemd sets
     /// `STATE_DIRECTORY` so when a unit names several).
     FirstDirectory,
+    /// A base URL: trimmed, without trailing slashes (`https://plans.example.com/`).
+    BaseUrl,
+    /// A comma-separated list of `host[:port]` (the file may also give a YAML list), each
+    /// checked and lowercased; the message names a bad entry.
+    Hosts,
 }
 
 const WHOLE: Read = Read::Number("a whole number");
@@ -110,6 +116,7 @@ pub(crate) const SETTINGS: &[Setting] = &[
     file_only("api.cors_origins"),
     var("api.auth_token", "API_AUTH_TOKEN", Read::Secret).check(api_token),
     var("api.read_cache_kib", "API_READ_CACHE_KIB", WHOLE),
+    var("api.public_url", "API_PUBLIC_URL", Read::BaseUrl).check(public_url),
     var("logging.level", "LOG_LEVEL", LEVELS),
     var("logging.file", "LOG_FILE", Read::AsIs).check(not_empty),
     var(
@@ -144,6 +151,9 @@ pub(crate) const SETTINGS: &[Setting] = &[
         WHOLE,
     )
     .check(chart_attachments),
+    var("charts.allowed_hosts", "CHART_ALLOWED_HOSTS", Read::Hosts).check(some_hosts),
+    var("charts.max_bytes", "CHART_MAX_BYTES", WHOLE).check(at_least_one),
+    var("charts.store", "CHART_STORE", Read::AsIs).check(not_empty),
     // Checked as a whole (a non-empty roster, no id twice) where it is read: see units.rs.
     file_only("coaches"),
 ];
@@ -194,7 +204,10 @@ impl Read {
         let string = |s: &str| Ok(Some(Value::String(s.to_owned())));
         match self {
             // normalize() trims these, for the file's values too.
-            Self::AsIs | Self::Trimmed | Self::Secret | Self::Word(..) => string(raw),
+            Self::AsIs | Self::Trimmed | Self::Secret | Self::Word(..) | Self::BaseUrl => {
+                string(raw)
+            }
+            Self::Hosts => hosts(raw).map(Some),
             Self::FirstDirectory => Ok(raw
                 .split(':')
                 .find(|dir| !dir.is_empty())
@@ -216,6 +229,26 @@ impl Read {
     pub(crate) fn normalize(self, value: Value) -> Result<Option<Value>, String> {
         Ok(Some(match (self, value) {
             (Self::Trimmed, Value::String(text)) => Value::String(text.trim().to_owned()),
+            (Self::BaseUrl, Value::String(text)) => {
+                Value::String(text.trim().trim_end_matches('/').to_owned())
+            }
+            (Self::Hosts, Value::String(text)) => hosts(&text)?,
+            (Self::Hosts, Value::Sequence(entries)) => Value::Sequence(
+                entries
+                    .into_iter()
+                    .map(|entry| match entry {
+                        Value::String(text) => {
+                            ChartHost::parse(&text).map(|host| Value::String(host.to_string()))
+                        }
+                        other => Err(format!(
+                            "each entry must be a host[:port] text, not {}",
+                            serde_yaml::to_string(&other)
+                                .map(|t| shorten(t.trim()))
+                                .unwrap_or_default()
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
             (Self::Secret, Value::String(text)) => {
                 let text = text.trim();
                 if text.is_empty() {
@@ -251,10 +284,21 @@ impl Read {
             Self::Number(what) | Self::Word(_, what) => what,
             Self::Seconds => "a number of seconds",
             Self::Flag => "true/1/yes or false/0/no",
-            Self::AsIs | Self::Trimmed | Self::Secret | Self::FirstDirectory => "text",
+            Self::Hosts => "a comma-separated list of host[:port]",
+            Self::AsIs | Self::Trimmed | Self::Secret | Self::FirstDirectory | Self::BaseUrl => {
+                "text"
+            }
         };
         format!("'{}' is not {expected}", shorten(raw))
     }
+}
+
+/// `a.example, B.example:8443` as a list of checked, lowercased `host[:port]` texts.
+fn hosts(text: &str) -> Result<Value, String> {
+    text.split(',')
+        .map(|entry| ChartHost::parse(entry).map(|host| Value::String(host.to_string())))
+        .collect::<Result<_, _>>()
+        .map(Value::Sequence)
 }
 
 /// A number as the environment writes one: whole (possibly negative) or with decimals.
@@ -372,6 +416,46 @@ fn http_url(value: &Value) -> Result<(), String> {
     url_with(value, ["http://", "https://"], "an http:// or https://")
 }
 
+fn public_url(value: &Value) -> Result<(), String> {
+    let Some(url) = value.as_str() else {
+        return Ok(());
+    };
+    let bad = |why: &str| {
+        Err(format!(
+            "'{}' is not an absolute http:// or https:// URL {why} (example: \
+             https://plans.example.com)",
+            shorten(url)
+        ))
+    };
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return bad("");
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return bad("(the host is missing)");
+    }
+    if url.contains(['?', '#']) {
+        return bad("without a query or fragment");
+    }
+    if url.contains(char::is_whitespace) {
+        return bad("without spaces");
+    }
+    Ok(())
+}
+
+fn some_hosts(value: &Value) -> Result<(), String> {
+    match value.as_sequence() {
+        Some(hosts) if hosts.is_empty() => Err(
+            "must name at least one host (default: cdn.discordapp.com,media.discordapp.net)"
+                .to_owned(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 fn mebibytes(value: &Value) -> Result<(), String> {
     // At least 1 KiB, so a typo such as 0.0000001 does not rotate on every line.
     match value.as_f64() {
@@ -442,6 +526,19 @@ fn host_problem(host: &str) -> Option<String> {
     if host.parse::<std::net::IpAddr>().is_ok() {
         return None;
     }
+    if is_host_name(host) {
+        return None;
+    }
+    Some(format!(
+        "'{}' is not an IP address or a host name (examples: 127.0.0.1, 0.0.0.0, ::, localhost; \
+         no scheme, port or brackets)",
+        shorten(host)
+    ))
+}
+
+/// Whether `host` is a host name (`localhost`, `plans.example.com`, an IPv4 address), a
+/// trailing dot allowed.
+pub(crate) fn is_host_name(host: &str) -> bool {
     let name = host.strip_suffix('.').unwrap_or(host);
     // Underscores are not allowed in DNS host names, but /etc/hosts and container networks
     // resolve them, and so does the bind.
@@ -453,14 +550,7 @@ fn host_problem(host: &str) -> Option<String> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
-    if !name.is_empty() && name.len() <= 253 && name.split('.').all(label_ok) {
-        return None;
-    }
-    Some(format!(
-        "'{}' is not an IP address or a host name (examples: 127.0.0.1, 0.0.0.0, ::, localhost; \
-         no scheme, port or brackets)",
-        shorten(host)
-    ))
+    !name.is_empty() && name.len() <= 253 && name.split('.').all(label_ok)
 }
 
 #[cfg(test)]
@@ -504,6 +594,11 @@ mod tests {
             "api.cors_origins" => ("['https://a.example']", "", "['https://a.example']"),
             "api.auth_token" => ("file api token", "env-api-token", "'***'"),
             "api.read_cache_kib" => ("256", "256", "256"),
+            "api.public_url" => (
+                "https://plans.example.com/",
+                " https://plans.example.com/ ",
+                "https://plans.example.com",
+            ),
             "logging.level" => ("warn", "Warning", "WARNING"),
             "logging.file" => ("/var/log/cp.log", "/var/log/cp.log", "/var/log/cp.log"),
             "logging.max_size_mb" => ("0.5", "0.5", "0.5"),
@@ -515,6 +610,13 @@ mod tests {
             "mock.seed_days" => ("2", "2", "2"),
             "plans.timezone" => ("Europe/Berlin", "Europe/Berlin", "Europe/Berlin"),
             "plans.max_chart_attachments" => ("3", "3", "3"),
+            "charts.allowed_hosts" => (
+                "['CDN.example.com', '127.0.0.1:9002']",
+                "CDN.example.com, 127.0.0.1:9002",
+                "['cdn.example.com', '127.0.0.1:9002']",
+            ),
+            "charts.max_bytes" => ("1000", "1000", "1000"),
+            "charts.store" => ("/srv/charts", "/srv/charts", "/srv/charts"),
             "coaches" => (
                 "[{id: Coach_X, display_name: X}]",
                 "",
