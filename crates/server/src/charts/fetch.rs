@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coach_plans_config::{ChartHost, ChartsConfig, Secret};
+use coach_plans_model::ImageKind;
 use reqwest::Url;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION};
 use serde::{Deserialize, Serialize};
@@ -32,57 +33,6 @@ const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     ")"
 );
-
-/// The image formats a chart may be, told by their first bytes.
-// TODO(merge): use coach_plans_model::ImageKind
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ImageKind {
-    /// `89 50 4E 47 0D 0A 1A 0A`.
-    Png,
-    /// `FF D8 FF`.
-    Jpeg,
-    /// `GIF87a` or `GIF89a`.
-    Gif,
-    /// `RIFF????WEBP`.
-    Webp,
-}
-
-impl ImageKind {
-    /// The format whose signature `head` starts with, if any.
-    fn sniff(head: &[u8]) -> Option<Self> {
-        if head.starts_with(b"\x89PNG\r\n\x1a\n") {
-            Some(Self::Png)
-        } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(Self::Jpeg)
-        } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
-            Some(Self::Gif)
-        } else if head.len() >= SNIFF_LEN && head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
-            Some(Self::Webp)
-        } else {
-            None
-        }
-    }
-
-    /// The media type to serve it with.
-    pub(crate) fn content_type(self) -> &'static str {
-        match self {
-            Self::Png => "image/png",
-            Self::Jpeg => "image/jpeg",
-            Self::Gif => "image/gif",
-            Self::Webp => "image/webp",
-        }
-    }
-
-    /// The file name extension, without the dot.
-    pub(crate) fn extension(self) -> &'static str {
-        match self {
-            Self::Png => "png",
-            Self::Jpeg => "jpg",
-            Self::Gif => "gif",
-            Self::Webp => "webp",
-        }
-    }
-}
 
 /// A chart written to the sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,7 +291,7 @@ impl ChartFetcher {
             }
             head.extend_from_slice(&chunk);
             if head.len() >= SNIFF_LEN {
-                kind = Some(ImageKind::sniff(&head).ok_or(FetchError::NotAnImage)?);
+                kind = Some(ImageKind::from_signature(&head).ok_or(FetchError::NotAnImage)?);
                 sink.write_all(&head).map_err(FetchError::Sink)?;
                 head = Vec::new();
             }
@@ -353,7 +303,7 @@ impl ChartFetcher {
             Some(kind) => kind,
             // A body shorter than SNIFF_LEN (a tiny GIF, say); an empty one is no image.
             None => {
-                let kind = ImageKind::sniff(&head).ok_or(FetchError::NotAnImage)?;
+                let kind = ImageKind::from_signature(&head).ok_or(FetchError::NotAnImage)?;
                 sink.write_all(&head).map_err(FetchError::Sink)?;
                 kind
             }
