@@ -48,6 +48,12 @@ pub(crate) fn plan_row(row: &Row<'_>) -> rusqlite::Result<PlanRow> {
 impl PlanRow {
     /// The plan, with its charts read from `conn`.
     pub(crate) fn into_plan(self, conn: &Connection) -> Result<Plan, StoreError> {
+        let charts = charts_of(conn, self.id)?;
+        self.with_charts(charts)
+    }
+
+    /// The plan, with these charts.
+    fn with_charts(self, charts: Vec<Chart>) -> Result<Plan, StoreError> {
         let id = self.id;
         let bad = |what: String| corrupt("coach_plans", id, what);
         Ok(Plan {
@@ -86,7 +92,7 @@ impl PlanRow {
                 .map(Timestamp::parse)
                 .transpose()
                 .map_err(|e| bad(e.to_string()))?,
-            charts: charts_of(conn, id)?,
+            charts,
             deleted: self.deleted,
         })
     }
@@ -102,29 +108,66 @@ pub(crate) fn charts_of(conn: &Connection, plan_id: i64) -> Result<Vec<Chart>, S
         )
         .map_err(sql_error)?;
     let rows = stmt
-        .query_map(params![plan_id], |row| {
-            Ok(ChartRow {
-                id: row.get(0)?,
-                url: row.get(1)?,
-                filename: row.get(2)?,
-                content_type: row.get(3)?,
-                size: row.get(4)?,
-                position: row.get(5)?,
-                status: row.get(6)?,
-                sha256: row.get(7)?,
-                stored_size: row.get(8)?,
-                image_type: row.get(9)?,
-                reason: row.get(10)?,
-                attempts: row.get(11)?,
-                archived_at: row.get(12)?,
-            })
-        })
+        .query_map(params![plan_id], |row| chart_row_at(row, 0))
         .map_err(sql_error)?;
     let mut charts = Vec::new();
     for row in rows {
         charts.push(row.map_err(sql_error)?.into_chart()?);
     }
     Ok(charts)
+}
+
+const LIVE_PLAN_WITH_CHARTS: &str = "SELECT p.id, p.coach_name, p.date, p.plan, p.author,
+        p.author_id, p.channel, p.channel_id, p.message_id, p.created_at, p.edited_at,
+        p.is_deleted, c.id, c.chart_url, c.filename, c.content_type, c.size, c.position,
+        c.status, c.sha256, c.stored_size, c.image_type, c.reason, c.attempts, c.archived_at
+    FROM coach_plans p LEFT JOIN plan_charts c ON c.plan_id = p.id
+    WHERE p.coach_name = ?1 AND p.date = ?2 AND p.is_deleted = 0
+    ORDER BY c.position, c.id";
+
+/// The live plan of a coach on a date and its charts, in one statement: the plan's columns
+/// ([`PLAN_COLUMNS`]) then a chart's on each row, a plan without charts giving one row of
+/// NULL chart columns. The lookup the compatibility endpoint makes for every request, so one
+/// statement step and reset instead of two (issue 16).
+pub(crate) fn live_plan_with_charts(
+    conn: &Connection,
+    coach: &str,
+    date: &str,
+) -> Result<Option<Plan>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(LIVE_PLAN_WITH_CHARTS)
+        .map_err(sql_error)?;
+    let mut rows = stmt.query(params![coach, date]).map_err(sql_error)?;
+    let mut plan = None;
+    let mut charts = Vec::new();
+    while let Some(row) = rows.next().map_err(sql_error)? {
+        if plan.is_none() {
+            plan = Some(plan_row(row).map_err(sql_error)?);
+        }
+        if row.get_ref(12).map_err(sql_error)?.data_type() != rusqlite::types::Type::Null {
+            charts.push(chart_row_at(row, 12).map_err(sql_error)?.into_chart()?);
+        }
+    }
+    plan.map(|plan| plan.with_charts(charts)).transpose()
+}
+
+/// A `plan_charts` row's columns, read from `row` starting at column `at`.
+fn chart_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<ChartRow> {
+    Ok(ChartRow {
+        id: row.get(at)?,
+        url: row.get(at + 1)?,
+        filename: row.get(at + 2)?,
+        content_type: row.get(at + 3)?,
+        size: row.get(at + 4)?,
+        position: row.get(at + 5)?,
+        status: row.get(at + 6)?,
+        sha256: row.get(at + 7)?,
+        stored_size: row.get(at + 8)?,
+        image_type: row.get(at + 9)?,
+        reason: row.get(at + 10)?,
+        attempts: row.get(at + 11)?,
+        archived_at: row.get(at + 12)?,
+    })
 }
 
 /// A `plan_charts` row's raw values.
@@ -272,4 +315,45 @@ pub(crate) fn history_from_row(
             at: Timestamp::parse(&at).map_err(|e| bad(e.to_string()))?,
         })
     })())
+}
+
+#[cfg(test)]
+mod tests {
+    use coach_plans_config::DatabaseConfig;
+
+    use super::*;
+    use crate::SqliteStore;
+
+    #[test]
+    fn the_live_plan_and_its_charts_are_read_through_indexes_without_a_sort() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("plans.db");
+        let config = DatabaseConfig {
+            path: path.clone(),
+            ..Default::default()
+        };
+        drop(SqliteStore::open(&config).unwrap_or_else(|e| panic!("{e}")));
+        let conn = Connection::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {LIVE_PLAN_WITH_CHARTS}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let steps: Vec<String> = stmt
+            .query_map(["coach_d", "2024-05-10"], |row| row.get(3))
+            .and_then(Iterator::collect)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            steps.iter().any(|s| s.contains("idx_live_coach_date")),
+            "{steps:?}"
+        );
+        assert!(
+            steps.iter().any(|s| s.contains("idx_charts_plan_position")),
+            "{steps:?}"
+        );
+        assert!(
+            !steps
+                .iter()
+                .any(|s| s.starts_with("SCAN") || s.contains("TEMP B-TREE")),
+            "{steps:?}"
+        );
+    }
 }

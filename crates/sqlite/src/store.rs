@@ -367,17 +367,7 @@ impl PlanStore for SqliteStore {
 
     fn live_plan(&self, coach: &CoachId, date: PlanDate) -> Result<Option<Plan>, StoreError> {
         let conn = self.conn()?;
-        let sql = format!(
-            "SELECT {PLAN_COLUMNS} FROM coach_plans WHERE coach_name = ?1 AND date = ?2 AND is_deleted = 0"
-        );
-        let row = conn
-            .prepare_cached(&sql)
-            .and_then(|mut stmt| {
-                stmt.query_row(params![coach.api_key(), date.to_string()], plan_row)
-                    .optional()
-            })
-            .map_err(sql_error)?;
-        row.map(|row| row.into_plan(&conn)).transpose()
+        crate::rows::live_plan_with_charts(&conn, &coach.api_key(), &date.to_string())
     }
 
     fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError> {

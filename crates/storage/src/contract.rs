@@ -70,6 +70,7 @@ macro_rules! contract_tests {
         $crate::__contract_tests! {
             { $make }
             a_created_plan_reads_back_identically,
+            plans_with_no_charts_or_several_read_back_by_coach_and_date,
             a_second_live_plan_for_the_same_coach_and_date_conflicts,
             an_edit_keeps_id_and_created_at_and_records_the_previous_version,
             charts_change_only_when_a_revision_brings_them,
@@ -130,6 +131,22 @@ pub fn a_created_plan_reads_back_identically(store: &dyn PlanStore) {
         .map(|c| (c.filename().unwrap(), c.position()))
         .collect();
     assert_eq!(names, [("a.png", 0), ("b.png", 1)]);
+}
+
+/// A plan without charts reads back with none, one with three reads back with the three in order.
+pub fn plans_with_no_charts_or_several_read_back_by_coach_and_date(store: &dyn PlanStore) {
+    let mut bare = new_plan("d", "2024-05-10", "no charts");
+    bare.charts.clear();
+    let bare = store.create_plan(bare).unwrap();
+    let mut three = new_plan("i", "2024-05-10", "three charts");
+    three.charts = vec![chart("a.png", 0), chart("b.png", 1), chart("c.png", 2)];
+    let three = store.create_plan(three).unwrap();
+    let read = |c: &str| store.live_plan(&coach(c), date("2024-05-10")).unwrap();
+    assert_eq!(read("d").as_ref(), Some(&bare));
+    assert!(bare.charts.is_empty());
+    assert_eq!(read("i").as_ref(), Some(&three));
+    let names: Vec<_> = three.charts.iter().filter_map(|c| c.filename()).collect();
+    assert_eq!(names, ["a.png", "b.png", "c.png"]);
 }
 
 /// A second live plan for the same coach and date is a conflict naming the first; other days and coaches are not.
