@@ -76,50 +76,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
 
     let loadgen = examples.join("loadgen");
-    // Each load runs three times and the run with the median throughput is reported: on a
-    // 2-core machine that also runs the load generator, single runs vary by 20% or more.
-    // Each run also records the server's CPU time per request, which other work on the
-    // machine disturbs far less than throughput.
-    let load = |server: &Served,
-                path: &str,
-                label: &str,
-                requests: Option<u64>|
-     -> Result<String, String> {
-        eprintln!("http: {label}");
-        let url = format!("{}{path}", server.base);
-        let mut args = vec![url, "--label".to_owned(), label.to_owned()];
-        match requests {
-            Some(n) => args.extend(["--requests".to_owned(), n.to_string()]),
-            None => args.extend(["--seconds".to_owned(), options.seconds.to_string()]),
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let runs = if requests.is_some() { 1 } else { 3 };
-        let mut results = Vec::new();
-        for _ in 0..runs {
-            let cpu_before = server.cpu_seconds()?;
-            let run = json_lines(&run_tool(&loadgen, &args)?);
-            let cpu = server.cpu_seconds()? - cpu_before;
-            results.extend(run.into_iter().map(|line| {
-                let served: f64 = field(&line, "requests").parse().unwrap_or(0.0);
-                let micros = if served > 0.0 {
-                    cpu * 1e6 / served
-                } else {
-                    0.0
-                };
-                match line.strip_suffix('}') {
-                    Some(open) => format!("{open},\"server_cpu_us\":{micros:.1}}}"),
-                    None => line,
-                }
-            }));
-        }
-        results.sort_by(|a, b| {
-            let rps = |l: &str| field(l, "rps").parse::<f64>().unwrap_or(0.0);
-            rps(a).total_cmp(&rps(b))
-        });
-        results
-            .get(results.len() / 2)
-            .cloned()
-            .ok_or_else(|| format!("loadgen printed nothing for {label}"))
+    // See `load_on`: the median of three runs, with the server's CPU time per request.
+    let load = |server: &Served, path: &str, label: &str, requests: Option<u64>| {
+        load_on(
+            &loadgen,
+            server,
+            path,
+            label,
+            options.seconds,
+            requests,
+            &[],
+        )
     };
 
     // The ceiling.
@@ -208,6 +175,57 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         &work,
     )?);
     write_report(&out_dir, &lines)
+}
+
+/// Runs `loadgen` against `server` at `path`: three runs of `seconds` reporting the one with the
+/// median throughput (one run of `requests` when given), with the server's CPU time per request
+/// added to the line. On a 2-core machine that also runs the load generator single runs vary by
+/// 20% or more; the CPU time per request is disturbed far less by other work. `extra` are more loadgen arguments (random coach/date options).
+fn load_on(
+    loadgen: &Path,
+    server: &Served,
+    path: &str,
+    label: &str,
+    seconds: u32,
+    requests: Option<u64>,
+    extra: &[&str],
+) -> Result<String, String> {
+    eprintln!("http: {label}");
+    let url = format!("{}{path}", server.base);
+    let mut args = vec![url, "--label".to_owned(), label.to_owned()];
+    match requests {
+        Some(n) => args.extend(["--requests".to_owned(), n.to_string()]),
+        None => args.extend(["--seconds".to_owned(), seconds.to_string()]),
+    }
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let runs = if requests.is_some() { 1 } else { 3 };
+    let mut results = Vec::new();
+    for _ in 0..runs {
+        let cpu_before = server.cpu_seconds()?;
+        let run = json_lines(&run_tool(loadgen, &args)?);
+        let cpu = server.cpu_seconds()? - cpu_before;
+        results.extend(run.into_iter().map(|line| {
+            let served: f64 = field(&line, "requests").parse().unwrap_or(0.0);
+            let micros = if served > 0.0 {
+                cpu * 1e6 / served
+            } else {
+                0.0
+            };
+            match line.strip_suffix('}') {
+                Some(open) => format!("{open},\"server_cpu_us\":{micros:.1}}}"),
+                None => line,
+            }
+        }));
+    }
+    results.sort_by(|a, b| {
+        let rps = |l: &str| field(l, "rps").parse::<f64>().unwrap_or(0.0);
+        rps(a).total_cmp(&rps(b))
+    });
+    results
+        .get(results.len() / 2)
+        .cloned()
+        .ok_or_else(|| format!("loadgen printed nothing for {label}"))
 }
 
 fn write_report(out_dir: &Path, lines: &[String]) -> Result<(), String> {

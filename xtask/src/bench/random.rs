@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::{Served, field, json_lines, render, run_tool};
+use super::{Served, json_lines, load_on, render, run_tool};
 use crate::{cargo, workspace_root};
 
 /// Plans `storage_bench --plans target` stores: 1,000, then imports of 100,000 until at least
@@ -73,11 +73,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     let loadgen = release.join("examples/loadgen");
     let ceiling = Served::start(&release.join("examples/fixed_body"), &[], &work)?;
-    lines.push(load(
+    lines.push(load_on(
         &loadgen,
-        &format!("{}/", ceiling.base),
+        &ceiling,
+        "/",
         "ceiling: fixed 330-byte body",
         seconds,
+        None,
         &[],
     )?);
     drop(ceiling);
@@ -141,11 +143,13 @@ pub(crate) fn patterns(
         ),
     ] {
         let naive = Served::start_with_args(binary, &[&db.display().to_string()], &[], work)?;
-        lines.push(load(
+        lines.push(load_on(
             &loadgen,
-            &format!("{}{LOOKUP}", naive.base),
+            &naive,
+            LOOKUP,
             &format!("{how}, random coach/date, {label}"),
             seconds,
+            None,
             &random,
         )?);
         lines.push(rss(&naive, &format!("{how}: random lookups"))?);
@@ -154,30 +158,33 @@ pub(crate) fn patterns(
     let dir = work.join("served");
     let served = Served::coach_plans(release, &dir, db, "0", &[])?;
     let today = served.today()?;
-    lines.push(load(
+    lines.push(load_on(
         &loadgen,
-        &format!("{}/api/coach-plans/?coach=d&date={today}", served.base),
+        &served,
+        &format!("/api/coach-plans/?coach=d&date={today}"),
         &format!("one plan, {label}"),
         seconds,
+        None,
         &[],
     )?);
-    lines.push(load(
+    lines.push(load_on(
         &loadgen,
-        &format!("{}{LOOKUP}", served.base),
+        &served,
+        LOOKUP,
         &format!("random coach/date, {label}"),
         seconds,
+        None,
         &random,
     )?);
     lines.push(rss(&served, "one plan and random lookups")?);
-    let requests = memory_requests.to_string();
-    let mut memory_args = random.to_vec();
-    memory_args.extend(["--requests", requests.as_str()]);
-    lines.push(load(
+    lines.push(load_on(
         &loadgen,
-        &format!("{}{LOOKUP}", served.base),
+        &served,
+        LOOKUP,
         &format!("memory run: {memory_requests} random lookups, {label}"),
-        0,
-        &memory_args,
+        seconds,
+        Some(memory_requests),
+        &random,
     )?);
     lines.push(rss(
         &served,
@@ -188,11 +195,13 @@ pub(crate) fn patterns(
     let served = Served::coach_plans(release, &dir, db, "0", &[])?;
     let mut mix = random.to_vec();
     mix.extend(["--today", today.as_str(), "--today-share", "0.9"]);
-    lines.push(load(
+    lines.push(load_on(
         &loadgen,
-        &format!("{}{LOOKUP}", served.base),
+        &served,
+        LOOKUP,
         &format!("mix: 90% today's plans, 10% random history, {label}"),
         seconds,
+        None,
         &mix,
     )?);
     lines.push(rss(&served, "the mix (a fresh server)")?);
@@ -220,33 +229,4 @@ fn build_naive_reference() -> Result<std::path::PathBuf, String> {
         &[("LIBSQLITE3_FLAGS", " ")],
     )?;
     Ok(target.join("release/examples/naive_lookup"))
-}
-
-/// The median-throughput run of three (one run with `--requests`): single runs on two shared
-/// cores vary by 20% or more.
-fn load(
-    loadgen: &Path,
-    url: &str,
-    label: &str,
-    seconds: u32,
-    extra: &[&str],
-) -> Result<String, String> {
-    eprintln!("http: {label}");
-    let seconds = seconds.to_string();
-    let mut args = vec![url, "--label", label];
-    let once = extra.contains(&"--requests");
-    if !once {
-        args.extend(["--seconds", seconds.as_str()]);
-    }
-    args.extend_from_slice(extra);
-    let mut results = Vec::new();
-    for _ in 0..if once { 1 } else { 3 } {
-        results.extend(json_lines(&run_tool(loadgen, &args)?));
-    }
-    let rps = |l: &str| field(l, "rps").parse::<f64>().unwrap_or(0.0);
-    results.sort_by(|a, b| rps(a).total_cmp(&rps(b)));
-    results
-        .get(results.len() / 2)
-        .cloned()
-        .ok_or_else(|| format!("loadgen printed nothing for {label}"))
 }
