@@ -9,6 +9,7 @@ use coach_plans_model::{Coach, PlanDate, shorten};
 use coach_plans_service::{PlanRef, ServiceError};
 
 use crate::cache::{CacheKey, Cached};
+use crate::charts;
 use crate::error::{ApiError, ECHO_CHARS};
 use crate::query::{self, Query};
 use crate::respond;
@@ -35,7 +36,10 @@ pub(crate) async fn plan(
         .plan_here(&coach.id, date)
         .map_err(ApiError::from_service)?;
     let body = match &plan {
-        Some(plan) => serde_json::to_vec(&FoundPlan::from(plan)),
+        Some(plan) => serde_json::to_vec(&FoundPlan {
+            charts: charts::links(&state, plan),
+            ..FoundPlan::from(plan)
+        }),
         None => serde_json::to_vec(&MissingPlan::new(&coach.id, date)),
     }
     .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -63,7 +67,13 @@ pub(crate) async fn all(
         .map_err(ApiError::from_service)?;
     let all: AllPlans = plans
         .iter()
-        .map(|plan| (plan.coach.api_key(), AllEntry::from(plan)))
+        .map(|plan| {
+            let entry = AllEntry {
+                charts: charts::links(&state, plan),
+                ..AllEntry::from(plan)
+            };
+            (plan.coach.api_key(), entry)
+        })
         .collect();
     let body = serde_json::to_vec(&all).map_err(|e| ApiError::Internal(e.to_string()))?;
     let fresh = Cached::new(generation, body);

@@ -5,6 +5,7 @@ mod app;
 mod bare_errors;
 mod bot_status;
 mod cache;
+mod charts;
 mod compat;
 mod error;
 mod listen;

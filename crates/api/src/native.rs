@@ -1,10 +1,11 @@
 //! SPEC 6.2: the native `/api/v1` API.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use coach_plans_model::wire::{CoachInfo, CoachList, InvalidCursor, PlanHistory, PlanPage};
+use coach_plans_model::wire::{CoachInfo, CoachList, InvalidCursor, PlanHistory};
 use coach_plans_model::{PlanDate, PlanId, UserId, shorten};
 use coach_plans_service::{AuthorFilter, PlanQuery, PlanRef};
 
+use crate::charts;
 use crate::error::{ApiError, ECHO_CHARS};
 use crate::query::{self, Query};
 use crate::respond;
@@ -43,12 +44,15 @@ pub(crate) async fn plans(
         .list_plans(plan_query)
         .await
         .map_err(ApiError::from_service)?;
+    let plans = page
+        .plans
+        .iter()
+        .map(|plan| charts::native_plan(&state, plan))
+        .collect::<Result<Vec<_>, _>>()?;
+    // `PlanPage`'s shape, with each plan's chart entries as the native API shows them.
     respond::tagged(
         &req,
-        &PlanPage {
-            plans: page.plans,
-            next_cursor: page.next,
-        },
+        &serde_json::json!({"plans": plans, "next_cursor": page.next}),
     )
 }
 
@@ -64,7 +68,7 @@ pub(crate) async fn plan(
         .await
         .map_err(ApiError::from_service)?
     {
-        Some(plan) => respond::tagged(&req, &plan),
+        Some(plan) => respond::tagged(&req, &charts::native_plan(&state, &plan)?),
         None => Err(ApiError::NotFound(format!("No plan with id {id}"))),
     }
 }

@@ -7,12 +7,14 @@ use std::sync::atomic::Ordering;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
-use coach_plans_model::wire::legacy::{DatabaseMetrics, Index, Metrics, RequestMetrics};
-use coach_plans_model::wire::{
-    BotHealth, BotStatus, ComponentStatus, DatabaseHealth, HealthComponents, HealthReport,
-    HealthStatus,
+use coach_plans_model::wire::legacy::{
+    ChartMetrics, DatabaseMetrics, Index, Metrics, RequestMetrics,
 };
-use coach_plans_service::StoreStats;
+use coach_plans_model::wire::{
+    BotHealth, BotStatus, ChartHealth, ComponentStatus, DatabaseHealth, HealthComponents,
+    HealthReport, HealthStatus,
+};
+use coach_plans_service::{ChartCounts, StoreStats};
 
 use crate::respond::json;
 use crate::state::AppState;
@@ -38,6 +40,7 @@ pub(crate) async fn index() -> HttpResponse {
         ("v1_plans", "/api/v1/plans"),
         ("v1_plan", "/api/v1/plans/<id>"),
         ("v1_plan_history", "/api/v1/plans/<id>/history"),
+        ("v1_chart", "/api/v1/charts/<sha256>.<ext>"),
     ];
     json(
         StatusCode::OK,
@@ -73,15 +76,32 @@ async fn stats(state: &AppState) -> StoreStats {
     }
 }
 
+/// Charts of live plans by archive state, or `None` (logged) when storage cannot answer.
+async fn chart_counts(state: &AppState) -> Option<ChartCounts> {
+    match state.service.chart_counts().await {
+        Ok(counts) => Some(counts),
+        Err(error) => {
+            log::warn!("chart figures unavailable: {error}");
+            None
+        }
+    }
+}
+
 /// `GET /health`: 200 when the database is up (`healthy`, or `degraded` when the bot is
-/// disconnected outside mock mode), 503 `unhealthy` when it is down.
+/// disconnected outside mock mode or some charts could not be archived), 503 `unhealthy` when
+/// it is down.
 pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
     let store = state.service.store_health();
     let stats = stats(&state).await;
     let bot = state.bot.bot_health();
+    let charts = chart_counts(&state).await.map(|counts| ChartHealth {
+        archived: counts.archived,
+        pending: counts.pending,
+        failed: counts.failed,
+    });
     let status = if !store.writable {
         HealthStatus::Unhealthy
-    } else if bot.status == BotStatus::Disconnected {
+    } else if bot.status == BotStatus::Disconnected || charts.is_some_and(|c| c.failed > 0) {
         HealthStatus::Degraded
     } else {
         HealthStatus::Healthy
@@ -101,6 +121,7 @@ pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
                 error: store.error,
             },
             discord_bot: bot,
+            charts,
         },
     };
     let code = if status == HealthStatus::Unhealthy {
@@ -146,6 +167,7 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         (errors as f64 / total as f64 * 10_000.0).round() / 100.0
     };
     let stats = stats(&state).await;
+    let charts = chart_metrics(&state).await;
     json(
         StatusCode::OK,
         &Metrics {
@@ -163,8 +185,22 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                 total_edits: stats.history_entries,
                 latest_plan: stats.latest_plan_date.map(|d| d.to_string()),
             },
+            charts,
         },
     )
+}
+
+/// Chart archiving figures: counts from the store's counters, bytes from the chart store
+/// (reused for up to a minute: counting walks the store). `None` when the counts cannot be
+/// read; bytes are 0 when the chart store cannot say (logged).
+async fn chart_metrics(state: &AppState) -> Option<ChartMetrics> {
+    let counts = chart_counts(state).await?;
+    Some(ChartMetrics {
+        charts_archived: counts.archived,
+        charts_pending: counts.pending,
+        charts_failed: counts.failed,
+        chart_bytes_stored: crate::charts::bytes_stored(state).await.unwrap_or(0),
+    })
 }
 
 /// `GET /metrics/prometheus`: Prometheus text format.
@@ -173,6 +209,7 @@ pub(crate) async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
     let store = state.service.store_health();
     let bot = state.bot.bot_health();
     let (hits, misses, entries) = state.cache.figures();
+    let charts = chart_metrics(&state).await;
     let mut out = String::with_capacity(4096);
     state.metrics.render(&mut out);
     let gauges: [(&str, &str, &str, f64); 10] = [
@@ -240,7 +277,35 @@ pub(crate) async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
             state.started.elapsed().as_secs_f64(),
         ),
     ];
-    for (name, kind, help, value) in gauges {
+    let chart_gauges = charts.map(|charts| {
+        [
+            (
+                "coach_plans_charts_archived",
+                "gauge",
+                "Charts of live plans archived.",
+                charts.charts_archived as f64,
+            ),
+            (
+                "coach_plans_charts_pending",
+                "gauge",
+                "Charts of live plans waiting to be archived.",
+                charts.charts_pending as f64,
+            ),
+            (
+                "coach_plans_charts_failed",
+                "gauge",
+                "Charts of live plans given up on.",
+                charts.charts_failed as f64,
+            ),
+            (
+                "coach_plans_chart_bytes_stored",
+                "gauge",
+                "Bytes of chart images stored (at most a minute old).",
+                charts.chart_bytes_stored as f64,
+            ),
+        ]
+    });
+    for (name, kind, help, value) in gauges.into_iter().chain(chart_gauges.into_iter().flatten()) {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"

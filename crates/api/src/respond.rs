@@ -35,7 +35,8 @@ pub(crate) fn json<T: Serialize>(status: actix_web::http::StatusCode, value: &T)
     HttpResponse::build(status).json(value)
 }
 
-fn client_has(req: &HttpRequest, etag: &str) -> bool {
+/// Whether the request's `If-None-Match` names `etag` (or `*`).
+pub(crate) fn client_has(req: &HttpRequest, etag: &str) -> bool {
     req.headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -5,7 +5,7 @@ use actix_web::{Resource, Route, guard, web};
 use coach_plans_config::Secret;
 
 use crate::access::{self, BearerToken, PUBLIC_PATHS};
-use crate::{compat, native, ops};
+use crate::{charts, compat, native, ops};
 
 /// One route: its path pattern, its name (the `route` label of the metrics) and its handler.
 pub struct Endpoint {
@@ -79,6 +79,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint("/api/v1/plans/{id}", "v1_plan", || get().to(native::plan)),
     endpoint("/api/v1/plans/{id}/history", "v1_plan_history", || {
         get().to(native::history)
+    }),
+    endpoint("/api/v1/charts/{file}", "v1_chart", || {
+        get().to(charts::chart)
     }),
 ];
 

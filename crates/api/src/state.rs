@@ -1,13 +1,13 @@
 //! What every handler shares, and the settings it is built from. Handlers import it from here,
 //! not from the module that assembles the app.
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use coach_plans_config::{ApiConfig, Secret};
-use coach_plans_service::PlanService;
+use coach_plans_service::{BlobStats, ChartStore, PlanService};
 
 use crate::bot_status::BotStatusSource;
 use crate::cache::ReadCache;
@@ -75,4 +75,16 @@ pub(crate) struct AppState {
     pub(crate) started: Instant,
     /// The live plan count last read, served while storage cannot answer.
     pub(crate) last_plan_count: AtomicU64,
+    /// Archived chart images, when the server archives them (`Api::with_charts`).
+    pub(crate) charts: Option<ChartServing>,
+    /// The chart store's figures and when they were taken (its `stats` may walk a directory,
+    /// so metrics reuse them for [`crate::charts::BYTES_STORED_MAX_AGE`]).
+    pub(crate) chart_stats: Mutex<Option<(Instant, BlobStats)>>,
+}
+
+/// Where archived charts are read and how their absolute URLs start.
+pub(crate) struct ChartServing {
+    pub(crate) store: Arc<dyn ChartStore>,
+    /// `api.public_url` without a trailing slash, e.g. `https://plans.example.com`.
+    pub(crate) public_url: String,
 }

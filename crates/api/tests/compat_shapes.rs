@@ -114,7 +114,9 @@ async fn every_compatibility_endpoint_answers_in_the_shape_of_spec_6_1() {
             200,
             json!({"status": "status:healthy|degraded|unhealthy", "timestamp": "string",
             "components": {"database": {"status": "status:up|down", "plan_count": "number"},
-                           "discord_bot": {"status": "status:connected|disconnected|mock"}}}),
+                           "discord_bot": {"status": "status:connected|disconnected|mock"},
+                           // SPEC 14: chart archiving (any failed chart degrades).
+                           "charts": {"archived": "number", "pending": "number", "failed": "number"}}}),
         ),
         (
             "/metrics",
@@ -122,7 +124,10 @@ async fn every_compatibility_endpoint_answers_in_the_shape_of_spec_6_1() {
             json!({"timestamp": "string", "uptime_seconds": "number",
             "requests": {"total": "number", "success": "number", "error": "number", "error_rate_percent": "number"},
             "database": {"total_plans": "number", "total_charts": "number", "total_edits": "number",
-                         "latest_plan": "string|null"}}),
+                         "latest_plan": "string|null"},
+            // SPEC 14: charts archived, pending, failed, bytes stored.
+            "charts": {"charts_archived": "number", "charts_pending": "number",
+                       "charts_failed": "number", "chart_bytes_stored": "number"}}),
         ),
         ("/api/coach-plans/?coach=d", 200, found),
         ("/api/coach-plans/?coach=i", 200, missing),

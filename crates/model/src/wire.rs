@@ -173,6 +173,22 @@ pub mod legacy {
         pub requests: RequestMetrics,
         /// Storage figures, read from counters (never by scanning a table).
         pub database: DatabaseMetrics,
+        /// Chart archiving figures (SPEC 14); absent from servers that do not archive charts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub charts: Option<ChartMetrics>,
+    }
+
+    /// Chart archiving figures in `GET /metrics`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ChartMetrics {
+        /// Charts of live plans archived.
+        pub charts_archived: u64,
+        /// Charts of live plans waiting to be archived.
+        pub charts_pending: u64,
+        /// Charts of live plans given up on.
+        pub charts_failed: u64,
+        /// Bytes of chart images stored (every blob, shared ones once).
+        pub chart_bytes_stored: u64,
     }
 
     /// Request counts in `GET /metrics`.
@@ -219,7 +235,8 @@ pub struct HealthReport {
 pub enum HealthStatus {
     /// Everything works.
     Healthy,
-    /// The database works but the Discord bot is disconnected.
+    /// The database works but the Discord bot is disconnected, or some charts could not be
+    /// archived.
     Degraded,
     /// The database is down (answered with 503).
     Unhealthy,
@@ -232,6 +249,21 @@ pub struct HealthComponents {
     pub database: DatabaseHealth,
     /// The Discord bot.
     pub discord_bot: BotHealth,
+    /// Chart archiving; absent when its counts cannot be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charts: Option<ChartHealth>,
+}
+
+/// Chart archiving's part of the health report: charts of live plans by archive state. Any
+/// `failed` makes the report `degraded`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartHealth {
+    /// Archived.
+    pub archived: u64,
+    /// Waiting to be archived.
+    pub pending: u64,
+    /// Given up on.
+    pub failed: u64,
 }
 
 /// The database's part of the health report.

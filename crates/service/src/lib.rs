@@ -1,10 +1,15 @@
 #![doc = include_str!("../README.md")]
 
+mod archive;
 mod clock;
 mod error;
 mod import;
 mod service;
 
+pub use archive::{
+    ArchiveEvent, ArchivePolicy, ArchiveSummary, ArchiverHandle, BoxFuture, ChartArchiver,
+    ChartSource, FetchFailure, REFRESH_BATCH,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Action, Allowed, Forbidden, InvalidRequest, Missing, ServiceError};
 pub use import::{ImportError, ImportPreview};
@@ -16,5 +21,7 @@ pub use service::{
 /// Storage types that appear in the service's signatures, re-exported so callers need not
 /// depend on the storage crate.
 pub use coach_plans_storage::{
-    AuthorFilter, ImportReport, PlanQuery, RefusedAction, RefusedChange, StoreHealth, StoreStats,
+    AuthorFilter, BlobStats, BlobWriter, ChartCounts, ChartRef, ChartStore, ChartStoreError,
+    DirChartStore, ImportReport, MemoryChartStore, PlanQuery, RefusedAction, RefusedChange,
+    StoreHealth, StoreStats, StoredBlob,
 };

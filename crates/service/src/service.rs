@@ -5,13 +5,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use coach_plans_model::wire::PageCursor;
 use coach_plans_model::{
-    Attachment, Author, Channel, Chart, CoachId, HistoryAction, HistoryEntry, InvalidChart,
-    MessageId, Plan, PlanDate, PlanId, PlanText, RoleId, Roster, Timestamp, UserId,
+    Attachment, Author, Channel, Chart, ChartStatus, CoachId, HistoryAction, HistoryEntry,
+    InvalidChart, MessageId, Plan, PlanDate, PlanId, PlanText, RoleId, Roster, Timestamp, UserId,
     charts_from_attachments,
 };
 use coach_plans_storage::{
-    AuthorFilter, HeldChangeRules, NewPlan, PlanQuery, PlanStore, Revision, StoreError,
-    StoreHealth, StoreStats,
+    AuthorFilter, ChartCounts, HeldChangeRules, NewPlan, PlanQuery, PlanStore, Revision,
+    StoreError, StoreHealth, StoreStats,
 };
 use jiff::tz::TimeZone;
 
@@ -204,6 +204,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     generation: AtomicU64,
     stats: Mutex<Option<(u64, StoreStats)>>,
+    /// Wakes the chart archiver when a plan brings charts.
+    new_charts: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for PlanService {
@@ -233,6 +235,7 @@ impl PlanService {
                 clock,
                 generation: AtomicU64::new(0),
                 stats: Mutex::new(None),
+                new_charts: Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -268,6 +271,24 @@ impl PlanService {
     /// data being cached.
     pub fn generation(&self) -> u64 {
         self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// Tells the chart archiver ([`ChartArchiver`](crate::ChartArchiver)) that charts wait to
+    /// be archived. Returns at once: the archiver runs on its own task, and a call made while
+    /// it is busy is remembered for its next pause. The service calls it after storing a plan
+    /// with charts; others call it after changing the store behind the service's back.
+    pub fn notify_new_charts(&self) {
+        self.inner.new_charts.notify_one();
+    }
+
+    /// What [`PlanService::notify_new_charts`] signals.
+    pub(crate) fn chart_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.inner.new_charts)
+    }
+
+    /// Charts of live plans by archive state (counters kept by the store, not a scan).
+    pub async fn chart_counts(&self) -> Result<ChartCounts, ServiceError> {
+        Ok(self.blocking(|store| store.chart_counts()).await?)
     }
 
     /// Whether the actor is an admin, by user id or role id.
@@ -337,6 +358,7 @@ impl PlanService {
             match self.blocking(move |store| store.create_plan(new)).await {
                 Ok(plan) => {
                     self.changed();
+                    self.charts_stored(&plan);
                     log_saved("plan posted", &plan);
                     return Ok(Saved {
                         plan,
@@ -541,6 +563,17 @@ impl PlanService {
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Wakes the archiver when the plan has charts still to archive.
+    fn charts_stored(&self, plan: &Plan) {
+        if plan
+            .charts
+            .iter()
+            .any(|chart| chart.archive().status == ChartStatus::Pending)
+        {
+            self.notify_new_charts();
+        }
+    }
+
     pub(crate) fn coach_on_roster(
         &self,
         coach: &CoachId,
@@ -629,6 +662,7 @@ impl PlanService {
             .blocking(move |store| store.revise_plan(id, revision))
             .await?;
         self.changed();
+        self.charts_stored(&plan);
         Ok(plan)
     }
 }

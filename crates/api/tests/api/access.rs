@@ -4,6 +4,7 @@
 use actix_web::http::{StatusCode, Uri};
 use coach_plans_api::{ApiSettings, ENDPOINTS, StaticBotStatus};
 use coach_plans_config::Secret;
+use coach_plans_storage::ChartStore as _;
 
 use crate::helpers::{TODAY, TestApp, spawn_app_with};
 
@@ -75,11 +76,14 @@ fn variants(path: &str) -> Vec<String> {
     ]
 }
 
-/// The endpoint's path with its parameters filled in, and a query every endpoint accepts.
-fn concrete(pattern: &str, plan_id: i64) -> String {
+/// The endpoint's path with its parameters filled in (a plan id, a stored chart's file name),
+/// and a query every endpoint accepts.
+fn concrete(pattern: &str, plan_id: i64, chart: &str) -> String {
     format!(
         "{}?coach=d&date={TODAY}",
-        pattern.replace("{id}", &plan_id.to_string())
+        pattern
+            .replace("{id}", &plan_id.to_string())
+            .replace("{file}", chart)
     )
 }
 
@@ -90,12 +94,16 @@ async fn every_route_under_every_spelling_needs_the_token_unless_public() {
     // An edit puts the marker in the history routes' answers too.
     app.edit(&plan, "MARKER-7f3a edited").await;
     let plan_id = plan.id.get();
+    let chart = format!(
+        "{}.png",
+        app.charts.put(b"\x89PNG\r\n\x1a\nchart").unwrap().sha256
+    );
     let authorized = [("Authorization", "Bearer walk-the-routes-token")];
     assert!(ENDPOINTS.len() >= 14, "the table lists every route");
     let mut leaking_routes = 0;
     for endpoint in ENDPOINTS {
         let path = endpoint.path();
-        let uri = concrete(path, plan_id);
+        let uri = concrete(path, plan_id, &chart);
         let public = PUBLIC.contains(&path);
         let served = app.request("GET", &uri, &authorized).await;
         assert_eq!(served.status, StatusCode::OK, "{uri} with the token");
@@ -111,7 +119,7 @@ async fn every_route_under_every_spelling_needs_the_token_unless_public() {
         };
         assert_eq!(plain.status, expected, "{uri} without the token");
         for variant in variants(path) {
-            let uri = concrete(&variant, plan_id);
+            let uri = concrete(&variant, plan_id, &chart);
             if uri.parse::<Uri>().is_err() {
                 // Not a request target (`//?...` reads as an authority): the HTTP layer
                 // refuses it before any route is matched.

@@ -10,8 +10,10 @@ use coach_plans_model::{
     Attachment, Channel, ChannelId, CoachId, MessageId, Plan, PlanDate, PlanText, UserId,
 };
 use coach_plans_service::{
-    Actor, FixedClock, NewPost, PlanEdit, PlanRef, PlanService, ServiceSettings,
+    Actor, ArchivePolicy, ArchiveSummary, BoxFuture, ChartArchiver, ChartSource, FetchFailure,
+    FixedClock, NewPost, PlanEdit, PlanRef, PlanService, ServiceSettings,
 };
+use coach_plans_storage::MemoryChartStore;
 use coach_plans_storage::testing::FaultyStore;
 use coach_plans_storage::{StoreError, StoreHealth};
 use serde_json::Value;
@@ -20,6 +22,35 @@ pub(crate) struct TestApp {
     pub(crate) api: Api,
     pub(crate) service: PlanService,
     pub(crate) store: Arc<FaultyStore>,
+    pub(crate) charts: Arc<MemoryChartStore>,
+}
+
+/// The base of archived charts' URLs in tests.
+pub(crate) const PUBLIC_URL: &str = "http://127.0.0.1:5000";
+
+/// A chart source that answers every link with the same bytes.
+struct SameImage(Vec<u8>);
+
+impl ChartSource for SameImage {
+    fn fetch<'a>(
+        &'a self,
+        _url: &'a str,
+        sink: &'a mut (dyn std::io::Write + Send),
+    ) -> BoxFuture<'a, Result<coach_plans_model::ImageKind, FetchFailure>> {
+        Box::pin(async move {
+            sink.write_all(&self.0)
+                .map_err(|e| FetchFailure::failed(e.to_string()))?;
+            coach_plans_model::ImageKind::from_signature(&self.0)
+                .ok_or_else(|| FetchFailure::failed("not an image"))
+        })
+    }
+
+    fn refresh<'a>(
+        &'a self,
+        _urls: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<(String, String)>, FetchFailure>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 impl TestApp {
@@ -57,11 +88,19 @@ pub(crate) fn spawn_app_with(settings: ApiSettings, bot: impl BotStatusSource) -
     let store = Arc::new(FaultyStore::default());
     let clock = Arc::new(FixedClock::new("2024-05-10T16:00:00Z".parse().unwrap()));
     let service = PlanService::with_clock(store.clone(), ServiceSettings::default(), clock);
-    let api = Api::new(service.clone(), settings, Arc::new(bot));
+    let charts = Arc::new(MemoryChartStore::new());
+    let api = Api::with_charts(
+        service.clone(),
+        settings,
+        Arc::new(bot),
+        charts.clone(),
+        format!("{PUBLIC_URL}/"),
+    );
     TestApp {
         api,
         service,
         store,
+        charts,
     }
 }
 
@@ -140,6 +179,20 @@ impl TestApp {
             message_id: MessageId::new(555),
         };
         self.service.post_plan(actor, post).await.unwrap().plan
+    }
+
+    /// Archives every pending chart as `image` (one attempt each), as the archiver does.
+    pub(crate) async fn archive_charts(&self, image: &[u8]) -> ArchiveSummary {
+        let archiver = ChartArchiver::new(
+            self.service.clone(),
+            self.charts.clone(),
+            Arc::new(SameImage(image.to_vec())),
+            ArchivePolicy {
+                max_attempts: 1,
+                ..ArchivePolicy::default()
+            },
+        );
+        archiver.archive_all(|_| {}).await.unwrap()
     }
 
     pub(crate) async fn edit(&self, plan: &Plan, text: &str) -> Plan {

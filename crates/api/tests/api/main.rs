@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod access;
+mod charts;
 mod compat;
 mod helpers;
 mod native;

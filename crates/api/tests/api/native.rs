@@ -60,7 +60,13 @@ async fn a_plan_is_served_with_typed_charts_and_ids() {
             "filename": "b.png",
             "content_type": "image/png",
             "size": 1234,
-            "position": 1
+            "position": 1,
+            // SPEC 14: where the archived image is (not archived yet).
+            "sha256": null,
+            "archived_url": null,
+            "discord_url": "https://cdn.discordapp.com/attachments/1/2/b.png",
+            "status": "pending",
+            "reason": null,
         })
     );
 }

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use std::collections::BTreeMap;
 
 use coach_plans_api::{ApiSettings, ENDPOINTS, StaticBotStatus};
+use coach_plans_storage::ChartStore as _;
 use serde_json::json;
 
 use crate::helpers::{TODAY, keys, spawn_app, spawn_app_with};
@@ -87,7 +88,13 @@ async fn metrics_count_requests_and_stored_plans() {
     let body = app.get("/metrics").await.json();
     assert_eq!(
         keys(&body),
-        ["database", "requests", "timestamp", "uptime_seconds"]
+        [
+            "charts",
+            "database",
+            "requests",
+            "timestamp",
+            "uptime_seconds"
+        ]
     );
     assert_eq!(
         keys(&body["requests"]),
@@ -147,8 +154,12 @@ async fn requests_are_counted_under_the_route_the_router_matched_and_unknown_pat
 {
     let app = spawn_app();
     let plan = app.post("d", TODAY, "one plan", &[]).await;
+    let chart = app.charts.put(b"\x89PNG\r\n\x1a\nchart").unwrap().sha256;
     for endpoint in ENDPOINTS {
-        let uri = endpoint.path().replace("{id}", &plan.id.get().to_string());
+        let uri = endpoint
+            .path()
+            .replace("{id}", &plan.id.get().to_string())
+            .replace("{file}", &format!("{chart}.png"));
         let reply = app.get(&format!("{uri}?coach=d&date={TODAY}")).await;
         assert_eq!(reply.status, StatusCode::OK, "{uri}");
     }
