@@ -82,6 +82,8 @@ pub struct Seen {
     pub requests: Vec<RecordedRequest>,
     /// Every message the bot posted, in order.
     pub messages: Vec<SentMessage>,
+    /// Files the CDN answered with their bytes (expired links not counted).
+    pub cdn_downloads: usize,
 }
 
 impl fmt::Display for Seen {
@@ -296,6 +298,35 @@ impl FakeDiscord {
         state.live = None;
     }
 
+    /// Serves `bytes` from the fake's CDN (on the REST address, over plain HTTP) and returns a
+    /// signed link to it as Discord gives one:
+    /// `http://ADDR/attachments/CHANNEL/ID/FILENAME?ex=..&is=..&hm=..`. The link expires at
+    /// [`expire_links`](Self::expire_links); `POST /attachments/refresh-urls` then gives a
+    /// fresh one to the same file.
+    pub fn host_file(
+        &self,
+        channel_id: u64,
+        filename: &str,
+        bytes: impl Into<bytes::Bytes>,
+    ) -> String {
+        let mut state = self.shared.lock();
+        state.next_message_id += 1;
+        let path = format!(
+            "/attachments/{channel_id}/{}/{filename}",
+            MESSAGE_ID_BASE + state.next_message_id
+        );
+        state.cdn.insert(path.clone(), bytes.into());
+        let generation = state.link_generation;
+        drop(state);
+        signed_link(&self.rest_addr.to_string(), &path, generation)
+    }
+
+    /// Expires every link the CDN has given so far: they answer 404 "This content is no longer
+    /// available.", as Discord's do about a day after they are issued.
+    pub fn expire_links(&self) {
+        self.shared.lock().link_generation += 1;
+    }
+
     /// What the fake has seen so far.
     pub fn seen(&self) -> Seen {
         self.shared.lock().seen()
@@ -419,6 +450,15 @@ struct State {
     /// Every message ever sent to a channel: channel id, message id, JSON.
     history: Vec<(u64, u64, String)>,
     next_message_id: u64,
+    /// Files the CDN serves, by path (`/attachments/...`).
+    cdn: HashMap<String, bytes::Bytes>,
+    /// Links signed before this generation have expired.
+    link_generation: u64,
+}
+
+/// A CDN link to `path` on `host` signed in `generation`.
+fn signed_link(host: &str, path: &str, generation: u64) -> String {
+    format!("http://{host}{path}?ex=6650a0b0&is=664f4f30&hm={generation:x}sig")
 }
 
 impl State {

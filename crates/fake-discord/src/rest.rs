@@ -41,6 +41,17 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Reply
         .get(hyper::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| shared.token_ok(value));
+    if method == Method::GET && path.starts_with("/attachments/") {
+        let reply = cdn(&shared, &path);
+        shared.bump();
+        return Ok(reply);
+    }
+    let local = request
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let body = match request.into_body().collect().await {
         Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
         Err(_) => String::new(),
@@ -54,7 +65,7 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Reply
             authorized,
         });
         if authorized {
-            route(&shared, &mut state, &method, &path, &body)
+            route(&shared, &mut state, &method, &path, &body, &local)
         } else {
             json_reply(
                 StatusCode::UNAUTHORIZED,
@@ -72,6 +83,7 @@ fn route(
     method: &Method,
     path: &str,
     body: &str,
+    host: &str,
 ) -> Reply {
     let (path, query) = path.split_once('?').unwrap_or((path, ""));
     let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
@@ -84,6 +96,7 @@ fn route(
                 "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1 },
             }),
         ),
+        (&Method::POST, ["attachments", "refresh-urls"]) => refresh_urls(state, body, host),
         (&Method::GET, ["channels", id]) => match id.parse::<u64>() {
             Ok(id) => match state.channels.get(&id) {
                 Some(None) => unknown("Unknown Channel", 10003),
@@ -196,6 +209,65 @@ fn unknown(message: &str, code: u32) -> Reply {
         StatusCode::NOT_FOUND,
         &json!({ "message": message, "code": code }),
     )
+}
+
+/// The CDN: a file's bytes for a link signed in the current generation, Discord's 404 for an
+/// expired one or an unknown file.
+fn cdn(shared: &Shared, path_and_query: &str) -> Reply {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut state = shared.lock();
+    let current = format!("hm={:x}sig", state.link_generation);
+    let fresh = query.split('&').any(|pair| pair == current);
+    match state.cdn.get(path).cloned() {
+        Some(bytes) if fresh => {
+            state.seen.cdn_downloads += 1;
+            let mut reply = Response::new(Full::new(bytes));
+            reply.headers_mut().insert(
+                hyper::header::CONTENT_TYPE,
+                hyper::header::HeaderValue::from_static("application/octet-stream"),
+            );
+            reply
+        }
+        _ => {
+            let mut reply = Response::new(Full::new(Bytes::from_static(
+                b"This content is no longer available.",
+            )));
+            *reply.status_mut() = StatusCode::NOT_FOUND;
+            reply
+        }
+    }
+}
+
+/// `POST /attachments/refresh-urls`: a fresh link for each of the fake CDN's files asked for
+/// (at most 50, as Discord allows); links to other files are left out.
+fn refresh_urls(state: &super::State, body: &str, host: &str) -> Reply {
+    let urls: Vec<String> = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| serde_json::from_value(v["attachment_urls"].clone()).ok())
+        .unwrap_or_default();
+    if urls.is_empty() || urls.len() > 50 {
+        return json_reply(
+            StatusCode::BAD_REQUEST,
+            &json!({ "message": "Invalid Form Body", "code": 50035 }),
+        );
+    }
+    let refreshed: Vec<Value> = urls
+        .iter()
+        .filter_map(|original| {
+            let path = original
+                .split_once(host)
+                .map(|(_, rest)| rest.split('?').next().unwrap_or(rest))?;
+            state.cdn.contains_key(path).then(|| {
+                json!({
+                    "original": original,
+                    "refreshed": super::signed_link(host, path, state.link_generation),
+                })
+            })
+        })
+        .collect();
+    json_reply(StatusCode::OK, &json!({ "refreshed_urls": refreshed }))
 }
 
 fn json_reply(status: StatusCode, body: &Value) -> Reply {

@@ -245,6 +245,7 @@ impl Chart {
         if !url
             .get(..HTTPS.len())
             .is_some_and(|scheme| scheme.eq_ignore_ascii_case(HTTPS))
+            && !is_loopback_http(&url)
         {
             return Err(InvalidChart::NotHttps {
                 url: truncate_for_display(&url),
@@ -342,6 +343,27 @@ impl Chart {
 
 const HTTPS: &str = "https://";
 
+/// Whether `url` is plain `http://` to this machine (127.0.0.1, `localhost`, `[::1]`): what a
+/// fake Discord serves its files from in tests (SPEC 14 allows plain http for loopback only).
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url
+        .get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        .and_then(|_| url.get(7..))
+    else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A file name fit to keep and show: not too long, and without characters that forge lines,
 /// reorder what is shown (`chart\u{202E}gnp.exe`) or name other directories.
 fn check_filename(filename: &str) -> Result<(), InvalidChart> {
@@ -410,6 +432,19 @@ mod tests {
             filename: filename.to_owned(),
             content_type: content_type.map(str::to_owned),
             size: Some(1234),
+        }
+    }
+
+    #[test]
+    fn plain_http_is_accepted_from_this_machine_only() {
+        for url in [
+            "http://127.0.0.1:9002/attachments/1/2/a.png?ex=1",
+            "http://localhost/a.png",
+            "http://[::1]:80/a.png",
+        ] {
+            let mut a = attachment("a.png", Some("image/png"));
+            a.url = url.to_owned();
+            assert!(Chart::from_attachment(&a, 0).is_ok(), "{url}");
         }
     }
 
@@ -572,6 +607,8 @@ mod tests {
 
         for url in [
             "http://cdn.discordapp.com/attachments/1/2/a.png",
+            "http://127.0.0.1.example.com/a.png",
+            "http://user@127.0.0.1.example.com/a.png",
             "ftp://x/a.png",
             "javascript:alert(1)",
             "cdn.discordapp.com/a.png",

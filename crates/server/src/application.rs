@@ -14,11 +14,14 @@ use coach_plans_bot::{BotState, CommandHandler, CommandSettings, DiscordBot, Gat
 use coach_plans_client::{ClientBuilder, HealthStatus};
 use coach_plans_config::Config;
 use coach_plans_mock::{BANNER, MockBot};
-use coach_plans_service::PlanService;
+use coach_plans_service::{
+    ArchivePolicy, ArchiverHandle, ChartArchiver, ChartStore, DirChartStore, PlanService,
+};
 use coach_plans_sqlite::ResilientSqlite;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::charts::{ChartFetcher, NetworkChartSource, Refresher};
 use crate::commands::{fail, say};
 use crate::exit::Exit;
 use crate::wiring;
@@ -40,6 +43,7 @@ pub struct Application {
     bot_state: BotState,
     bot_task: JoinHandle<()>,
     stop_bot: watch::Sender<bool>,
+    archiver: Option<ArchiverHandle>,
 }
 
 impl std::fmt::Debug for Application {
@@ -74,12 +78,20 @@ impl Application {
         let settings = wiring::service_settings(&config)?;
         let store = wiring::open_store(&config.database, &settings)?;
         let service = PlanService::new(store.clone(), settings);
+        let chart_store = open_chart_store(&config)?;
+        let fetcher = ChartFetcher::new(&config.charts).map_err(|error| {
+            fail!("{error}");
+            Exit::Failure
+        })?;
 
         let (stop_bot, stop_rx) = watch::channel(false);
         let handler = CommandHandler::new(
             service.clone(),
             CommandSettings::from_config(&config.discord),
         );
+        // Mock mode's charts are example links nothing can download: it serves archived charts
+        // but archives none (issue 12 item 5 is still open).
+        let mut archiver = None;
         let (bot_state, bot_task) = if config.mock.enabled {
             say!("{BANNER}");
             log::warn!("{BANNER}");
@@ -112,6 +124,22 @@ impl Application {
             store.on_refused(move |change| {
                 let _ = refusals.send(change.clone());
             });
+            let refresher = Refresher {
+                api_base: settings.rest_api_base().map_err(|error| {
+                    fail!("{error}");
+                    Exit::Config
+                })?,
+                token: settings.token.clone(),
+            };
+            archiver = Some(
+                ChartArchiver::new(
+                    service.clone(),
+                    chart_store.clone(),
+                    Arc::new(NetworkChartSource::new(fetcher, Some(refresher))),
+                    ArchivePolicy::default(),
+                )
+                .spawn(),
+            );
             let bot = DiscordBot::new(settings, handler).with_refusals(refused);
             let state = bot.state();
             let mut stop = stop_rx;
@@ -124,10 +152,12 @@ impl Application {
         };
 
         let health_state = bot_state.clone();
-        let api = Api::new(
+        let api = Api::with_charts(
             service.clone(),
             ApiSettings::from_config(&config.api),
             Arc::new(move || health_state.snapshot()),
+            chart_store,
+            config.api.public_url_or(address),
         );
         let server = api.serve(listener).map_err(|error| {
             fail!("cannot serve on {address}: {error}");
@@ -144,6 +174,7 @@ impl Application {
             bot_state,
             bot_task,
             stop_bot,
+            archiver,
         };
         match app.self_check().await {
             Ok(status) => log::info!("self-check: GET /health answered ({status:?})"),
@@ -193,6 +224,9 @@ impl Application {
         {
             log::warn!("the bot did not stop within 5 s");
         }
+        if let Some(archiver) = self.archiver {
+            archiver.shutdown().await;
+        }
         wiring::close_store(self.store).await;
     }
 
@@ -220,6 +254,20 @@ impl Application {
             .map(|report| report.status)
             .map_err(|e| e.chain())
     }
+}
+
+/// The chart store `charts.store` names, created if missing. One that cannot be used stops the
+/// start, as a log file that cannot be created does: the operator fixes the path at once
+/// instead of finding every chart failed later.
+fn open_chart_store(config: &Config) -> Result<Arc<dyn ChartStore>, Exit> {
+    DirChartStore::open(&config.charts.store)
+        .map(|store| Arc::new(store) as Arc<dyn ChartStore>)
+        .map_err(|error| {
+            wiring::report_once(&format!(
+                "cannot use the chart store (charts.store, CHART_STORE): {error}"
+            ));
+            Exit::Failure
+        })
 }
 
 /// In mock mode, posts the new day's mock plans when the date changes while running, and

@@ -3,8 +3,6 @@
 use std::process::ExitCode;
 
 mod application;
-// Used by the archiver, issue 12 step 2; until then only its tests call it.
-#[allow(dead_code, unused_imports)]
 mod charts;
 mod cli;
 mod commands;

@@ -1,6 +1,8 @@
-//! Charts that outlive Discord's CDN (SPEC 14): downloading chart images safely. The archiver
-//! that queues downloads and stores the blobs comes next (issue 12 step 2).
+//! Charts that outlive Discord's CDN (SPEC 14): downloading chart images safely, for the
+//! service's archiver.
 
 mod fetch;
+mod source;
 
-pub(crate) use fetch::{ChartFetcher, FetchError, FetchOptions, Fetched, redact};
+pub(crate) use fetch::{ChartFetcher, FetchError, redact};
+pub(crate) use source::{NetworkChartSource, Refresher};

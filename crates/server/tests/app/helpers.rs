@@ -11,6 +11,8 @@ use tokio::task::JoinHandle;
 /// A running application and what a test needs to talk to it.
 pub(crate) struct TestApp {
     pub(crate) client: PlanClient,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
     stop: Option<oneshot::Sender<()>>,
     running: JoinHandle<Exit>,
     _dir: tempfile::TempDir,
@@ -24,6 +26,15 @@ impl TestApp {
         }
         (&mut self.running).await.unwrap()
     }
+
+    /// Stops it and hands back its directory, for a restart on the same files.
+    pub(crate) async fn stop_keeping_files(mut self) -> (Exit, tempfile::TempDir) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let exit = (&mut self.running).await.unwrap();
+        (exit, self._dir)
+    }
 }
 
 /// The configuration every test starts from: mock mode off, files under `dir`, port 0.
@@ -33,13 +44,21 @@ pub(crate) fn config(dir: &std::path::Path) -> Config {
     config.database.connection_timeout = Duration::from_secs(1);
     config.api.port = 0;
     config.logging.file = dir.join("logs/coach-plans.log");
+    config.charts.store = dir.join("data/charts");
     config.mock.seed_days = 0;
     config
 }
 
 /// Builds the application from `change(config)` and runs it until the test stops it.
 pub(crate) async fn spawn_app(change: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
+    spawn_app_in(tempfile::tempdir().unwrap(), change).await
+}
+
+/// As [`spawn_app`], on the files in `dir` (a restart).
+pub(crate) async fn spawn_app_in(
+    dir: tempfile::TempDir,
+    change: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = config(dir.path());
     change(&mut config);
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
@@ -57,6 +76,7 @@ pub(crate) async fn spawn_app(change: impl FnOnce(&mut Config)) -> TestApp {
         .unwrap();
     TestApp {
         client,
+        base,
         stop: Some(stop),
         running,
         _dir: dir,

@@ -6,5 +6,6 @@
 
 mod helpers;
 
+mod charts;
 mod discord;
 mod mock;
