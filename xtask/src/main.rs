@@ -41,7 +41,12 @@ tasks:
 
 /// The workspace root (the parent of this crate's directory).
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    // `cargo xtask` (cargo run) says where the xtask package is at run time; the path built in
+    // is only a fallback for running the binary directly. A binary built in another checkout
+    // (a target directory copied between worktrees) would otherwise check that checkout.
+    let manifest_dir =
+        env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    Path::new(&manifest_dir)
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()

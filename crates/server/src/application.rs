@@ -14,14 +14,12 @@ use coach_plans_bot::{BotState, CommandHandler, CommandSettings, DiscordBot, Gat
 use coach_plans_client::{ClientBuilder, HealthStatus};
 use coach_plans_config::Config;
 use coach_plans_mock::{BANNER, MockBot};
-use coach_plans_service::{
-    ArchivePolicy, ArchiverHandle, ChartArchiver, ChartStore, DirChartStore, PlanService,
-};
+use coach_plans_service::{ArchivePolicy, ArchiverHandle, ChartArchiver, ChartStore, PlanService};
 use coach_plans_sqlite::ResilientSqlite;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::charts::{ChartFetcher, NetworkChartSource, Refresher};
+use crate::charts::{ChartFetcher, LazyDirChartStore, NetworkChartSource, Refresher};
 use crate::commands::{fail, say};
 use crate::exit::Exit;
 use crate::wiring;
@@ -78,7 +76,7 @@ impl Application {
         let settings = wiring::service_settings(&config)?;
         let store = wiring::open_store(&config.database, &settings)?;
         let service = PlanService::new(store.clone(), settings);
-        let chart_store = open_chart_store(&config)?;
+        let chart_store = open_chart_store(&config);
         let fetcher = ChartFetcher::new(&config.charts).map_err(|error| {
             fail!("{error}");
             Exit::Failure
@@ -256,18 +254,17 @@ impl Application {
     }
 }
 
-/// The chart store `charts.store` names, created if missing. One that cannot be used stops the
-/// start, as a log file that cannot be created does: the operator fixes the path at once
-/// instead of finding every chart failed later.
-fn open_chart_store(config: &Config) -> Result<Arc<dyn ChartStore>, Exit> {
-    DirChartStore::open(&config.charts.store)
-        .map(|store| Arc::new(store) as Arc<dyn ChartStore>)
-        .map_err(|error| {
-            wiring::report_once(&format!(
-                "cannot use the chart store (charts.store, CHART_STORE): {error}"
-            ));
-            Exit::Failure
-        })
+/// The chart store `charts.store` names, created if missing. One that cannot be used yet does
+/// not stop the server (no more than an unreadable database does): the reason is logged, and
+/// the store opens at the first call after the cause is fixed.
+fn open_chart_store(config: &Config) -> Arc<dyn ChartStore> {
+    let (store, error) = LazyDirChartStore::new(&config.charts.store);
+    if let Some(error) = error {
+        log::error!(
+            "cannot use the chart store (charts.store, CHART_STORE) yet: {error}; charts are not archived or served until it can be"
+        );
+    }
+    Arc::new(store)
 }
 
 /// In mock mode, posts the new day's mock plans when the date changes while running, and

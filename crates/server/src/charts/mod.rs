@@ -3,6 +3,8 @@
 
 mod fetch;
 mod source;
+mod store;
 
 pub(crate) use fetch::{ChartFetcher, FetchError, redact};
 pub(crate) use source::{NetworkChartSource, Refresher};
+pub(crate) use store::LazyDirChartStore;
