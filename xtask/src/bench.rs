@@ -18,8 +18,9 @@ mod random;
 
 /// Options: `--quick` measures 100,000 plans instead of 1,000,000 and runs each load for 2 s;
 /// `http` measures only the HTTP figures with 1,000 plans (the ceiling, the four endpoints and
-/// one plan at `LOG_LEVEL=WARN`), skipping storage, client, bot and the grown database.
-/// Each HTTP figure is the median of three runs.
+/// one plan at `LOG_LEVEL=WARN`), skipping storage, client, bot and the grown database;
+/// `charts` measures only the chart figures (issue 12). Each HTTP figure is the median of three
+/// runs.
 struct Options {
     plans: usize,
     seconds: u32,
@@ -34,11 +35,21 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let http_only = args.iter().any(|a| a == "http");
     if let Some(unknown) = args
         .iter()
-        .find(|a| !matches!(a.as_str(), "--quick" | "http" | "random"))
+        .find(|a| !matches!(a.as_str(), "--quick" | "http" | "random" | "charts"))
     {
         return Err(format!(
-            "unknown bench argument '{unknown}': `--quick`, `http` and `random` are known"
+            "unknown bench argument '{unknown}': `--quick`, `http`, `random` and `charts` are known"
         ));
+    }
+    if args.iter().any(|a| a == "charts") {
+        cargo(&["build", "--release", "-p", "coach-plans-server"], &[])?;
+        build_chart_bench()?;
+        let out_dir = workspace_root().join("target/bench");
+        std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+        let lines = measure_charts(&workspace_root().join("target/release"), quick)?;
+        let report = render(&lines);
+        println!("{report}");
+        return std::fs::write(out_dir.join("charts.md"), report).map_err(|e| e.to_string());
     }
     let options = if quick {
         Options {
@@ -174,6 +185,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         options.memory_requests,
         &work,
     )?);
+    lines.extend(measure_charts(&release, quick)?);
     write_report(&out_dir, &lines)
 }
 
@@ -245,8 +257,52 @@ fn write_report(out_dir: &Path, lines: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The chart figures (issue 12): `tests/examples/chart_bench.rs` runs the release server
+/// against the fake Discord's CDN.
+fn build_chart_bench() -> Result<(), String> {
+    cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "coach-plans-api",
+            "--example",
+            "loadgen",
+        ],
+        &[],
+    )?;
+    cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "coach-plans-e2e",
+            "--example",
+            "chart_bench",
+        ],
+        &[],
+    )
+}
+
+/// Time from `!plan` with three 1 MiB charts to all archived, an archived 200 KB chart served
+/// beside one plan, and the resident set while 1,000 charts are archived.
+fn measure_charts(release: &Path, quick: bool) -> Result<Vec<String>, String> {
+    eprintln!("charts: archiving and serving against the fake Discord's CDN");
+    let server = release.join("coach-plans").display().to_string();
+    let loadgen = release.join("examples/loadgen").display().to_string();
+    let mut args = vec![server.as_str(), loadgen.as_str()];
+    if quick {
+        args.push("--quick");
+    }
+    Ok(json_lines(&run_tool(
+        &release.join("examples/chart_bench"),
+        &args,
+    )?))
+}
+
 /// The examples that measure storage, the client cache and the bot.
 fn build_tools_outside_http() -> Result<(), String> {
+    build_chart_bench()?;
     cargo(
         &[
             "build",
@@ -532,6 +588,19 @@ fn render(lines: &[String]) -> String {
                 field(line, "median_us"),
                 field(line, "p99_us"),
                 field(line, "count")
+            )),
+            "chart_archive" => out.push_str(&format!(
+                "- charts: `!plan` with {} charts of {} bytes each to all archived (fake Discord's CDN on this machine): median {} ms, p90 {} ms over {} plans\n",
+                field(line, "charts"),
+                field(line, "bytes_each"),
+                field(line, "p50_ms"),
+                field(line, "p90_ms"),
+                field(line, "count")
+            )),
+            "chart_archive_all" => out.push_str(&format!(
+                "- charts: {} charts of 200 KB archived in {} s\n",
+                field(line, "charts"),
+                field(line, "seconds")
             )),
             "rss" => out.push_str(&format!(
                 "- server resident set after {}: {:.1} MiB\n",
