@@ -243,6 +243,17 @@ impl Server {
         get(self.address, path)
     }
 
+    /// Waits (up to 30 s) until no chart is waiting to be archived and at least one is archived,
+    /// as `/metrics` counts them (mock mode archives its generated charts in the background).
+    pub fn wait_for_charts_archived(&self) {
+        wait_for("charts archived", 30, || {
+            let metrics = self.get("/metrics").json();
+            let charts = &metrics["charts"];
+            (charts["charts_pending"] == 0 && charts["charts_archived"].as_u64() > Some(0))
+                .then_some(())
+        });
+    }
+
     /// Sends a signal (`TERM`, `INT`, `KILL`).
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")

@@ -744,6 +744,8 @@ fn the_api_guides_curl_examples_answer_as_documented() {
     // What `coach-plans --mock` does by default: today and the five days before.
     env.retain(|(key, _)| key != "MOCK_SEED_DAYS");
     let server = Server::start(dir.path(), &["--mock"], &env);
+    // The examples show archived charts, as a server that has run for a moment has them.
+    server.wait_for_charts_archived();
 
     let mut problems = Vec::new();
     let mut with_output = 0;

@@ -22,21 +22,34 @@ fn mock_mode_serves_every_coach_with_charts_and_restarts_without_duplicates() {
     assert_eq!(health["components"]["discord_bot"]["status"], "mock");
     assert_eq!(health["components"]["database"]["plan_count"], 12);
 
+    // The mock charts are generated images, archived in the background and served by the
+    // server itself.
+    server.wait_for_charts_archived();
     let all = server.get("/api/coach-plans/all").json();
     let coaches: Vec<_> = all.as_object().unwrap().keys().cloned().collect();
     assert_eq!(coaches, ["coach_d", "coach_i", "coach_n", "coach_s"]);
+    let base = format!("http://{}", server.address);
     for (coach, plan) in all.as_object().unwrap() {
         assert!(plan["plan"].as_str().unwrap().len() > 40, "{coach}: {plan}");
         let charts = plan["charts"].as_array().unwrap();
         assert!(!charts.is_empty(), "{coach} has charts");
+        let link = charts[0].as_str().unwrap();
+        let path = link
+            .strip_prefix(&base)
+            .filter(|path| path.starts_with("/api/v1/charts/"))
+            .unwrap_or_else(|| panic!("{coach}: {link} is not an archived chart of ours"));
+        let chart = server.get(path);
+        assert_eq!(chart.status, 200, "{link}");
         assert!(
-            charts[0]
-                .as_str()
-                .unwrap()
-                .starts_with("https://example.com/")
+            chart
+                .head
+                .to_ascii_lowercase()
+                .contains("content-type: image/png")
         );
+        assert!(chart.body.contains("PNG"), "a PNG");
     }
     let first_d = server.get("/api/coach-plans/?coach=d").json();
+    let first_address = server.address;
     assert_eq!(server.stop(), Some(0));
 
     let again = Server::start(dir.path(), &["--mock"], &env);
@@ -45,10 +58,20 @@ fn mock_mode_serves_every_coach_with_charts_and_restarts_without_duplicates() {
         health["components"]["database"]["plan_count"], 12,
         "no duplicates after a restart"
     );
-    assert_eq!(again.get("/api/coach-plans/all").json(), all);
+    // The same plans and charts; the chart links name the port this server listens on.
+    let rebased = |value: &serde_json::Value, address: std::net::SocketAddr| {
+        value.to_string().replace(&address.to_string(), "SERVER")
+    };
     assert_eq!(
-        again.get("/api/coach-plans/?coach=d").json(),
-        first_d,
+        rebased(&again.get("/api/coach-plans/all").json(), again.address),
+        rebased(&all, first_address)
+    );
+    assert_eq!(
+        rebased(
+            &again.get("/api/coach-plans/?coach=d").json(),
+            again.address
+        ),
+        rebased(&first_d, first_address),
         "not overwritten either"
     );
     let history = again.get("/api/coach-plans/history?coach=d").json();

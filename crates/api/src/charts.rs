@@ -125,6 +125,8 @@ pub(crate) fn native_plan(state: &AppState, plan: &Plan) -> Result<Value, ApiErr
             let Some(entry) = entry.as_object_mut() else {
                 continue;
             };
+            // The stored archive state is shown as the fields below, not as the model's object.
+            entry.remove("archive");
             let archive = chart.archive();
             let fields = json!({
                 "sha256": archive.sha256.filter(|_| archive.status == ChartStatus::Archived),

@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 mod bot;
+mod charts;
 mod data;
 mod source;
 
 pub use bot::{MockBot, SeedReport};
+pub use charts::{MOCK_CHART_PREFIX, MockChartSource, mock_png};
 pub use data::{MockPlan, mock_plan};
 pub use source::MockPlanSource;
 
@@ -14,4 +16,4 @@ pub use source::MockPlanSource;
 struct MockModeGuide;
 
 /// The line printed (and logged) when the server starts in mock mode.
-pub const BANNER: &str = "MOCK MODE: nothing is connected to Discord; plans come from the mock bot (mock charts at https://example.com/)";
+pub const BANNER: &str = "MOCK MODE: nothing is connected to Discord; plans come from the mock bot (mock charts generated, then archived and served by this server)";

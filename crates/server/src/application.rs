@@ -13,8 +13,10 @@ use coach_plans_api::{Api, ApiSettings, ServerHandle};
 use coach_plans_bot::{BotState, CommandHandler, CommandSettings, DiscordBot, GatewaySettings};
 use coach_plans_client::{ClientBuilder, HealthStatus};
 use coach_plans_config::Config;
-use coach_plans_mock::{BANNER, MockBot};
-use coach_plans_service::{ArchivePolicy, ArchiverHandle, ChartArchiver, ChartStore, PlanService};
+use coach_plans_mock::{BANNER, MockBot, MockChartSource};
+use coach_plans_service::{
+    ArchivePolicy, ArchiverHandle, ChartArchiver, ChartSource, ChartStore, PlanService,
+};
 use coach_plans_sqlite::ResilientSqlite;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -41,7 +43,7 @@ pub struct Application {
     bot_state: BotState,
     bot_task: JoinHandle<()>,
     stop_bot: watch::Sender<bool>,
-    archiver: Option<ArchiverHandle>,
+    archiver: ArchiverHandle,
 }
 
 impl std::fmt::Debug for Application {
@@ -87,10 +89,19 @@ impl Application {
             service.clone(),
             CommandSettings::from_config(&config.discord),
         );
-        // Mock mode's charts are example links nothing can download: it serves archived charts
-        // but archives none (issue 12 item 5 is still open).
-        let mut archiver = None;
+        let spawn_archiver = |source: Arc<dyn ChartSource>| {
+            ChartArchiver::new(
+                service.clone(),
+                chart_store.clone(),
+                source,
+                ArchivePolicy::default(),
+            )
+            .spawn()
+        };
+        let archiver;
         let (bot_state, bot_task) = if config.mock.enabled {
+            // Mock charts are generated, not downloaded: the rest of the path is the real one.
+            archiver = spawn_archiver(Arc::new(MockChartSource));
             say!("{BANNER}");
             log::warn!("{BANNER}");
             let mock = MockBot::new(handler);
@@ -129,15 +140,7 @@ impl Application {
                 })?,
                 token: settings.token.clone(),
             };
-            archiver = Some(
-                ChartArchiver::new(
-                    service.clone(),
-                    chart_store.clone(),
-                    Arc::new(NetworkChartSource::new(fetcher, Some(refresher))),
-                    ArchivePolicy::default(),
-                )
-                .spawn(),
-            );
+            archiver = spawn_archiver(Arc::new(NetworkChartSource::new(fetcher, Some(refresher))));
             let bot = DiscordBot::new(settings, handler).with_refusals(refused);
             let state = bot.state();
             let mut stop = stop_rx;
@@ -222,9 +225,7 @@ impl Application {
         {
             log::warn!("the bot did not stop within 5 s");
         }
-        if let Some(archiver) = self.archiver {
-            archiver.shutdown().await;
-        }
+        self.archiver.shutdown().await;
         wiring::close_store(self.store).await;
     }
 
