@@ -1,7 +1,7 @@
 //! `coach-plans archive-charts` through the built binary: legacy plans imported with links that
 //! have expired are archived from the fake Discord's CDN after refreshing their links; a dry
 //! run changes nothing; a second run has nothing to do; a chart that cannot be archived is
-//! reported with its reason and exit code 4.
+//! reported with its reason and exit code 4, and tried again by the next run.
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -191,4 +191,14 @@ fn a_chart_that_cannot_be_archived_is_reported_with_its_reason_and_exit_code_4()
         "{out}{err}"
     );
     assert!(err.contains("1 chart(s) could not be archived"), "{err}");
+
+    // A dry run counts the failed chart; a real run tries it again.
+    let (code, out, err) = run(dir.path(), &["archive-charts", "--dry-run"], &env);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("would archive: 0 chart(s)"), "{out}");
+    assert!(out.contains("would try again: 1 chart(s)"), "{out}");
+    let (code, out, err) = run(dir.path(), &["archive-charts"], &env);
+    assert_eq!(code, Some(4), "{out}{err}");
+    assert!(out.contains("trying again: 1 chart(s)"), "{out}");
+    assert!(out.contains("archived 0, refreshed 0, failed 1"), "{out}");
 }

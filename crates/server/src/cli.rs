@@ -92,8 +92,10 @@ pub enum Command {
     /// server could not archive yet: their Discord links expire, the archived copy does not.
     /// Uses serve's configuration (database, charts.store, charts.allowed_hosts,
     /// charts.max_bytes); with a bot token (DISCORD_BOT_TOKEN) expired links are refreshed
-    /// through Discord first. Run it again at will: a second run has nothing to do. Charts marked failed (after 5 attempts) are not tried again. Ends with
-    /// a summary; exit code 4 when some charts failed, each listed with its reason.
+    /// through Discord first. Charts marked failed earlier (5 attempts, by the server or an
+    /// earlier run) are tried again, so run it once the cause of a failure is fixed; when
+    /// everything is archived it has nothing to do. Ends with a summary; exit code 4 when some
+    /// charts failed, each listed with its reason.
     ArchiveCharts {
         /// List the charts that would be archived (plan, coach, date, link without its
         /// signature), changing nothing.

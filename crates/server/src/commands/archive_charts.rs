@@ -134,13 +134,20 @@ async fn archive(
     archiver: &ChartArchiver,
     can_refresh: bool,
 ) -> Result<Exit, String> {
+    // Charts given up on earlier are tried again: the operator runs this after fixing a cause.
+    let requeued = service
+        .requeue_failed_charts()
+        .await
+        .map_err(|e| format!("cannot put failed charts back in the queue: {e}"))?;
+    if requeued > 0 {
+        say!("trying again: {requeued} chart(s) marked failed earlier");
+    }
     let pending = archiver
         .list_pending()
         .await
         .map_err(|e| format!("cannot read the charts to archive: {e}"))?;
     if pending.is_empty() {
         say!("nothing to do: every chart is archived");
-        say_failed_earlier(service).await;
         return Ok(Exit::Ok);
     }
     say!("archiving {} chart(s)", pending.len());
@@ -157,12 +164,11 @@ async fn archive(
     progress.finish();
     let summary = summary?;
     report(service, &summary, &pending).await;
-    say_failed_earlier(service).await;
     if summary.failed.is_empty() {
         Ok(Exit::Ok)
     } else {
         fail!(
-            "{} chart(s) could not be archived and are marked failed (each is listed on a failed: line with its reason)",
+            "{} chart(s) could not be archived and are marked failed (each is listed on a failed: line with its reason); run archive-charts again once the cause is fixed",
             summary.failed.len()
         );
         Ok(Exit::ChartsFailed)
@@ -185,13 +191,14 @@ async fn report(service: &PlanService, summary: &ArchiveSummary, pending: &[Char
     }
 }
 
-/// Charts given up on in earlier runs (or by the server) stay failed: say how many.
+/// Charts given up on in earlier runs (or by the server) are tried again by a real run: say
+/// how many.
 async fn say_failed_earlier(service: &PlanService) {
     if let Ok(counts) = service.chart_counts().await
         && counts.failed > 0
     {
         say!(
-            "{} chart(s) are marked failed and are not tried again (see docs/troubleshooting.md)",
+            "would try again: {} chart(s) marked failed earlier (not listed above)",
             counts.failed
         );
     }
