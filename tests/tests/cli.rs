@@ -401,6 +401,7 @@ fn help_tells_an_operator_what_it_does_the_default_command_and_the_exit_codes() 
         "check-config",
         "migrate",
         "import-legacy",
+        "archive-charts",
         "simulate",
     ] {
         let line = help
@@ -420,6 +421,7 @@ fn help_tells_an_operator_what_it_does_the_default_command_and_the_exit_codes() 
         ("1", "runtime failure"),
         ("2", "configuration or usage error"),
         ("3", "database incompatible"),
+        ("4", "archive-charts"),
     ] {
         assert!(
             help.lines().any(|line| {
@@ -443,6 +445,7 @@ fn mock_is_offered_only_where_it_means_something() {
         &["migrate"][..],
         &["import-legacy", "export.json"],
         &["simulate"],
+        &["archive-charts"],
     ] {
         let help = text(&run(dir.path(), &[command[0], "--help"], &[]).stdout);
         assert!(!help.contains("--mock"), "{command:?}: {help}");

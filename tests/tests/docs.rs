@@ -596,6 +596,25 @@ fn error_outcomes(dir: &Path) -> Vec<Outcome> {
         &[("DATABASE_PATH", "other.db")],
     ));
 
+    // A legacy chart on a host charts.allowed_hosts does not list: refused without a download.
+    std::fs::write(
+        dir.join("export.json"),
+        r#"{"coach_d_2024-05-10": {"plan": "SPY above 520.", "charts": ["https://cdn.example.com/attachments/1/2/spy.png"], "author": "coach_dana", "timestamp": "2024-05-10T08:41:12", "channel": "day-trading"}}"#,
+    )
+    .unwrap();
+    let charts_env = [
+        ("DATABASE_PATH", "charts.db"),
+        ("CHART_STORE", "charts"),
+        ("CHART_ALLOWED_HOSTS", "127.0.0.1:9"),
+    ];
+    let imported = coach_plans_e2e::run(dir, &["import-legacy", "export.json"], &charts_env);
+    assert!(imported.status.success(), "{imported:?}");
+    outcomes.push(run(
+        "a chart that cannot be archived",
+        &["archive-charts"],
+        &charts_env,
+    ));
+
     // The default log file, ./logs/discord_bot.log, under a regular file.
     std::fs::write(dir.join("logs"), "not a directory").unwrap();
     let env = base_env(dir)

@@ -20,6 +20,7 @@ const AFTER_HELP: &str = concat!(
     "  1  runtime failure\n",
     "  2  configuration or usage error\n",
     "  3  database incompatible (written by a newer coach-plans; left untouched)\n",
+    "  4  archive-charts: some charts could not be archived (each is listed with its reason)\n",
     "\n",
     "Documentation: docs/ in the source tree (",
     env!("CARGO_PKG_REPOSITORY"),
@@ -85,6 +86,22 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Download every chart not archived yet into the chart store (charts.store).
+    ///
+    /// For charts imported with import-legacy, stored before archiving existed, or that the
+    /// server could not archive yet: their Discord links expire, the archived copy does not.
+    /// Uses serve's configuration (database, charts.store, charts.allowed_hosts,
+    /// charts.max_bytes); with a bot token (DISCORD_BOT_TOKEN) expired links are refreshed
+    /// through Discord first. Charts marked failed earlier (5 attempts, by the server or an
+    /// earlier run) are tried again, so run it once the cause of a failure is fixed; when
+    /// everything is archived it has nothing to do. Ends with a summary; exit code 4 when some
+    /// charts failed, each listed with its reason.
+    ArchiveCharts {
+        /// List the charts that would be archived (plan, coach, date, link without its
+        /// signature), changing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write mock plans into the database without starting the server.
     Simulate {
         /// The last date to post for (default: today in plans.timezone).
@@ -108,6 +125,7 @@ impl Cli {
             Some(Command::Migrate { .. }) => Some("migrate"),
             Some(Command::ImportLegacy { .. }) => Some("import-legacy"),
             Some(Command::Simulate { .. }) => Some("simulate"),
+            Some(Command::ArchiveCharts { .. }) => Some("archive-charts"),
             Some(Command::Serve { .. } | Command::CheckConfig { .. }) | None => None,
         };
         match ignores_mock {

@@ -13,6 +13,8 @@ pub enum Exit {
     Config,
     /// 3: the database schema is newer than this build.
     IncompatibleDatabase,
+    /// 4: `archive-charts` archived what it could, but some charts failed.
+    ChartsFailed,
 }
 
 impl From<Exit> for ExitCode {
@@ -22,6 +24,7 @@ impl From<Exit> for ExitCode {
             Exit::Failure => 1,
             Exit::Config => 2,
             Exit::IncompatibleDatabase => 3,
+            Exit::ChartsFailed => 4,
         })
     }
 }

@@ -286,6 +286,12 @@ impl PlanService {
         Arc::clone(&self.inner.new_charts)
     }
 
+    /// Puts the charts given up on (failed) back in the archiver's queue with no attempts
+    /// counted, after their cause was fixed; returns how many.
+    pub async fn requeue_failed_charts(&self) -> Result<u64, ServiceError> {
+        Ok(self.blocking(|store| store.requeue_failed_charts()).await?)
+    }
+
     /// Charts of live plans by archive state (counters kept by the store, not a scan).
     pub async fn chart_counts(&self) -> Result<ChartCounts, ServiceError> {
         Ok(self.blocking(|store| store.chart_counts()).await?)

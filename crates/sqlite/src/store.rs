@@ -634,6 +634,21 @@ impl PlanStore for SqliteStore {
         })
     }
 
+    /// One statement; the triggers of migration 3 move the counters.
+    fn requeue_failed_charts(&self) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE plan_charts SET status = 'pending', attempts = 0
+                     WHERE status = 'failed'
+                       AND plan_id IN (SELECT id FROM coach_plans WHERE is_deleted = 0)",
+                )
+                .and_then(|mut stmt| stmt.execute([]))
+                .map_err(sql_error)?;
+            Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+        })
+    }
+
     /// Read from the counters the triggers of migration 3 keep: no scan.
     fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
         let counters = counters(&*self.conn()?)?;

@@ -89,6 +89,7 @@ macro_rules! contract_tests {
             a_deleted_plans_charts_are_not_offered,
             a_chart_replaced_by_an_edit_is_not_found,
             chart_counts_follow_archiving_edits_and_deletions,
+            failed_charts_can_be_put_back_in_the_queue,
         }
     };
 }
@@ -818,4 +819,52 @@ pub fn chart_counts_follow_archiving_edits_and_deletions(store: &dyn PlanStore) 
         .unwrap();
     assert_eq!(counts(store), (1, 0, 0));
     assert_eq!(store.stats().unwrap().live_charts, 1);
+}
+
+/// Failed charts of live plans go back to pending with no attempts (the last reason kept), are
+/// offered again and counted as pending; archived charts and deleted plans' charts stay as
+/// they are.
+pub fn failed_charts_can_be_put_back_in_the_queue(store: &dyn PlanStore) {
+    let plan = store.create_plan(new_plan("d", "2024-05-10", "a")).unwrap();
+    let gone = store.create_plan(new_plan("i", "2024-05-10", "b")).unwrap();
+    let refs = store.charts_to_archive(10).unwrap();
+    assert_eq!(refs.len(), 4, "{refs:?}");
+    store
+        .record_chart_failure(refs[0].id, "not an allowed host", 5, true)
+        .unwrap();
+    store
+        .record_chart_archived(
+            refs[1].id,
+            &sha256_of(b"image"),
+            5,
+            ImageKind::Png,
+            ts("2024-05-10T13:00:00Z"),
+        )
+        .unwrap();
+    store
+        .record_chart_failure(refs[2].id, "gone", 5, true)
+        .unwrap();
+    store
+        .delete_plan(gone.id, user(42, "dana"), ts("2024-05-10T14:00:00Z"))
+        .unwrap();
+    assert_eq!(store.chart_counts().unwrap().failed, 1);
+
+    assert_eq!(store.requeue_failed_charts().unwrap(), 1);
+    let archive = store.plan(plan.id).unwrap().unwrap().charts[0]
+        .archive()
+        .clone();
+    assert_eq!(
+        (archive.status, archive.attempts, archive.reason.as_deref()),
+        (ChartStatus::Pending, 0, Some("not an allowed host"))
+    );
+    assert_eq!(
+        store.plan(plan.id).unwrap().unwrap().charts[1]
+            .archive()
+            .status,
+        ChartStatus::Archived
+    );
+    assert_eq!(offered(store), [(plan.id, 0, 0)]);
+    let counts = store.chart_counts().unwrap();
+    assert_eq!((counts.pending, counts.archived, counts.failed), (1, 1, 0));
+    assert_eq!(store.requeue_failed_charts().unwrap(), 0);
 }

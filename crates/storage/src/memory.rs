@@ -309,6 +309,28 @@ impl PlanStore for MemoryStore {
         Ok(())
     }
 
+    fn requeue_failed_charts(&self) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let live: Vec<PlanId> = state.live.values().copied().collect();
+        let mut requeued = 0;
+        for id in live {
+            if let Some(plan) = state.plans.get_mut(&id) {
+                for chart in &mut plan.charts {
+                    if chart.archive().status == ChartStatus::Failed {
+                        let reason = chart.archive().reason.clone();
+                        let archive = ChartArchive {
+                            reason,
+                            ..ChartArchive::pending()
+                        };
+                        *chart = chart.clone().with_archive(archive);
+                        requeued += 1;
+                    }
+                }
+            }
+        }
+        Ok(requeued)
+    }
+
     /// Counted over the live plans on each call: this store is for tests.
     fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
         let state = self.state();

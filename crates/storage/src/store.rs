@@ -107,6 +107,13 @@ pub trait PlanStore: Send + Sync + 'static {
     /// Fails with [`StoreError::ChartNotFound`] as [`PlanStore::record_chart_archived`] does.
     fn record_chart_url(&self, chart: ChartId, url: &str) -> Result<(), StoreError>;
 
+    /// Puts every failed chart of live plans ([`ChartStatus::Failed`]) back to pending with no
+    /// attempts counted (its last reason is kept until the next attempt), so the archiver tries
+    /// it again after the cause was fixed. Returns how many charts were put back.
+    ///
+    /// [`ChartStatus::Failed`]: coach_plans_model::ChartStatus::Failed
+    fn requeue_failed_charts(&self) -> Result<u64, StoreError>;
+
     /// How many charts of live plans are pending, archived and failed. Kept current on every
     /// write, like [`PlanStore::stats`].
     fn chart_counts(&self) -> Result<ChartCounts, StoreError>;

@@ -424,6 +424,11 @@ impl PlanStore for FaultyStore {
         self.inner().record_chart_url(chart, url)
     }
 
+    fn requeue_failed_charts(&self) -> Result<u64, StoreError> {
+        self.enter(Call::RecordChart)?;
+        self.inner().requeue_failed_charts()
+    }
+
     fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
         self.enter(Call::ChartCounts)?;
         self.inner().chart_counts()

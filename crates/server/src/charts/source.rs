@@ -24,12 +24,24 @@ pub(crate) struct Refresher {
 pub(crate) struct NetworkChartSource {
     fetcher: ChartFetcher,
     refresher: Option<Refresher>,
+    /// Why an expired link cannot be refreshed when there is no refresher.
+    no_refresh: &'static str,
 }
 
 impl NetworkChartSource {
     /// A source downloading with `fetcher` and refreshing through `refresher`, if any.
     pub(crate) fn new(fetcher: ChartFetcher, refresher: Option<Refresher>) -> Self {
-        Self { fetcher, refresher }
+        Self {
+            fetcher,
+            refresher,
+            no_refresh: "the link has expired and there is no Discord to ask for a fresh one (mock mode)",
+        }
+    }
+
+    /// Says `reason` when an expired link cannot be refreshed (there is no refresher).
+    pub(crate) fn no_refresh_because(mut self, reason: &'static str) -> Self {
+        self.no_refresh = reason;
+        self
     }
 }
 
@@ -54,9 +66,7 @@ impl ChartSource for NetworkChartSource {
     ) -> BoxFuture<'a, Result<Vec<(String, String)>, FetchFailure>> {
         Box::pin(async move {
             let Some(refresher) = &self.refresher else {
-                return Err(FetchFailure::failed(
-                    "the link has expired and there is no Discord to ask for a fresh one (mock mode)",
-                ));
+                return Err(FetchFailure::failed(self.no_refresh));
             };
             self.fetcher
                 .refresh_urls(&refresher.api_base, &refresher.token, urls)

@@ -5,6 +5,7 @@ use coach_plans_config::{Config, LoadOptions};
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
+mod archive_charts;
 mod check_config;
 mod import_legacy;
 mod migrate;
@@ -40,7 +41,12 @@ pub(crate) fn run(cli: Cli) -> Exit {
         mock: cli.mock(),
         offline: matches!(
             cli.command,
-            Some(Command::Migrate { .. } | Command::ImportLegacy { .. } | Command::Simulate { .. })
+            Some(
+                Command::Migrate { .. }
+                    | Command::ImportLegacy { .. }
+                    | Command::Simulate { .. }
+                    | Command::ArchiveCharts { .. }
+            )
         ),
     }) {
         Ok(config) => config,
@@ -55,6 +61,7 @@ pub(crate) fn run(cli: Cli) -> Exit {
         Some(Command::ImportLegacy { file, dry_run }) => {
             import_legacy::run(&config, &file, dry_run)
         }
+        Some(Command::ArchiveCharts { dry_run }) => archive_charts::run(&config, dry_run),
         Some(Command::Simulate {
             date,
             days,

@@ -625,6 +625,10 @@ impl<S: ProtectedStore> PlanStore for ResilientStore<S> {
         self.with_database_only("chart archiving", |db| db.record_chart_url(chart, url))
     }
 
+    fn requeue_failed_charts(&self) -> Result<u64, StoreError> {
+        self.with_database_only("chart archiving", |db| db.requeue_failed_charts())
+    }
+
     /// The database's counts with the held changes applied, as [`PlanStore::stats`].
     fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
         let state = self.read();
