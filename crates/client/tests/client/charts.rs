@@ -72,6 +72,30 @@ async fn a_discord_link_is_fetched_without_the_token() {
 }
 
 #[tokio::test]
+async fn a_redirect_from_the_api_to_another_host_does_not_take_the_token_along() {
+    let elsewhere = canned::serve_bytes(vec![bytes_response("200 OK", "image/png", PNG)]).await;
+    let api = canned::serve(vec![response(
+        "302 Found",
+        &format!("location: {}/a.png\r\n", elsewhere.base),
+        "",
+    )])
+    .await;
+    let client = fast(&api.base).auth_token("s3cret").build().unwrap();
+    let chart = client
+        .fetch_chart(&format!("{}/some/chart.png", api.base))
+        .await
+        .unwrap();
+    assert_eq!(chart.bytes, PNG);
+    assert!(has_token(&api.heads()[0], "s3cret"));
+    let heads = elsewhere.heads();
+    assert!(
+        !heads[0].to_ascii_lowercase().contains("authorization"),
+        "{}",
+        heads[0]
+    );
+}
+
+#[tokio::test]
 async fn an_archived_url_naming_another_host_is_fetched_from_the_configured_server() {
     let api = canned::serve_bytes(vec![bytes_response("200 OK", "image/png", PNG)]).await;
     let client = fast(&format!("{}/prefix", api.base))
