@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use coach_plans_client::{ClientBuilder, CoachId, PlanOutcome};
+use coach_plans_client::{ArchiveStatus, ClientBuilder, CoachId, PlanOutcome};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,8 +23,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match client.fetch_coach_plan(&coach, None).await {
         PlanOutcome::Found(plan) => {
             println!("{} posted: {}", plan.author.name, plan.text);
-            for chart in &plan.charts {
-                println!("  chart {}: {}", chart.position(), chart.url());
+            // Each chart's archive state: an archived image outlives Discord's link.
+            for chart in client.fetch_plan_charts(plan.id).await? {
+                println!(
+                    "  chart {} ({}): {}",
+                    chart.position,
+                    chart.status,
+                    chart.best_url()
+                );
+                if chart.status == ArchiveStatus::Archived {
+                    // The bytes are checked against the SHA-256 in the URL.
+                    let image = client.fetch_chart(chart.best_url()).await?;
+                    println!("    {} bytes of {}", image.bytes.len(), image.content_type);
+                }
             }
         }
         PlanOutcome::NotPosted { .. } => println!("no plan yet"),

@@ -8,10 +8,13 @@ use std::thread::JoinHandle;
 
 use coach_plans_model::wire::HealthReport;
 use coach_plans_model::wire::legacy::Metrics;
-use coach_plans_model::{CoachId, Plan, PlanDate};
+use coach_plans_model::{CoachId, Plan, PlanDate, PlanId};
 use tokio::sync::mpsc;
 
-use crate::{BuildError, ClientBuilder, ClientError, ClientErrorKind, ClientMetrics, PlanOutcome};
+use crate::{
+    BuildError, ChartBytes, ClientBuilder, ClientError, ClientErrorKind, ClientMetrics, PlanChart,
+    PlanOutcome,
+};
 
 type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -89,6 +92,18 @@ impl PlanClient {
     pub fn server_metrics(&self) -> Result<Metrics, ClientError> {
         let client = self.client.clone();
         self.run(async move { client.server_metrics().await })?
+    }
+
+    /// See [`crate::PlanClient::fetch_plan_charts`].
+    pub fn fetch_plan_charts(&self, plan: PlanId) -> Result<Vec<PlanChart>, ClientError> {
+        let client = self.client.clone();
+        self.run(async move { client.fetch_plan_charts(plan).await })?
+    }
+
+    /// See [`crate::PlanClient::fetch_chart`].
+    pub fn fetch_chart(&self, url: &str) -> Result<ChartBytes, ClientError> {
+        let (client, url) = (self.client.clone(), url.to_owned());
+        self.run(async move { client.fetch_chart(&url).await })?
     }
 
     /// See [`crate::PlanClient::clear_cache`].

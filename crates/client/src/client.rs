@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use backon::{ExponentialBuilder, Retryable as _};
 use coach_plans_model::wire::legacy::Metrics;
 use coach_plans_model::wire::{ErrorBody, HealthReport, PlanPage};
-use coach_plans_model::{CoachId, Plan, PlanDate};
-use reqwest::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER};
+use coach_plans_model::{CoachId, Plan, PlanDate, PlanId};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use crate::cache::{Cached, Key, PlanCache};
+use crate::charts::{ChartBytes, PlanChart, PlanCharts, archived_name, sha256_of};
 use crate::metrics::{ClientMetrics, Counters};
 use crate::outcome::{ClientError, ClientErrorKind, PlanOutcome};
 
@@ -154,16 +155,22 @@ impl ClientBuilder {
             value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config()?)
-            .timeout(self.timeout)
-            .default_headers(headers)
-            .user_agent(concat!("coach-plans-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| BuildError::Http(crate::outcome::error_chain(&e)))?;
+        let http_client = |headers| {
+            reqwest::Client::builder()
+                .tls_backend_preconfigured(tls_config()?)
+                .timeout(self.timeout)
+                .default_headers(headers)
+                .user_agent(concat!("coach-plans-client/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| BuildError::Http(crate::outcome::error_chain(&e)))
+        };
+        let http = http_client(headers)?;
+        // For links to other hosts (Discord's): the token is for the API alone.
+        let anonymous = http_client(reqwest::header::HeaderMap::new())?;
         Ok(PlanClient {
             inner: Arc::new(Inner {
                 http,
+                anonymous,
                 base,
                 cache: Mutex::new(PlanCache::new(capacity)),
                 counters: Counters::default(),
@@ -195,11 +202,41 @@ pub struct PlanClient {
 
 #[derive(Debug)]
 struct Inner {
+    /// Sends the bearer token: for the API at `base` only.
     http: reqwest::Client,
+    /// Sends no token: for links to other hosts.
+    anonymous: reqwest::Client,
     base: Url,
     cache: Mutex<PlanCache>,
     counters: Counters,
     settings: ClientBuilder,
+}
+
+/// What one attempt received.
+struct Answer {
+    status: StatusCode,
+    content_type: Option<String>,
+    body: Vec<u8>,
+    message: Option<String>,
+}
+
+impl Answer {
+    /// The error for an answer with an unexpected status.
+    fn status_error(&self) -> ClientError {
+        ClientError::new(ClientErrorKind::Status {
+            status: self.status.as_u16(),
+            message: self.message.clone(),
+        })
+    }
+
+    /// The JSON body decoded when the status is one of `accept`, else the status error.
+    fn json<T: DeserializeOwned>(&self, accept: &[StatusCode]) -> Result<T, ClientError> {
+        if !accept.contains(&self.status) {
+            return Err(self.status_error());
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ClientError::with_source(ClientErrorKind::InvalidResponse, e))
+    }
 }
 
 /// One failed attempt, with the server's requested wait when it gave one.
@@ -261,7 +298,7 @@ impl PlanClient {
     /// Asks the server and caches its answer.
     pub(crate) async fn fetch_uncached(&self, key: Key) -> PlanOutcome {
         let url = self.plans_url(Some(&key.coach), key.date, 1);
-        match self.get_json::<PlanPage>(url, &[StatusCode::OK]).await {
+        match self.get_plan_page(url).await {
             Ok(page) => match page.plans.into_iter().next() {
                 Some(plan) => {
                     let plan = Arc::new(plan);
@@ -288,7 +325,7 @@ impl PlanClient {
         date: Option<PlanDate>,
     ) -> Result<Vec<Arc<Plan>>, ClientError> {
         let url = self.plans_url(None, date, ALL_PLANS_LIMIT);
-        let page = self.get_json::<PlanPage>(url, &[StatusCode::OK]).await?;
+        let page = self.get_plan_page(url).await?;
         Ok(page
             .plans
             .into_iter()
@@ -312,6 +349,84 @@ impl PlanClient {
     pub async fn server_metrics(&self) -> Result<Metrics, ClientError> {
         let url = self.url("metrics");
         self.get_json(url, &[StatusCode::OK]).await
+    }
+
+    /// The charts of plan `plan` with their archive state (`GET /api/v1/plans/{id}`), fresh
+    /// from the server: not cached, since a chart goes from pending to archived soon after the
+    /// plan is posted. A plan that does not exist gives [`ClientErrorKind::NotFound`].
+    pub async fn fetch_plan_charts(&self, plan: PlanId) -> Result<Vec<PlanChart>, ClientError> {
+        let url = self.url(&format!("api/v1/plans/{plan}"));
+        self.get(&self.inner.http, url, |answer| {
+            if answer.status == StatusCode::NOT_FOUND {
+                return Err(ClientError::new(ClientErrorKind::NotFound));
+            }
+            answer
+                .json::<PlanCharts>(&[StatusCode::OK])
+                .map(|plan| plan.charts)
+        })
+        .await
+    }
+
+    /// A chart image: its exact bytes and content type, from either kind of link a plan gives
+    /// (the compatibility endpoints' `charts` list, or [`PlanChart::best_url`]).
+    ///
+    /// - An archived chart's URL (`…/api/v1/charts/{sha256}.{ext}`) is fetched from this
+    ///   client's server (the base URL), whatever host the URL names: the name is the
+    ///   content's hash, so every coach-plans server has the same bytes under it. The bearer
+    ///   token is sent, and the bytes are checked against the name:
+    ///   [`ClientErrorKind::Corrupt`] when they do not match.
+    /// - Any other link on the base URL's origin is fetched with the token.
+    /// - A link to another host (Discord's, for a chart not archived yet) is fetched
+    ///   **without** the token: it is never sent anywhere but the configured server.
+    ///
+    /// 404 gives [`ClientErrorKind::NotFound`] (an expired Discord link answers 404 too);
+    /// timeouts and retries are the client's. Nothing is cached: callers can cache by
+    /// [`ChartBytes::sha256`], since an archived chart never changes.
+    pub async fn fetch_chart(&self, url: &str) -> Result<ChartBytes, ClientError> {
+        let invalid = || {
+            ClientError::new(ClientErrorKind::InvalidUrl {
+                url: coach_plans_model::shorten(url, 64),
+            })
+        };
+        let parsed = Url::parse(url.trim())
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+            .ok_or_else(invalid)?;
+        let named = archived_name(&parsed);
+        let (target, http) = match named {
+            Some((sha256, image)) => (
+                self.url(&format!("api/v1/charts/{sha256}.{}", image.extension())),
+                &self.inner.http,
+            ),
+            None if parsed.origin() == self.inner.base.origin() => (parsed, &self.inner.http),
+            None => (parsed, &self.inner.anonymous),
+        };
+        let expected = named.map(|(sha256, _)| sha256);
+        self.get(http, target, |answer| {
+            if answer.status == StatusCode::NOT_FOUND {
+                return Err(ClientError::new(ClientErrorKind::NotFound));
+            }
+            if answer.status != StatusCode::OK {
+                return Err(answer.status_error());
+            }
+            if let Some(expected) = expected {
+                let found = sha256_of(&answer.body);
+                if found != expected {
+                    return Err(ClientError::new(ClientErrorKind::Corrupt {
+                        expected,
+                        found,
+                    }));
+                }
+            }
+            Ok(ChartBytes {
+                bytes: answer.body,
+                content_type: answer
+                    .content_type
+                    .unwrap_or_else(|| "application/octet-stream".to_owned()),
+                sha256: expected,
+            })
+        })
+        .await
     }
 
     /// Empties the cache and says how many entries it held.
@@ -383,12 +498,35 @@ impl PlanClient {
         url
     }
 
-    /// GETs `url` and decodes a JSON body, retrying transient failures with exponential
-    /// backoff and jitter (honouring `Retry-After`).
+    /// GETs a page of plans. A chart's stored archive record naming a status this client does
+    /// not know (a newer server) is left out rather than failing the page.
+    async fn get_plan_page(&self, url: Url) -> Result<PlanPage, ClientError> {
+        self.get(&self.inner.http, url, |answer| {
+            let mut page: serde_json::Value = answer.json(&[StatusCode::OK])?;
+            crate::charts::forget_unknown_archive_records(&mut page);
+            serde_json::from_value(page)
+                .map_err(|e| ClientError::with_source(ClientErrorKind::InvalidResponse, e))
+        })
+        .await
+    }
+
+    /// GETs `url` from the API and decodes a JSON body answered with one of `accept`.
     async fn get_json<T: DeserializeOwned>(
         &self,
         url: Url,
         accept: &[StatusCode],
+    ) -> Result<T, ClientError> {
+        self.get(&self.inner.http, url, |answer| answer.json(accept))
+            .await
+    }
+
+    /// GETs `url` with `http` and reads the answer with `read`, retrying transient failures
+    /// with exponential backoff and jitter (honouring `Retry-After`).
+    async fn get<T>(
+        &self,
+        http: &reqwest::Client,
+        url: Url,
+        read: impl Fn(Answer) -> Result<T, ClientError>,
     ) -> Result<T, ClientError> {
         let settings = &self.inner.settings;
         let backoff = ExponentialBuilder::default()
@@ -397,7 +535,7 @@ impl PlanClient {
             .with_max_times(settings.retries)
             .with_jitter();
         let max_retry_after = settings.max_retry_after;
-        let result = (|| self.attempt::<T>(&url, accept))
+        let result = (|| self.attempt(http, &url, &read))
             .retry(backoff)
             .sleep(tokio::time::sleep)
             .when(|failure: &Failure| failure.error.is_transient())
@@ -428,10 +566,11 @@ impl PlanClient {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(
+    async fn attempt<T>(
         &self,
+        http: &reqwest::Client,
         url: &Url,
-        accept: &[StatusCode],
+        read: &impl Fn(Answer) -> Result<T, ClientError>,
     ) -> Result<T, Failure> {
         let settings = &self.inner.settings;
         let started = Instant::now();
@@ -441,7 +580,11 @@ impl PlanClient {
                     ClientErrorKind::Timeout(settings.timeout)
                 } else if error.is_connect() {
                     ClientErrorKind::Connect {
-                        url: self.inner.base.to_string(),
+                        url: if url.origin() == self.inner.base.origin() {
+                            self.inner.base.to_string()
+                        } else {
+                            url.origin().ascii_serialization()
+                        },
                     }
                 } else {
                     ClientErrorKind::Transport
@@ -450,38 +593,35 @@ impl PlanClient {
             },
             retry_after: None,
         };
-        let response = self
-            .inner
-            .http
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(transport)?;
+        let response = http.get(url.clone()).send().await.map_err(transport)?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let body = response.bytes().await.map_err(transport)?;
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = Vec::from(response.bytes().await.map_err(transport)?);
         log::debug!(
             "GET {} -> {} in {:?}",
             url.path(),
             status.as_u16(),
             started.elapsed()
         );
-        if accept.contains(&status) {
-            return serde_json::from_slice(&body).map_err(|e| Failure {
-                error: ClientError::with_source(ClientErrorKind::InvalidResponse, e),
-                retry_after: None,
-            });
-        }
-        let message = serde_json::from_slice::<ErrorBody>(&body)
-            .ok()
-            .map(|body| body.message.unwrap_or(body.error));
-        Err(Failure {
-            error: ClientError::new(ClientErrorKind::Status {
-                status: status.as_u16(),
-                message,
-            }),
-            retry_after,
-        })
+        let message = if status.is_success() {
+            None
+        } else {
+            serde_json::from_slice::<ErrorBody>(&body)
+                .ok()
+                .map(|body| body.message.unwrap_or(body.error))
+        };
+        let answer = Answer {
+            status,
+            content_type,
+            body,
+            message,
+        };
+        read(answer).map_err(|error| Failure { error, retry_after })
     }
 }
 

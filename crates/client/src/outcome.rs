@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coach_plans_model::wire::legacy::{self, PlanReply};
-use coach_plans_model::{CoachId, Plan, PlanDate};
+use coach_plans_model::{CoachId, Plan, PlanDate, Sha256};
 
 /// The answer to "what is this coach's plan for this date?".
 ///
@@ -102,6 +102,24 @@ pub enum ClientErrorKind {
     InvalidResponse,
     /// Another transport failure.
     Transport,
+    /// What was asked for does not exist (404), from the calls that name one thing:
+    /// [`PlanClient::fetch_chart`](crate::PlanClient::fetch_chart) and
+    /// [`PlanClient::fetch_plan_charts`](crate::PlanClient::fetch_plan_charts). The other calls
+    /// report a 404 as [`ClientErrorKind::Status`], as they always have.
+    NotFound,
+    /// The chart's bytes do not hash to the SHA-256 its archived URL names: they were damaged
+    /// on the way. Not retried.
+    Corrupt {
+        /// The SHA-256 the URL names.
+        expected: Sha256,
+        /// The SHA-256 of the bytes received.
+        found: Sha256,
+    },
+    /// The URL given is not an absolute `http://` or `https://` URL.
+    InvalidUrl {
+        /// The URL given (shortened when long).
+        url: String,
+    },
 }
 
 impl ClientError {
@@ -138,7 +156,10 @@ impl ClientError {
             | ClientErrorKind::Timeout(_)
             | ClientErrorKind::Transport => true,
             ClientErrorKind::Status { status, .. } => *status >= 500 || *status == 429,
-            ClientErrorKind::InvalidResponse => false,
+            ClientErrorKind::InvalidResponse
+            | ClientErrorKind::NotFound
+            | ClientErrorKind::Corrupt { .. }
+            | ClientErrorKind::InvalidUrl { .. } => false,
         }
     }
 
@@ -178,6 +199,14 @@ impl std::fmt::Display for ClientError {
             }
             ClientErrorKind::InvalidResponse => f.write_str("unexpected answer from the server"),
             ClientErrorKind::Transport => f.write_str("request failed"),
+            ClientErrorKind::NotFound => f.write_str("not found"),
+            ClientErrorKind::Corrupt { expected, found } => write!(
+                f,
+                "the chart {expected} arrived damaged (its bytes hash to {found})"
+            ),
+            ClientErrorKind::InvalidUrl { url } => {
+                write!(f, "'{url}' is not an absolute http:// or https:// URL")
+            }
         }
     }
 }

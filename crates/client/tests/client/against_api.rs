@@ -58,6 +58,10 @@ fn dana() -> Actor {
 }
 
 impl Served {
+    pub(crate) fn service(&self) -> &PlanService {
+        &self.service
+    }
+
     pub(crate) async fn post(&self, coach_id: &str, date: Option<PlanDate>, text: &str) {
         self.service
             .post_plan(

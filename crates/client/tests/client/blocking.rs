@@ -32,3 +32,24 @@ async fn the_blocking_client_works_from_synchronous_code() {
     assert!(health_ok);
     assert_eq!((metrics.cache_hits, metrics.cache_misses), (1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blocking_client_fetches_charts_too() {
+    let png = b"\x89PNG\r\n\x1a\nnot really an image";
+    let sha = "a987c0d1fac0abc31d18ab48abf7ce4f156642cf3cdb1c86c4e045cbf9a55e07";
+    let api = crate::canned::serve_bytes(vec![crate::canned::bytes_response(
+        "200 OK",
+        "image/png",
+        png,
+    )])
+    .await;
+    let url = format!("{}/api/v1/charts/{sha}.png", api.base);
+    let base = api.base.clone();
+    let chart = std::thread::spawn(move || PlanClient::new(base).unwrap().fetch_chart(&url))
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(chart.bytes, png);
+    assert_eq!(chart.content_type, "image/png");
+    assert_eq!(chart.sha256.map(|s| s.to_string()).as_deref(), Some(sha));
+}

@@ -6,4 +6,5 @@ mod against_api;
 #[cfg(feature = "blocking")]
 mod blocking;
 mod canned;
+mod charts;
 mod failures;
