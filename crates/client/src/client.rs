@@ -371,9 +371,9 @@ impl PlanClient {
     /// (the compatibility endpoints' `charts` list, or [`PlanChart::best_url`]).
     ///
     /// - An archived chart's URL (`…/api/v1/charts/{sha256}.{ext}`) is fetched from this
-    ///   client's server (the base URL), whatever host the URL names: the name is the
-    ///   content's hash, so every coach-plans server has the same bytes under it. The bearer
-    ///   token is sent, and the bytes are checked against the name:
+    ///   client's server (the base URL), whatever host the URL names, so the bearer token
+    ///   never leaves for another host; the name is the content's hash, so whichever server
+    ///   answers, the bytes are checked against it:
     ///   [`ClientErrorKind::Corrupt`] when they do not match.
     /// - Any other link on the base URL's origin is fetched with the token.
     /// - A link to another host (Discord's, for a chart not archived yet) is fetched
