@@ -296,10 +296,17 @@ impl ChartArchiver {
                 tokio::select! {
                     biased;
                     _ = &mut stop => break,
-                    result = pass => {
-                        if let Err(error) = result {
-                            log::warn!("chart archiving paused: {error}");
+                    result = pass => match result {
+                        // A full batch with work done: more is likely waiting (a backlog, an
+                        // import); take the next batch now rather than at the next wake-up.
+                        Ok(pass)
+                            if pass.recorded > 0
+                                && pass.offered >= archiver.policy.batch.max(1) as usize =>
+                        {
+                            continue;
                         }
+                        Ok(_) => {}
+                        Err(error) => log::warn!("chart archiving paused: {error}"),
                     }
                 }
                 let now = Instant::now();

@@ -272,6 +272,37 @@ async fn a_plan_with_two_charts_is_archived_in_the_background_with_exact_bytes()
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_backlog_larger_than_a_batch_is_archived_without_waiting_for_the_next_poll() {
+    // Two charts a pass and a poll every hour: six charts need three passes back to back.
+    let world = world_with(ArchivePolicy {
+        batch: 2,
+        ..policy()
+    });
+    let mut plans = Vec::new();
+    for coach in ["d", "i", "s"] {
+        let links = [
+            link(&format!("{coach}1.png")),
+            link(&format!("{coach}2.png")),
+        ];
+        for url in &links {
+            world.source.serve(url, PNG);
+        }
+        plans.push(world.post(coach, "2024-05-10", &links).await);
+    }
+    let handle = world.archiver.spawn();
+    eventually("all six charts archived", || {
+        plans.iter().all(|plan| {
+            world
+                .archives(plan.id)
+                .iter()
+                .all(|a| a.status == ChartStatus::Archived)
+        })
+    })
+    .await;
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn archiving_a_chart_changes_the_generation_so_read_caches_drop_it() {
     let world = world();
     let png = link("a.png");
