@@ -40,7 +40,7 @@ pub(crate) async fn chart(
         Ok(Some(bytes)) => bytes,
         Ok(None) => return Err(not_found()),
         Err(ChartStoreError::Corrupt { sha256, found }) => {
-            remove_damaged(serving, sha256, found).await;
+            remove_damaged(&state, serving, sha256, found).await;
             return Err(not_found());
         }
         Err(other) => return Err(ApiError::Internal(format!("reading a chart: {other}"))),
@@ -75,18 +75,22 @@ fn parse_name(name: &str) -> Option<(Sha256, ImageKind)> {
     ))
 }
 
-/// Drops a blob whose bytes no longer match its name, so storing the image again repairs it.
-/// The chart that points at it keeps saying `archived`: the store has no call to put it back
-/// in the queue yet (docs/api.md).
-async fn remove_damaged(serving: &ChartServing, sha256: Sha256, found: Sha256) {
+/// Drops a blob whose bytes no longer match its name and puts the charts archived as it back
+/// in the archiver's queue, so the image is fetched and stored again.
+async fn remove_damaged(state: &AppState, serving: &ChartServing, sha256: Sha256, found: Sha256) {
     log::warn!(
-        "chart {sha256} is damaged (its bytes hash to {found}): not served, and removed from the chart store"
+        "chart {sha256} is damaged (its bytes hash to {found}): not served, removed from the chart store, and fetched again"
     );
+    // Removed first, then queued: the archiver's new copy must not be the one removed.
     let store = Arc::clone(&serving.store);
     match web::block(move || store.remove(&sha256)).await {
         Ok(Ok(_)) => {}
         Ok(Err(error)) => log::warn!("removing the damaged chart {sha256}: {error}"),
         Err(error) => log::warn!("removing the damaged chart {sha256}: {error}"),
+    }
+    let reason = format!("the archived copy was damaged (its bytes hashed to {found})");
+    if let Err(error) = state.service.requeue_charts_of_blob(sha256, reason).await {
+        log::warn!("putting the charts of the damaged chart {sha256} back in the queue: {error}");
     }
 }
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use coach_plans_model::wire::PageCursor;
 use coach_plans_model::{
     Attachment, Author, Channel, Chart, ChartStatus, CoachId, HistoryAction, HistoryEntry,
-    InvalidChart, MessageId, Plan, PlanDate, PlanId, PlanText, RoleId, Roster, Timestamp, UserId,
-    charts_from_attachments,
+    InvalidChart, MessageId, Plan, PlanDate, PlanId, PlanText, RoleId, Roster, Sha256, Timestamp,
+    UserId, charts_from_attachments,
 };
 use coach_plans_storage::{
     AuthorFilter, ChartCounts, HeldChangeRules, NewPlan, PlanQuery, PlanStore, Revision,
@@ -290,6 +290,24 @@ impl PlanService {
     /// counted, after their cause was fixed; returns how many.
     pub async fn requeue_failed_charts(&self) -> Result<u64, ServiceError> {
         Ok(self.blocking(|store| store.requeue_failed_charts()).await?)
+    }
+
+    /// The blob `sha256` was found damaged and removed: the charts archived as it go back to
+    /// pending (with `reason`), read caches drop their archived links, and the archiver is
+    /// woken to fetch the image again. Returns how many charts.
+    pub async fn requeue_charts_of_blob(
+        &self,
+        sha256: Sha256,
+        reason: String,
+    ) -> Result<u64, ServiceError> {
+        let requeued = self
+            .blocking(move |store| store.requeue_charts_of_blob(&sha256, &reason))
+            .await?;
+        if requeued > 0 {
+            self.changed();
+            self.notify_new_charts();
+        }
+        Ok(requeued)
     }
 
     /// Charts of live plans by archive state (counters kept by the store, not a scan).

@@ -649,6 +649,20 @@ impl PlanStore for SqliteStore {
         })
     }
 
+    fn requeue_charts_of_blob(&self, sha256: &Sha256, reason: &str) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached(
+                    "UPDATE plan_charts SET status = 'pending', sha256 = NULL, stored_size = NULL,
+                            image_type = NULL, archived_at = NULL, attempts = 0, reason = ?2
+                     WHERE sha256 = ?1 AND status = 'archived'",
+                )
+                .and_then(|mut stmt| stmt.execute(params![sha256.to_string(), reason]))
+                .map_err(sql_error)?;
+            Ok(u64::try_from(changed).unwrap_or(u64::MAX))
+        })
+    }
+
     /// Read from the counters the triggers of migration 3 keep: no scan.
     fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
         let counters = counters(&*self.conn()?)?;

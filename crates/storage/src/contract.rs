@@ -90,6 +90,7 @@ macro_rules! contract_tests {
             a_chart_replaced_by_an_edit_is_not_found,
             chart_counts_follow_archiving_edits_and_deletions,
             failed_charts_can_be_put_back_in_the_queue,
+            charts_of_a_damaged_blob_go_back_in_the_queue,
         }
     };
 }
@@ -819,6 +820,45 @@ pub fn chart_counts_follow_archiving_edits_and_deletions(store: &dyn PlanStore) 
         .unwrap();
     assert_eq!(counts(store), (1, 0, 0));
     assert_eq!(store.stats().unwrap().live_charts, 1);
+}
+
+/// Every chart archived as a blob found damaged goes back to pending, its archive fields
+/// cleared, with the reason; charts archived as other blobs stay archived.
+pub fn charts_of_a_damaged_blob_go_back_in_the_queue(store: &dyn PlanStore) {
+    let one = store.create_plan(new_plan("d", "2024-05-10", "a")).unwrap();
+    let two = store.create_plan(new_plan("i", "2024-05-10", "b")).unwrap();
+    let refs = store.charts_to_archive(10).unwrap();
+    assert_eq!(refs.len(), 4, "{refs:?}");
+    let (damaged, fine) = (sha256_of(b"damaged"), sha256_of(b"fine"));
+    for (chart, sha) in refs.iter().zip([&damaged, &fine, &damaged, &fine]) {
+        store
+            .record_chart_archived(chart.id, sha, 7, ImageKind::Png, ts("2024-05-10T13:00:00Z"))
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .requeue_charts_of_blob(&damaged, "the archived copy was damaged")
+            .unwrap(),
+        2
+    );
+    for plan in [&one, &two] {
+        let charts = store.plan(plan.id).unwrap().unwrap().charts;
+        let first = charts[0].archive();
+        assert_eq!(first.status, ChartStatus::Pending);
+        assert_eq!(
+            (first.sha256, first.stored_size, first.attempts),
+            (None, None, 0)
+        );
+        assert_eq!(
+            first.reason.as_deref(),
+            Some("the archived copy was damaged")
+        );
+        assert_eq!(charts[1].archive().status, ChartStatus::Archived);
+    }
+    assert_eq!(offered(store), [(one.id, 0, 0), (two.id, 0, 0)]);
+    let counts = store.chart_counts().unwrap();
+    assert_eq!((counts.pending, counts.archived, counts.failed), (2, 2, 0));
+    assert_eq!(store.requeue_charts_of_blob(&damaged, "again").unwrap(), 0);
 }
 
 /// Failed charts of live plans go back to pending with no attempts (the last reason kept), are

@@ -309,6 +309,27 @@ impl PlanStore for MemoryStore {
         Ok(())
     }
 
+    fn requeue_charts_of_blob(&self, sha256: &Sha256, reason: &str) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let mut requeued = 0;
+        for plan in state.plans.values_mut() {
+            for chart in &mut plan.charts {
+                let archive = chart.archive();
+                if archive.status == ChartStatus::Archived
+                    && archive.sha256.as_ref() == Some(sha256)
+                {
+                    let archive = ChartArchive {
+                        reason: Some(reason.to_owned()),
+                        ..ChartArchive::pending()
+                    };
+                    *chart = chart.clone().with_archive(archive);
+                    requeued += 1;
+                }
+            }
+        }
+        Ok(requeued)
+    }
+
     fn requeue_failed_charts(&self) -> Result<u64, StoreError> {
         let mut state = self.state();
         let live: Vec<PlanId> = state.live.values().copied().collect();

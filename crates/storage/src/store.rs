@@ -114,6 +114,11 @@ pub trait PlanStore: Send + Sync + 'static {
     /// [`ChartStatus::Failed`]: coach_plans_model::ChartStatus::Failed
     fn requeue_failed_charts(&self) -> Result<u64, StoreError>;
 
+    /// Puts every archived chart whose image is the blob `sha256` back to pending, its archive
+    /// fields cleared and no attempts counted, with `reason` kept: the blob was found damaged
+    /// and removed, so the archiver fetches the image again. Returns how many charts.
+    fn requeue_charts_of_blob(&self, sha256: &Sha256, reason: &str) -> Result<u64, StoreError>;
+
     /// How many charts of live plans are pending, archived and failed. Kept current on every
     /// write, like [`PlanStore::stats`].
     fn chart_counts(&self) -> Result<ChartCounts, StoreError>;

@@ -429,6 +429,11 @@ impl PlanStore for FaultyStore {
         self.inner().requeue_failed_charts()
     }
 
+    fn requeue_charts_of_blob(&self, sha256: &Sha256, reason: &str) -> Result<u64, StoreError> {
+        self.enter(Call::RecordChart)?;
+        self.inner().requeue_charts_of_blob(sha256, reason)
+    }
+
     fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
         self.enter(Call::ChartCounts)?;
         self.inner().chart_counts()

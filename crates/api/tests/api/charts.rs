@@ -107,7 +107,7 @@ async fn charts_need_the_token_when_one_is_set() {
 }
 
 #[actix_web::test]
-async fn a_damaged_chart_is_not_served_and_is_removed() {
+async fn a_damaged_chart_is_not_served_is_removed_and_goes_back_in_the_queue() {
     let app = spawn_app();
     let sha = archived_chart(&app).await;
     assert!(app.charts.damage(&sha, b"\x89PNG\r\n\x1a\nflipped bits"));
@@ -115,6 +115,14 @@ async fn a_damaged_chart_is_not_served_and_is_removed() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(!String::from_utf8_lossy(&reply.body).contains("flipped"));
     assert!(!app.charts.contains(&sha).unwrap());
+    // Its chart waits to be fetched again, and the compat endpoint lists the Discord link.
+    let plan = app
+        .get(&format!("/api/coach-plans/?coach=d&date={TODAY}"))
+        .await
+        .json();
+    assert_eq!(plan["charts"], json!([DISCORD]));
+    let counts = app.service.chart_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.archived), (1, 0));
 }
 
 #[actix_web::test]

@@ -629,6 +629,12 @@ impl<S: ProtectedStore> PlanStore for ResilientStore<S> {
         self.with_database_only("chart archiving", |db| db.requeue_failed_charts())
     }
 
+    fn requeue_charts_of_blob(&self, sha256: &Sha256, reason: &str) -> Result<u64, StoreError> {
+        self.with_database_only("chart archiving", |db| {
+            db.requeue_charts_of_blob(sha256, reason)
+        })
+    }
+
     /// The database's counts with the held changes applied, as [`PlanStore::stats`].
     fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
         let state = self.read();
