@@ -204,6 +204,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     generation: AtomicU64,
     stats: Mutex<Option<(u64, StoreStats)>>,
+    /// Chart counts as of a generation: `/health` and `/metrics` ask on every request.
+    chart_counts: Mutex<Option<(u64, ChartCounts)>>,
     /// Wakes the chart archiver when a plan brings charts.
     new_charts: Arc<tokio::sync::Notify>,
 }
@@ -235,6 +237,7 @@ impl PlanService {
                 clock,
                 generation: AtomicU64::new(0),
                 stats: Mutex::new(None),
+                chart_counts: Mutex::new(None),
                 new_charts: Arc::new(tokio::sync::Notify::new()),
             }),
         }
@@ -289,7 +292,11 @@ impl PlanService {
     /// Puts the charts given up on (failed) back in the archiver's queue with no attempts
     /// counted, after their cause was fixed; returns how many.
     pub async fn requeue_failed_charts(&self) -> Result<u64, ServiceError> {
-        Ok(self.blocking(|store| store.requeue_failed_charts()).await?)
+        let requeued = self.blocking(|store| store.requeue_failed_charts()).await?;
+        if requeued > 0 {
+            self.changed();
+        }
+        Ok(requeued)
     }
 
     /// The blob `sha256` was found damaged and removed: the charts archived as it go back to
@@ -310,9 +317,26 @@ impl PlanService {
         Ok(requeued)
     }
 
-    /// Charts of live plans by archive state (counters kept by the store, not a scan).
+    /// Charts of live plans by archive state (counters kept by the store, not a scan), cached
+    /// until the next change: every archive outcome is a change.
     pub async fn chart_counts(&self) -> Result<ChartCounts, ServiceError> {
-        Ok(self.blocking(|store| store.chart_counts()).await?)
+        let generation = self.generation();
+        if let Some((cached_at, counts)) = *self
+            .inner
+            .chart_counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            && cached_at == generation
+        {
+            return Ok(counts);
+        }
+        let counts = self.blocking(|store| store.chart_counts()).await?;
+        *self
+            .inner
+            .chart_counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((generation, counts));
+        Ok(counts)
     }
 
     /// Whether the actor is an admin, by user id or role id.
