@@ -129,12 +129,8 @@ fn expired_legacy_links_are_refreshed_and_archived_once() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("archived 2, refreshed 2, failed 0"), "{out}");
     assert!(!out.contains(fake.token()) && !err.contains(fake.token()));
-    let refreshes: Vec<_> = fake
-        .seen()
-        .requests
-        .into_iter()
-        .filter(|r| r.path.ends_with("/attachments/refresh-urls"))
-        .collect();
+    let seen = fake.seen();
+    let refreshes = seen.refresh_requests();
     assert_eq!(refreshes.len(), 1, "{refreshes:?}");
     assert!(refreshes[0].authorized, "asked with the bot token");
     let mut stored = stored_files(&store);

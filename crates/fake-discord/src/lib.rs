@@ -95,6 +95,16 @@ pub struct Seen {
     pub cdn_downloads: usize,
 }
 
+impl Seen {
+    /// The `POST /attachments/refresh-urls` requests received, in order.
+    pub fn refresh_requests(&self) -> Vec<&RecordedRequest> {
+        self.requests
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/attachments/refresh-urls"))
+            .collect()
+    }
+}
+
 impl fmt::Display for Seen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -79,10 +79,6 @@ impl Application {
         let store = wiring::open_store(&config.database, &settings)?;
         let service = PlanService::new(store.clone(), settings);
         let chart_store = open_chart_store(&config);
-        let fetcher = ChartFetcher::new(&config.charts).map_err(|error| {
-            fail!("{error}");
-            Exit::Failure
-        })?;
 
         let (stop_bot, stop_rx) = watch::channel(false);
         let handler = CommandHandler::new(
@@ -133,6 +129,11 @@ impl Application {
             store.on_refused(move |change| {
                 let _ = refusals.send(change.clone());
             });
+            // Mock mode downloads nothing: the HTTP client is built only where it is used.
+            let fetcher = ChartFetcher::new(&config.charts).map_err(|error| {
+                fail!("{error}");
+                Exit::Failure
+            })?;
             let refresher = Refresher {
                 api_base: settings.rest_api_base().map_err(|error| {
                     fail!("{error}");

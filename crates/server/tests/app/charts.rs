@@ -193,12 +193,8 @@ async fn a_link_that_has_already_expired_is_refreshed_through_discord_then_archi
     post_plan(&fake, "s", &[("old.png", link)]).await;
     let charts = settled_charts(&app, "s").await;
     assert_eq!(charts[0]["status"], "archived", "{charts:?}");
-    let refreshes: Vec<_> = fake
-        .seen()
-        .requests
-        .into_iter()
-        .filter(|r| r.path.ends_with("/attachments/refresh-urls"))
-        .collect();
+    let seen = fake.seen();
+    let refreshes = seen.refresh_requests();
     assert_eq!(refreshes.len(), 1, "{refreshes:?}");
     assert!(refreshes[0].authorized, "asked with the bot token");
     let served = get(&compat_links(&app, "s").await[0]).await;
