@@ -100,10 +100,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         )
     };
 
-    // The ceiling.
+    // The ceiling, kept running for the paired runs below.
     let ceiling = Served::start(&examples.join("fixed_body"), &[], &work)?;
     lines.push(load(&ceiling, "/", "ceiling: fixed 330-byte body", None)?);
-    drop(ceiling);
 
     // coach-plans with 1,000 plans (mock mode seeds 4 coaches x 250 days), default logging.
     let small_dir = work.join("small");
@@ -124,6 +123,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     for (path, name) in &endpoints {
         lines.push(load(&small, path, &format!("{name}, 1,000 plans"), None)?);
     }
+    lines.push(paired_share(
+        &loadgen,
+        &ceiling,
+        &small,
+        &endpoints[0].0,
+        options.seconds,
+    )?);
+    drop(ceiling);
     drop(small);
     let quiet_dir = work.join("quiet");
     let quiet = Served::coach_plans(
@@ -238,6 +245,48 @@ fn load_on(
         .get(results.len() / 2)
         .cloned()
         .ok_or_else(|| format!("loadgen printed nothing for {label}"))
+}
+
+/// One plan's share of the ceiling, from alternating runs: ceiling, one plan, three times. The
+/// machine's speed drifts from one run to the next by more than the two differ (the ceiling
+/// alone measured 115,000 to 177,000 req/s on one day), so each pair of neighbouring runs is
+/// compared on its own and the median of the three shares is reported.
+fn paired_share(
+    loadgen: &Path,
+    ceiling: &Served,
+    served: &Served,
+    path: &str,
+    seconds: u32,
+) -> Result<String, String> {
+    eprintln!("http: one plan against the ceiling, alternating runs");
+    let rps = |server: &Served, path: &str| -> Result<f64, String> {
+        let url = format!("{}{path}", server.base);
+        let seconds = seconds.to_string();
+        let output = run_tool(loadgen, &[url.as_str(), "--seconds", seconds.as_str()])?;
+        json_lines(&output)
+            .first()
+            .and_then(|line| field(line, "rps").parse().ok())
+            .ok_or_else(|| format!("loadgen printed no rate for {url}"))
+    };
+    let mut shares = Vec::new();
+    for _ in 0..3 {
+        let fixed = rps(ceiling, "/")?;
+        let plan = rps(served, path)?;
+        if fixed > 0.0 {
+            shares.push(plan * 100.0 / fixed);
+        }
+    }
+    let mut sorted = shares.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted
+        .get(sorted.len() / 2)
+        .copied()
+        .ok_or("no paired run measured a rate")?;
+    let listed: Vec<String> = shares.iter().map(|s| format!("{s:.1}%")).collect();
+    Ok(format!(
+        "{{\"bench\":\"http_share\",\"shares\":\"{}\",\"median_share\":{median:.1}}}",
+        listed.join(", ")
+    ))
 }
 
 fn write_report(out_dir: &Path, lines: &[String]) -> Result<(), String> {
@@ -548,6 +597,13 @@ fn render(lines: &[String]) -> String {
             field(line, "p99_us"),
             field(line, "errors"),
             field(line, "server_cpu_us"),
+        ));
+    }
+    for line in lines.iter().filter(|l| field(l, "bench") == "http_share") {
+        out.push_str(&format!(
+            "\nOne plan (1,000 plans, INFO) against the ceiling in alternating runs: {} of it (median {}%).\n",
+            field(line, "shares"),
+            field(line, "median_share"),
         ));
     }
     out.push_str("\n## Storage (SQLite, synchronous=FULL)\n\n| plans stored | lookup p50 µs | lookup p99 µs | durable save p50 µs | save p99 µs |\n|---|---|---|---|---|\n");

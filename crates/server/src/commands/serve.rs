@@ -22,13 +22,10 @@ pub(crate) fn run(config: Config) -> Exit {
             return Exit::Config;
         }
     };
-    let _logging = match logging::init(&config.logging) {
-        Ok(handle) => handle,
-        Err(error) => {
-            fail!("{error}");
-            return Exit::Config;
-        }
-    };
+    if let Err(error) = logging::init(&config.logging) {
+        fail!("{error}");
+        return Exit::Config;
+    }
     let runtime = match wiring::runtime(true) {
         Ok(runtime) => runtime,
         Err(exit) => return exit,
