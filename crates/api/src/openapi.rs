@@ -1,0 +1,393 @@
+//! SPEC 17: the OpenAPI 3.1 document of this API, `GET /api/openapi.json`, generated from the
+//! handlers' `#[utoipa::path]` attributes and the wire types' schemas.
+//!
+//! The route table stays the one source of routes: [`document`] adds each alias of
+//! [`ENDPOINTS`] as a copy of its route's operation, and the tests below fail when a route is
+//! missing from the document or the document names a path no route serves. With a bearer
+//! token configured, every operation that needs it says so (`security`, and its 401 answer);
+//! the document itself is public, like `/` and `/health*`, so tools can read the contract
+//! before they hold a token.
+
+use std::sync::OnceLock;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use coach_plans_model::wire::ErrorBody;
+use utoipa::OpenApi as _;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+
+use crate::cache::Cached;
+use crate::respond;
+use crate::routes::ENDPOINTS;
+use crate::state::AppState;
+
+/// The name of the bearer security scheme in the document.
+const BEARER: &str = "bearer";
+
+/// The document's generated part: every handler and the schemas they name.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "coach-plans",
+        description = "Trading coaches' daily plans, posted in Discord, as data. \
+The compatibility endpoints keep the Python version's paths, keys and messages; `/api/v1` is \
+the native API. Every GET also answers HEAD (the same status and headers, no body) and OPTIONS \
+(a CORS preflight, 204). Every answer carries `X-Request-ID` (the request's own when it is 1 to \
+64 characters of `[A-Za-z0-9._-]`) and `Access-Control-Allow-Origin`. Errors are JSON \
+(`ErrorBody`): an unknown path is 404, another method 405 (with `Allow`), a request URI over \
+8 KiB 414, request headers over 32 KiB or 64 fields 431, an internal failure 500 with nothing \
+internal in it.",
+        license(name = "MIT"),
+    ),
+    paths(
+        crate::ops::index,
+        crate::ops::health,
+        crate::ops::live,
+        crate::ops::ready,
+        crate::ops::metrics,
+        crate::ops::prometheus,
+        crate::compat::plan,
+        crate::compat::all,
+        crate::compat::history,
+        crate::native::coaches,
+        crate::native::plans,
+        crate::native::plan,
+        crate::native::history,
+        crate::charts::chart,
+        openapi_json,
+    ),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "compatibility", description = "The Python version's endpoints, key for key (SPEC 6.1)"),
+        (name = "plans", description = "The native API (SPEC 6.2)"),
+        (name = "charts", description = "Archived chart images (SPEC 14)"),
+        (name = "operations", description = "Index, health, readiness and metrics (SPEC 6.1, 6.3)"),
+        (name = "documentation", description = "This document"),
+    )
+)]
+struct Generated;
+
+/// The whole document: the generated part, each alias of [`ENDPOINTS`] as a copy of its
+/// route's operation, `X-Request-ID` on every answer, and, when `token_required`, the bearer
+/// scheme on every route that is not public.
+pub(crate) fn document(token_required: bool) -> OpenApi {
+    let mut doc = Generated::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    for endpoint in ENDPOINTS {
+        let Some((route, _alias)) = endpoint.name().split_once('.') else {
+            continue;
+        };
+        let original = ENDPOINTS.iter().find(|e| e.name() == route);
+        let copied = original
+            .and_then(|original| doc.paths.get_path_item(original.path()))
+            .cloned();
+        if let Some(mut item) = copied {
+            for operation in operations(&mut item) {
+                operation.operation_id = Some(endpoint.name().to_owned());
+                operation.description = Some(format!(
+                    "The same as `{}`.",
+                    original.map_or("", |o| o.path())
+                ));
+            }
+            doc.paths.paths.insert(endpoint.path().to_owned(), item);
+        }
+    }
+    let protected: Vec<&str> = ENDPOINTS
+        .iter()
+        .filter(|e| !e.is_public())
+        .map(|e| e.path())
+        .collect();
+    for (path, item) in &mut doc.paths.paths {
+        let protect = token_required && protected.contains(&path.as_str());
+        for operation in operations(item) {
+            for response in operation.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    response.headers.insert(
+                        "X-Request-ID".to_owned(),
+                        RefOr::T(
+                            HeaderBuilder::new()
+                                .schema(Some(string_schema()))
+                                .description(Some("The request's id, as in the server's log"))
+                                .build(),
+                        ),
+                    );
+                }
+            }
+            if protect {
+                operation.security = Some(vec![SecurityRequirement::new(BEARER, [""; 0])]);
+                operation.responses.responses.insert(
+                    "401".to_owned(),
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description(
+                                "No valid bearer token: send `Authorization: Bearer <token>`",
+                            )
+                            .header(
+                                "WWW-Authenticate",
+                                HeaderBuilder::new()
+                                    .schema(Some(string_schema()))
+                                    .description(Some("`Bearer`"))
+                                    .build(),
+                            )
+                            .content(
+                                "application/json",
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
+                            .build(),
+                    ),
+                );
+            }
+        }
+    }
+    if token_required && let Some(components) = doc.components.as_mut() {
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The server's api.auth_token (API_AUTH_TOKEN); `/`, `/health*` and this document need none",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+    doc
+}
+
+/// The operations of a path item (this API serves GET only; HEAD and OPTIONS follow from it).
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// The schema of a string header.
+fn string_schema() -> RefOr<utoipa::openapi::schema::Schema> {
+    <String as utoipa::PartialSchema>::schema()
+}
+
+/// The document as served, built once per process for each answer to "is a token set".
+fn serialized(token_required: bool) -> Cached {
+    static WITH_TOKEN: OnceLock<Cached> = OnceLock::new();
+    static WITHOUT_TOKEN: OnceLock<Cached> = OnceLock::new();
+    let cell = if token_required {
+        &WITH_TOKEN
+    } else {
+        &WITHOUT_TOKEN
+    };
+    cell.get_or_init(|| {
+        // Serializing plain maps and strings cannot fail; an empty object would still be JSON.
+        let body = serde_json::to_vec(&document(token_required)).unwrap_or_else(|error| {
+            log::error!("serializing the OpenAPI document: {error}");
+            b"{}".to_vec()
+        });
+        Cached::new(0, body)
+    })
+    .clone()
+}
+
+/// `GET /api/openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    operation_id = "openapi",
+    tag = "documentation",
+    summary = "This OpenAPI 3.1 document",
+    description = "Public even when a token is configured. Generate a client from it in any language (see docs/api.md).",
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when the body is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The document", body = Object, headers(("ETag" = String, description = "Entity tag of the body"))),
+        (status = 304, description = "The client's copy (If-None-Match) is current", headers(("ETag" = String, description = "Entity tag of the body"))),
+    )
+)]
+pub(crate) async fn openapi_json(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    respond::cached(&req, &serialized(state.settings.auth_token.is_some()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use super::document;
+    use crate::routes::ENDPOINTS;
+
+    fn json(token_required: bool) -> Value {
+        serde_json::to_value(document(token_required)).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1() {
+        let doc = json(false);
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn every_route_is_documented_with_its_name_and_every_documented_path_is_a_route() {
+        let doc = json(false);
+        let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+        for endpoint in ENDPOINTS {
+            let item = paths
+                .get(endpoint.path())
+                .unwrap_or_else(|| panic!("{} is not in the document", endpoint.path()));
+            let methods: Vec<&str> = item
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            assert_eq!(
+                methods,
+                ["get"],
+                "{}: the routes serve GET (and HEAD)",
+                endpoint.path()
+            );
+            assert_eq!(
+                item["get"]["operationId"],
+                endpoint.name(),
+                "{}",
+                endpoint.path()
+            );
+        }
+        let routes: BTreeSet<&str> = ENDPOINTS.iter().map(|e| e.path()).collect();
+        let documented: BTreeSet<&str> = paths.keys().map(String::as_str).collect();
+        assert_eq!(documented, routes);
+    }
+
+    /// Every `$ref` in `value`.
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("$ref", Value::String(target)) => found.push(target),
+                        _ => refs(value, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_names_a_schema_of_the_document() {
+        for token in [false, true] {
+            let doc = json(token);
+            let mut found = Vec::new();
+            refs(&doc, &mut found);
+            assert!(found.len() > 20, "{} references", found.len());
+            for target in found {
+                let name = target
+                    .strip_prefix("#/components/schemas/")
+                    .unwrap_or_else(|| panic!("{target} is not a schema reference"));
+                assert!(
+                    doc["components"]["schemas"][name].is_object(),
+                    "{target} is not defined"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_declared_and_typed() {
+        let doc = json(false);
+        for endpoint in ENDPOINTS.iter().filter(|e| e.path().contains('{')) {
+            let params = doc["paths"][endpoint.path()]["get"]["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let path_params: Vec<&Value> = params.iter().filter(|p| p["in"] == "path").collect();
+            assert_eq!(path_params.len(), 1, "{}", endpoint.path());
+            let name = path_params[0]["name"].as_str().unwrap_or_default();
+            assert!(endpoint.path().contains(&format!("{{{name}}}")), "{name}");
+            assert_eq!(path_params[0]["required"], true);
+        }
+        let plans = &doc["paths"]["/api/v1/plans/{id}"]["get"]["parameters"][0]["schema"];
+        assert_eq!(plans["type"], "integer");
+        assert_eq!(plans["minimum"], 1);
+    }
+
+    #[test]
+    fn with_a_token_every_route_but_the_public_ones_needs_it_and_may_answer_401() {
+        let open = json(false);
+        assert!(open["components"]["securitySchemes"].is_null());
+        let doc = json(true);
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+        for endpoint in ENDPOINTS {
+            let operation = &doc["paths"][endpoint.path()]["get"];
+            assert!(
+                open["paths"][endpoint.path()]["get"]["responses"]["401"].is_null(),
+                "no token, no 401: {}",
+                endpoint.path()
+            );
+            if endpoint.is_public() {
+                assert!(operation["security"].is_null(), "{}", endpoint.path());
+                assert!(
+                    operation["responses"]["401"].is_null(),
+                    "{}",
+                    endpoint.path()
+                );
+            } else {
+                assert_eq!(
+                    operation["security"],
+                    serde_json::json!([{"bearer": []}]),
+                    "{}",
+                    endpoint.path()
+                );
+                assert_eq!(
+                    operation["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{}",
+                    endpoint.path()
+                );
+            }
+        }
+        assert!(
+            ENDPOINTS
+                .iter()
+                .any(|e| e.path() == "/api/openapi.json" && e.is_public())
+        );
+    }
+
+    #[test]
+    fn answers_with_an_etag_document_it_and_304() {
+        let doc = json(false);
+        for path in [
+            "/api/coach-plans/",
+            "/api/coach-plans/all",
+            "/api/coach-plans/history",
+            "/api/v1/coaches",
+            "/api/v1/plans",
+            "/api/v1/plans/{id}",
+            "/api/v1/plans/{id}/history",
+            "/api/v1/charts/{file}",
+        ] {
+            let responses = &doc["paths"][path]["get"]["responses"];
+            assert!(responses["200"]["headers"]["ETag"].is_object(), "{path}");
+            assert!(responses["304"].is_object(), "{path}");
+        }
+        let chart = &doc["paths"]["/api/v1/charts/{file}"]["get"]["responses"]["200"];
+        assert!(chart["headers"]["Cache-Control"].is_object());
+        assert!(chart["content"]["image/png"].is_object());
+    }
+}
