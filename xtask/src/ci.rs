@@ -60,6 +60,8 @@ pub(crate) fn run() -> Result<(), String> {
         &["test", "--workspace", "--all-features", "--no-fail-fast"],
         &[],
     )?;
+    // SPEC 17: the served OpenAPI document against the running mock server.
+    crate::schemathesis::run()?;
     cargo(
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],

@@ -31,6 +31,34 @@ pub(crate) struct NativePage {
     next_cursor: Option<PageCursor>,
 }
 
+/// A date parameter of the native API, for the OpenAPI document: `YYYY-MM-DD` or `today`.
+pub(crate) struct DateOrToday;
+
+impl utoipa::PartialSchema for DateOrToday {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+        };
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["today"])),
+            )
+            .description(Some(
+                "A calendar date, YYYY-MM-DD, or `today` (in the server's time zone; any case)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for DateOrToday {}
+
 /// `GET /api/v1/coaches`.
 #[utoipa::path(
     get,
@@ -69,11 +97,11 @@ pub(crate) async fn coaches(
     summary = "Live plans, newest first, one page at a time",
     description = "Filters combine. Dates are `YYYY-MM-DD` or `today` (in the server's time zone); `date` is one day, `from`/`to` a range (inclusive), not both. Pass a page's `next_cursor` as `cursor` for the next page.",
     params(
-        ("date" = Option<String>, Query, description = "One trading day: `YYYY-MM-DD` or `today`", pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}|[Tt][Oo][Dd][Aa][Yy])$", example = "2024-05-10"),
+        ("date" = Option<DateOrToday>, Query, description = "One trading day: `YYYY-MM-DD` or `today`", example = "2024-05-10"),
         ("coach" = Option<String>, Query, description = "Only this coach (`d`, `coach_d`, any case)", example = "d"),
-        ("author" = Option<String>, Query, description = "Only plans posted by this author: a Discord user id (digits) or a display name (1 to 100 characters)", example = "Coach D"),
-        ("from" = Option<String>, Query, description = "The first trading day: `YYYY-MM-DD` or `today`", pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}|[Tt][Oo][Dd][Aa][Yy])$", example = "2024-05-01"),
-        ("to" = Option<String>, Query, description = "The last trading day: `YYYY-MM-DD` or `today`", pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2}|[Tt][Oo][Dd][Aa][Yy])$", example = "2024-05-10"),
+        ("author" = Option<String>, Query, min_length = 1, max_length = 100, pattern = "\\S", description = "Only plans posted by this author: a Discord user id (digits) or a display name (1 to 100 characters)", example = "Coach D"),
+        ("from" = Option<DateOrToday>, Query, description = "The first trading day: `YYYY-MM-DD` or `today`", example = "2024-05-01"),
+        ("to" = Option<DateOrToday>, Query, description = "The last trading day: `YYYY-MM-DD` or `today`", example = "2024-05-10"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Plans per page, 1 to 500 (default 50)", example = 50),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}\\.[0-9]+$", example = "2024-05-10.42"),
         ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when the body is unchanged"),

@@ -8,13 +8,13 @@
 //! the document itself is public, like `/` and `/health*`, so tools can read the contract
 //! before they hold a token.
 
-use std::sync::OnceLock;
-
 use actix_web::{HttpRequest, HttpResponse, web};
+use coach_plans_model::CoachId;
 use coach_plans_model::wire::ErrorBody;
 use utoipa::OpenApi as _;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
@@ -58,7 +58,7 @@ internal in it.",
         crate::charts::chart,
         openapi_json,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, crate::native::DateOrToday)),
     tags(
         (name = "compatibility", description = "The Python version's endpoints, key for key (SPEC 6.1)"),
         (name = "plans", description = "The native API (SPEC 6.2)"),
@@ -70,9 +70,10 @@ internal in it.",
 struct Generated;
 
 /// The whole document: the generated part, each alias of [`ENDPOINTS`] as a copy of its
-/// route's operation, `X-Request-ID` on every answer, and, when `token_required`, the bearer
-/// scheme on every route that is not public.
-pub(crate) fn document(token_required: bool) -> OpenApi {
+/// route's operation, `X-Request-ID` on every answer, the configured coaches as the values of
+/// every `coach` parameter, and, when `token_required`, the bearer scheme on every route that
+/// is not public.
+pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
     let mut doc = Generated::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     for endpoint in ENDPOINTS {
@@ -102,6 +103,13 @@ pub(crate) fn document(token_required: bool) -> OpenApi {
     for (path, item) in &mut doc.paths.paths {
         let protect = token_required && protected.contains(&path.as_str());
         for operation in operations(item) {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter
+                    && parameter.name == "coach"
+                {
+                    parameter.schema = Some(coach_schema(coaches));
+                }
+            }
             for response in operation.responses.responses.values_mut() {
                 if let RefOr::T(response) = response {
                     response.headers.insert(
@@ -175,29 +183,47 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
+/// A `coach` parameter's values: each configured id, bare and as its compatibility key
+/// (`d`, `coach_d`). The API also takes them in any case; the document lists one spelling.
+fn coach_schema(coaches: &[CoachId]) -> RefOr<utoipa::openapi::schema::Schema> {
+    let values: Vec<String> = coaches
+        .iter()
+        .map(|id| id.as_str().to_owned())
+        .chain(coaches.iter().map(CoachId::api_key))
+        .collect();
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values))
+        .into()
+}
+
 /// The schema of a string header.
 fn string_schema() -> RefOr<utoipa::openapi::schema::Schema> {
     <String as utoipa::PartialSchema>::schema()
 }
 
-/// The document as served, built once per process for each answer to "is a token set".
-fn serialized(token_required: bool) -> Cached {
-    static WITH_TOKEN: OnceLock<Cached> = OnceLock::new();
-    static WITHOUT_TOKEN: OnceLock<Cached> = OnceLock::new();
-    let cell = if token_required {
-        &WITH_TOKEN
-    } else {
-        &WITHOUT_TOKEN
-    };
-    cell.get_or_init(|| {
-        // Serializing plain maps and strings cannot fail; an empty object would still be JSON.
-        let body = serde_json::to_vec(&document(token_required)).unwrap_or_else(|error| {
-            log::error!("serializing the OpenAPI document: {error}");
-            b"{}".to_vec()
-        });
-        Cached::new(0, body)
-    })
-    .clone()
+/// The document as this API serves it, built on first request and kept (it depends on the
+/// settings and the roster only).
+fn serialized(state: &AppState) -> Cached {
+    state
+        .openapi
+        .get_or_init(|| {
+            let coaches: Vec<CoachId> = state
+                .service
+                .roster()
+                .coaches()
+                .iter()
+                .map(|coach| coach.id.clone())
+                .collect();
+            let doc = document(state.settings.auth_token.is_some(), &coaches);
+            // Serializing maps and strings cannot fail; should it, `{}` is still JSON.
+            let body = serde_json::to_vec(&doc).unwrap_or_else(|error| {
+                log::error!("serializing the OpenAPI document: {error}");
+                b"{}".to_vec()
+            });
+            Cached::new(0, body)
+        })
+        .clone()
 }
 
 /// `GET /api/openapi.json`: this document.
@@ -217,7 +243,7 @@ fn serialized(token_required: bool) -> Cached {
     )
 )]
 pub(crate) async fn openapi_json(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond::cached(&req, &serialized(state.settings.auth_token.is_some()))
+    respond::cached(&req, &serialized(&state))
 }
 
 #[cfg(test)]
@@ -226,11 +252,15 @@ mod tests {
 
     use serde_json::Value;
 
+    use coach_plans_model::Roster;
+
     use super::document;
     use crate::routes::ENDPOINTS;
 
     fn json(token_required: bool) -> Value {
-        serde_json::to_value(document(token_required)).unwrap_or_default()
+        let roster = Roster::default();
+        let coaches: Vec<_> = roster.coaches().iter().map(|c| c.id.clone()).collect();
+        serde_json::to_value(document(token_required, &coaches)).unwrap_or_default()
     }
 
     #[test]
@@ -322,6 +352,34 @@ mod tests {
         let plans = &doc["paths"]["/api/v1/plans/{id}"]["get"]["parameters"][0]["schema"];
         assert_eq!(plans["type"], "integer");
         assert_eq!(plans["minimum"], 1);
+    }
+
+    #[test]
+    fn coach_parameters_list_the_configured_coaches() {
+        let doc = json(false);
+        let mut seen = 0;
+        for path in [
+            "/api/coach-plans/",
+            "/api/coach-plans",
+            "/api/coach-plans/history",
+            "/api/v1/plans",
+        ] {
+            let params = doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for param in params.iter().filter(|p| p["name"] == "coach") {
+                assert_eq!(
+                    param["schema"]["enum"],
+                    serde_json::json!([
+                        "d", "i", "s", "n", "coach_d", "coach_i", "coach_s", "coach_n"
+                    ]),
+                    "{path}"
+                );
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 4);
     }
 
     #[test]
