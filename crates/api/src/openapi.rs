@@ -26,6 +26,9 @@ use crate::state::AppState;
 /// The name of the bearer security scheme in the document.
 const BEARER: &str = "bearer";
 
+/// The schema of every `coach` parameter: one named type, so a generated client has one enum.
+const COACH_NAME: &str = "CoachName";
+
 /// The document's generated part: every handler and the schemas they name.
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -107,7 +110,7 @@ pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
                 if let RefOr::T(parameter) = parameter
                     && parameter.name == "coach"
                 {
-                    parameter.schema = Some(coach_schema(coaches));
+                    parameter.schema = Some(RefOr::Ref(Ref::from_schema_name(COACH_NAME)));
                 }
             }
             for response in operation.responses.responses.values_mut() {
@@ -150,6 +153,11 @@ pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
                 );
             }
         }
+    }
+    if let Some(components) = doc.components.as_mut() {
+        components
+            .schemas
+            .insert(COACH_NAME.to_owned(), coach_schema(coaches));
     }
     if token_required && let Some(components) = doc.components.as_mut() {
         components.add_security_scheme(
@@ -194,6 +202,9 @@ fn coach_schema(coaches: &[CoachId]) -> RefOr<utoipa::openapi::schema::Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values))
+        .description(Some(
+            "A configured coach: its id or its compatibility key (the API also takes any case)",
+        ))
         .into()
 }
 
@@ -370,16 +381,19 @@ mod tests {
                 .unwrap_or_default();
             for param in params.iter().filter(|p| p["name"] == "coach") {
                 assert_eq!(
-                    param["schema"]["enum"],
-                    serde_json::json!([
-                        "d", "i", "s", "n", "coach_d", "coach_i", "coach_s", "coach_n"
-                    ]),
+                    param["schema"]["$ref"], "#/components/schemas/CoachName",
                     "{path}"
                 );
                 seen += 1;
             }
         }
         assert_eq!(seen, 4);
+        assert_eq!(
+            doc["components"]["schemas"]["CoachName"]["enum"],
+            serde_json::json!([
+                "d", "i", "s", "n", "coach_d", "coach_i", "coach_s", "coach_n"
+            ])
+        );
     }
 
     #[test]
