@@ -16,7 +16,7 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 
 use crate::cache::Cached;
 use crate::respond;
@@ -105,6 +105,8 @@ pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
         .collect();
     for (path, item) in &mut doc.paths.paths {
         let protect = token_required && protected.contains(&path.as_str());
+        // What the `/api` handlers read may fail; the operations routes answer from counters.
+        let reads_storage = path.starts_with("/api/") && path != "/api/openapi.json";
         for operation in operations(item) {
             for parameter in operation.parameters.iter_mut().flatten() {
                 if let RefOr::T(parameter) = parameter
@@ -126,29 +128,22 @@ pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
                     );
                 }
             }
+            if reads_storage {
+                operation.responses.responses.insert(
+                    "500".to_owned(),
+                    error_response(
+                        "An internal failure (storage failing otherwise than being down): the body says no more, the cause is in the server's log",
+                        None,
+                    ),
+                );
+            }
             if protect {
                 operation.security = Some(vec![SecurityRequirement::new(BEARER, [""; 0])]);
                 operation.responses.responses.insert(
                     "401".to_owned(),
-                    RefOr::T(
-                        ResponseBuilder::new()
-                            .description(
-                                "No valid bearer token: send `Authorization: Bearer <token>`",
-                            )
-                            .header(
-                                "WWW-Authenticate",
-                                HeaderBuilder::new()
-                                    .schema(Some(string_schema()))
-                                    .description(Some("`Bearer`"))
-                                    .build(),
-                            )
-                            .content(
-                                "application/json",
-                                ContentBuilder::new()
-                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
-                                    .build(),
-                            )
-                            .build(),
+                    error_response(
+                        "No valid bearer token: send `Authorization: Bearer <token>`",
+                        Some(("WWW-Authenticate", "`Bearer`")),
                     ),
                 );
             }
@@ -173,6 +168,26 @@ pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
         );
     }
     doc
+}
+
+/// A response with the JSON error body, and a header when given (name, description).
+fn error_response(description: &str, header: Option<(&str, &str)>) -> RefOr<Response> {
+    let mut response = ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name("ErrorBody")))
+            .build(),
+    );
+    if let Some((name, what)) = header {
+        response = response.header(
+            name,
+            HeaderBuilder::new()
+                .schema(Some(string_schema()))
+                .description(Some(what))
+                .build(),
+        );
+    }
+    RefOr::T(response.build())
 }
 
 /// The operations of a path item (this API serves GET only; HEAD and OPTIONS follow from it).
