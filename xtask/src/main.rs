@@ -38,9 +38,8 @@ tasks:
   ci      format check, clippy (-D warnings), tests, the schemathesis contract test, rustdoc
           (-D warnings), dependency checks
   deps    the dependency checks alone: SPEC 2's rules on each crate's dependency tree
-  schemathesis
-          the OpenAPI contract test alone (part of ci): schemathesis against the mock server
-          (build it first: cargo build -p coach-plans-server --bin coach-plans)
+  schemathesis the OpenAPI contract test alone (part of ci): schemathesis against the mock
+          server (build it first: cargo build -p coach-plans-server --bin coach-plans)
   bench   every performance figure of SPEC 13 in one run (release builds first, then several
           minutes of measuring), written to target/bench/report.md; `bench --quick` uses
           100,000 plans and 2 s loads; `bench http` only the HTTP figures with 1,000 plans";

@@ -73,9 +73,9 @@ internal in it.",
 struct Generated;
 
 /// The whole document: the generated part, each alias of [`ENDPOINTS`] as a copy of its
-/// route's operation, `X-Request-ID` on every answer, the configured coaches as the values of
-/// every `coach` parameter, and, when `token_required`, the bearer scheme on every route that
-/// is not public.
+/// route's operation, `X-Request-ID` on every answer, 500 on the `/api` routes that read
+/// storage, the configured coaches as the values of every `coach` parameter, and, when
+/// `token_required`, the bearer scheme and 401 on every route that is not public.
 pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
     let mut doc = Generated::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
