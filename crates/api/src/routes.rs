@@ -32,8 +32,7 @@ impl Endpoint {
     }
 
     /// Whether it is served without the bearer token (`/`, `/health*` and the OpenAPI
-    /// document); every other route
-    /// needs it when one is configured.
+    /// document); every other route needs it when one is configured.
     pub fn is_public(&self) -> bool {
         PUBLIC_PATHS.contains(&self.path)
     }
