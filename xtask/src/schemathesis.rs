@@ -3,7 +3,10 @@
 //!
 //! Two runs: one against a server without a token, one against a server with a token (the
 //! document then carries the bearer scheme) sending it, which also checks that the routes
-//! refuse requests without it. Any finding fails: a 5xx, a response that breaks its schema, a
+//! refuse requests without it. Each server starts from a copy of the Python version's sample
+//! database (`tests/fixtures/legacy-v1-sample.db`, upgraded on open), so the answers include
+//! imported plans (authors without ids, naive timestamps, history without charts) besides the
+//! mock plans. Any finding fails: a 5xx, a response that breaks its schema, a
 //! status code, content type or header the document does not list, a schema-invalid request
 //! accepted, a method answered that the document does not list.
 //!
@@ -174,6 +177,9 @@ fn check(
     let data = dir.join(format!("run-{label}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&data);
     fs::create_dir_all(&data).map_err(|e| format!("creating {}: {e}", data.display()))?;
+    let legacy = workspace_root().join("tests/fixtures/legacy-v1-sample.db");
+    fs::copy(&legacy, data.join("plans.db"))
+        .map_err(|e| format!("copying {} into {}: {e}", legacy.display(), data.display()))?;
     let mut server = MockServer::start(binary, &data, token)?;
     let url = server.url.clone();
     let mut command = Command::new(schemathesis);
