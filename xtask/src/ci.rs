@@ -60,6 +60,8 @@ pub(crate) fn run() -> Result<(), String> {
         &["test", "--workspace", "--all-features", "--no-fail-fast"],
         &[],
     )?;
+    // SPEC 17: the served OpenAPI document against the running mock server.
+    crate::schemathesis::run()?;
     cargo(
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
@@ -132,6 +134,11 @@ const OPENSSL: Family = Family {
         "hyper-tls",
     ],
 };
+/// The model's optional `openapi` feature: the API's document generator, never the client's.
+const OPENAPI_GENERATION: Family = Family {
+    what: "OpenAPI generation (utoipa)",
+    crates: &["utoipa", "utoipa-*"],
+};
 const SERVER_CRATES: Family = Family {
     what: "a server crate",
     crates: &[
@@ -162,7 +169,14 @@ struct TreeRule {
 const RULES: &[TreeRule] = &[
     TreeRule {
         package: "coach-plans-client",
-        forbidden: &[WEB_SERVER, DISCORD, DATABASE_DRIVER, OPENSSL, SERVER_CRATES],
+        forbidden: &[
+            WEB_SERVER,
+            DISCORD,
+            DATABASE_DRIVER,
+            OPENSSL,
+            SERVER_CRATES,
+            OPENAPI_GENERATION,
+        ],
         enforced: true,
         pending: "",
     },

@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod ci;
+mod schemathesis;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -15,6 +16,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("bench") => bench::run(&args[1..]),
         Some("deps") => ci::check_dependency_rules(),
+        Some("schemathesis") => schemathesis::run(),
         Some("help" | "--help" | "-h") | None => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -33,8 +35,11 @@ fn main() -> ExitCode {
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  ci      format check, clippy (-D warnings), tests, rustdoc (-D warnings), dependency checks
+  ci      format check, clippy (-D warnings), tests, the schemathesis contract test, rustdoc
+          (-D warnings), dependency checks
   deps    the dependency checks alone: SPEC 2's rules on each crate's dependency tree
+  schemathesis the OpenAPI contract test alone (part of ci): schemathesis against the mock
+          server (build it first: cargo build -p coach-plans-server --bin coach-plans)
   bench   every performance figure of SPEC 13 in one run (release builds first, then several
           minutes of measuring), written to target/bench/report.md; `bench --quick` uses
           100,000 plans and 2 s loads; `bench http` only the HTTP figures with 1,000 plans";

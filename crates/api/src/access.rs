@@ -16,8 +16,15 @@ use subtle::ConstantTimeEq;
 use crate::error::{ApiError, ECHO_CHARS};
 use crate::state::{ApiSettings, AppState};
 
-/// The paths served without the token. Everything else needs it: deny by default.
-pub(crate) const PUBLIC_PATHS: [&str; 4] = ["/", "/health", "/health/live", "/health/ready"];
+/// The paths served without the token. Everything else needs it: deny by default. The OpenAPI
+/// document is public so tools can read the contract before they hold a token.
+pub(crate) const PUBLIC_PATHS: [&str; 5] = [
+    "/",
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/api/openapi.json",
+];
 
 /// A route guard that passes requests carrying the configured token. Requests it turns away
 /// reach the resource's default service, [`refused`], which answers 401.

@@ -2,7 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -68,6 +68,7 @@ impl Api {
                 last_plan_count: AtomicU64::new(0),
                 charts,
                 chart_stats: Mutex::new(None),
+                openapi: OnceLock::new(),
             }),
         }
     }

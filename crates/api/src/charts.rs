@@ -6,9 +6,14 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use coach_plans_model::{Chart, ChartStatus, ImageKind, Plan, Sha256, shorten};
+use coach_plans_model::wire::ErrorBody;
+use coach_plans_model::{
+    Author, Channel, Chart, ChartStatus, CoachId, ImageKind, MessageId, Plan, PlanDate, PlanId,
+    PlanText, Sha256, Timestamp, shorten,
+};
 use coach_plans_service::{BlobStats, ChartStoreError};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{ApiError, ECHO_CHARS};
 use crate::respond;
@@ -23,6 +28,34 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `GET /api/v1/charts/{sha256}.{ext}`: the archived image's exact bytes. 404 for a name that
 /// is not 64 lowercase hex characters and a known extension, for an extension naming another
 /// type than the bytes are, for an unknown blob, and for a damaged one (removed, and logged).
+#[utoipa::path(
+    get,
+    path = "/api/v1/charts/{file}",
+    operation_id = "v1_chart",
+    tag = "charts",
+    summary = "An archived chart image, by the SHA-256 of its bytes",
+    description = "The exact bytes archived. The name never changes meaning, so answers may be cached for a year. Links come from plans (`archived_url`, and the compatibility endpoints' `charts`).",
+    params(
+        ("file" = String, Path, description = "`<sha256>.<ext>`: 64 lowercase hex digits, a dot, and `png`, `jpg`, `jpeg`, `gif` or `webp` (matching what the bytes are)", pattern = "^[0-9a-f]{64}\\.([Pp][Nn][Gg]|[Jj][Pp][Ee]?[Gg]|[Gg][Ii][Ff]|[Ww][Ee][Bb][Pp])$", example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.png"),
+        ("If-None-Match" = Option<String>, Header, description = "`\"<sha256>\"` from an earlier answer: 304"),
+    ),
+    responses(
+        (status = 200, description = "The image", content(
+            (ChartImage = "image/png"),
+            (ChartImage = "image/jpeg"),
+            (ChartImage = "image/gif"),
+            (ChartImage = "image/webp"),
+        ), headers(
+            ("ETag" = String, description = "`\"<sha256>\"`"),
+            ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
+        )),
+        (status = 304, description = "The client's copy (If-None-Match) is current", headers(
+            ("ETag" = String, description = "`\"<sha256>\"`"),
+            ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
+        )),
+        (status = 404, description = "No such chart: a malformed name, an extension other than the image's type, an unknown or damaged blob, or a server that does not archive charts", body = ErrorBody),
+    )
+)]
 pub(crate) async fn chart(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -64,6 +97,20 @@ pub(crate) async fn chart(
         .insert_header((header::ETAG, etag))
         .body(bytes))
 }
+
+/// The bytes of an archived image, for the OpenAPI document.
+pub(crate) struct ChartImage;
+
+impl utoipa::PartialSchema for ChartImage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("The image's bytes"))
+            .into()
+    }
+}
+
+impl ToSchema for ChartImage {}
 
 /// `{sha256}.{ext}`: 64 lowercase hex characters, a dot, an extension
 /// [`ImageKind::from_extension`] knows.
@@ -119,32 +166,100 @@ pub(crate) fn links(state: &AppState, plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// A plan as the native API shows it (`GET /api/v1/plans/{id}`, and each plan of a page): the
+/// stored plan's fields, with each chart's archive state as [`NativeChart`] shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NativePlan {
+    /// Stable across edits and replacements.
+    id: PlanId,
+    /// Whose plan it is.
+    coach: CoachId,
+    /// The trading day it is for.
+    date: PlanDate,
+    /// The plan itself.
+    text: PlanText,
+    /// Who posted it.
+    author: Author,
+    /// Where it was posted.
+    channel: Channel,
+    /// The Discord message that posted it, when known.
+    message_id: Option<MessageId>,
+    /// When it was first posted.
+    created_at: Timestamp,
+    /// When it was last edited or replaced; null until then.
+    edited_at: Option<Timestamp>,
+    /// Chart screenshots in the order attached.
+    charts: Vec<NativeChart>,
+    /// Whether it was deleted (always false here: deleted plans are not served).
+    deleted: bool,
+}
+
+/// A chart of a plan on the native API: what Discord said of the attachment, and whether our
+/// own copy is archived.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NativeChart {
+    /// Discord's link to the image (signed links expire; prefer `archived_url`).
+    url: String,
+    /// The attachment's file name, when known.
+    filename: Option<String>,
+    /// The type Discord reported, when known.
+    content_type: Option<String>,
+    /// The size Discord reported, in bytes, when known.
+    size: Option<u64>,
+    /// The chart's place among the plan's charts, from 0.
+    position: u32,
+    /// The archived image's SHA-256, once archived.
+    sha256: Option<Sha256>,
+    /// Where this API serves the archived image, once archived.
+    archived_url: Option<String>,
+    /// Discord's link (the same as `url`).
+    discord_url: String,
+    /// Where archiving stands.
+    status: ChartStatus,
+    /// Why archiving gave up, when it failed.
+    reason: Option<String>,
+}
+
 /// A plan as the native API shows it: the stored plan, each chart entry with `sha256`,
-/// `archived_url`, `discord_url`, `status` and `reason` added.
-pub(crate) fn native_plan(state: &AppState, plan: &Plan) -> Result<Value, ApiError> {
-    let mut value = serde_json::to_value(plan)
-        .map_err(|e| ApiError::Internal(format!("serializing a plan: {e}")))?;
-    if let Some(entries) = value.get_mut("charts").and_then(Value::as_array_mut) {
-        for (entry, chart) in entries.iter_mut().zip(&plan.charts) {
-            let Some(entry) = entry.as_object_mut() else {
-                continue;
-            };
-            // The stored archive state is shown as the fields below, not as the model's object.
-            entry.remove("archive");
+/// `archived_url`, `discord_url`, `status` and `reason` in place of the stored archive state.
+pub(crate) fn native_plan(state: &AppState, plan: &Plan) -> NativePlan {
+    let charts = plan
+        .charts
+        .iter()
+        .map(|chart| {
             let archive = chart.archive();
-            let fields = json!({
-                "sha256": archive.sha256.filter(|_| archive.status == ChartStatus::Archived),
-                "archived_url": archived_url(state, chart),
-                "discord_url": chart.url(),
-                "status": archive.status,
-                "reason": archive.reason.as_deref().filter(|_| archive.status == ChartStatus::Failed),
-            });
-            if let Value::Object(fields) = fields {
-                entry.extend(fields);
+            NativeChart {
+                url: chart.url().to_owned(),
+                filename: chart.filename().map(str::to_owned),
+                content_type: chart.content_type().map(str::to_owned),
+                size: chart.size(),
+                position: chart.position(),
+                sha256: archive
+                    .sha256
+                    .filter(|_| archive.status == ChartStatus::Archived),
+                archived_url: archived_url(state, chart),
+                discord_url: chart.url().to_owned(),
+                status: archive.status,
+                reason: archive
+                    .reason
+                    .clone()
+                    .filter(|_| archive.status == ChartStatus::Failed),
             }
-        }
+        })
+        .collect();
+    NativePlan {
+        id: plan.id,
+        coach: plan.coach.clone(),
+        date: plan.date,
+        text: plan.text.clone(),
+        author: plan.author.clone(),
+        channel: plan.channel.clone(),
+        message_id: plan.message_id,
+        created_at: plan.created_at.clone(),
+        edited_at: plan.edited_at.clone(),
+        charts,
+        deleted: plan.deleted,
     }
-    Ok(value)
 }
 
 /// The bytes of chart images stored, at most [`BYTES_STORED_MAX_AGE`] old; 0 when charts are

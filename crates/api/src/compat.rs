@@ -2,8 +2,9 @@
 //! messages, so its clients keep working unchanged.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use coach_plans_model::wire::ErrorBody;
 use coach_plans_model::wire::legacy::{
-    AllEntry, AllPlans, FoundPlan, History, HistoryRow, MissingPlan,
+    AllEntry, AllPlans, FoundPlan, History, HistoryRow, MissingPlan, PlanReply,
 };
 use coach_plans_model::{Coach, PlanDate, shorten};
 use coach_plans_service::{PlanRef, ServiceError};
@@ -16,6 +17,25 @@ use crate::respond;
 use crate::state::AppState;
 
 /// `GET /api/coach-plans/?coach=C&date=D`: the plan, or `{"plan": "No plan available ...", "charts": []}`.
+#[utoipa::path(
+    get,
+    path = "/api/coach-plans/",
+    operation_id = "coach_plan",
+    tag = "compatibility",
+    summary = "One coach's plan for a date (the Python version's endpoint)",
+    description = "The plan, or, when none was posted, `{\"plan\": \"No plan available for coach_<id> on <date>\", \"charts\": []}` with 200: clients test `plan.startswith(\"No\")`. Chart links are the archived copies once archived, Discord's links until then. Also served at `/api/coach-plans` (no trailing slash).",
+    params(
+        ("coach" = String, Query, description = "The coach: its id (`d`), in any case, with or without `coach_` (`coach_d`, `Coach_D`). Required.", example = "d"),
+        ("date" = Option<String>, Query, format = Date, description = "The trading day, `YYYY-MM-DD`; today in the server's time zone when absent.", example = "2024-05-10"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when the body is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The plan, or the missing-plan reply", body = PlanReply, headers(("ETag" = String, description = "Entity tag of the body; send it back in If-None-Match"))),
+        (status = 304, description = "The client's copy (If-None-Match) is current", headers(("ETag" = String, description = "Entity tag of the body"))),
+        (status = 400, description = "`coach` missing or unknown, or `date` not a date: `{\"error\": \"Missing required parameter: coach\"}`, `{\"error\": \"Invalid coach name 'x'. Valid coaches: d, i, s, n\"}`, `{\"error\": \"Invalid date 'x'. Use YYYY-MM-DD\"}`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))),
+    )
+)]
 pub(crate) async fn plan(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -49,6 +69,24 @@ pub(crate) async fn plan(
 }
 
 /// `GET /api/coach-plans/all?date=D`: `{"coach_d": {...}, ...}` for coaches with a live plan.
+#[utoipa::path(
+    get,
+    path = "/api/coach-plans/all",
+    operation_id = "coach_plans_all",
+    tag = "compatibility",
+    summary = "Every coach's plan for a date (the Python version's endpoint)",
+    description = "`coach_<id>` to plan, only for coaches with a live plan; `{}` when there is none.",
+    params(
+        ("date" = Option<String>, Query, format = Date, description = "The trading day, `YYYY-MM-DD`; today in the server's time zone when absent.", example = "2024-05-10"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when the body is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The plans by `coach_<id>`", body = BTreeMap<String, AllEntry>, headers(("ETag" = String, description = "Entity tag of the body; send it back in If-None-Match"))),
+        (status = 304, description = "The client's copy (If-None-Match) is current", headers(("ETag" = String, description = "Entity tag of the body"))),
+        (status = 400, description = "`date` is not a date: `{\"error\": \"Invalid date 'x'. Use YYYY-MM-DD\"}`", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))),
+    )
+)]
 pub(crate) async fn all(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -82,6 +120,25 @@ pub(crate) async fn all(
 }
 
 /// `GET /api/coach-plans/history?coach=C&date=D`: `{"history": [...]}`, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/coach-plans/history",
+    operation_id = "coach_plan_history",
+    tag = "compatibility",
+    summary = "The edit history of a coach's plan for a date (the Python version's endpoint)",
+    description = "Previous versions, newest first; an empty list when the plan was never edited or never posted.",
+    params(
+        ("coach" = String, Query, description = "The coach: its id (`d`), in any case, with or without `coach_`. Required.", example = "d"),
+        ("date" = Option<String>, Query, format = Date, description = "The trading day, `YYYY-MM-DD`; today in the server's time zone when absent.", example = "2024-05-10"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when the body is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "Previous versions, newest first", body = History, headers(("ETag" = String, description = "Entity tag of the body; send it back in If-None-Match"))),
+        (status = 304, description = "The client's copy (If-None-Match) is current", headers(("ETag" = String, description = "Entity tag of the body"))),
+        (status = 400, description = "`coach` missing or unknown, or `date` not a date (`{\"error\": ...}` as on `/api/coach-plans/`)", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))),
+    )
+)]
 pub(crate) async fn history(
     req: HttpRequest,
     state: web::Data<AppState>,

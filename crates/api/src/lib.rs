@@ -12,6 +12,7 @@ mod listen;
 mod metrics;
 mod middleware;
 mod native;
+mod openapi;
 mod ops;
 mod query;
 mod request_id;

@@ -1,11 +1,15 @@
 //! SPEC 6.2: the native `/api/v1` API.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use coach_plans_model::wire::{CoachInfo, CoachList, InvalidCursor, PlanHistory};
+use coach_plans_model::wire::{
+    CoachInfo, CoachList, ErrorBody, InvalidCursor, PageCursor, PlanHistory,
+};
 use coach_plans_model::{PlanDate, PlanId, UserId, shorten};
 use coach_plans_service::{AuthorFilter, PlanQuery, PlanRef};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::charts;
+use crate::charts::{self, NativePlan};
 use crate::error::{ApiError, ECHO_CHARS};
 use crate::query::{self, Query};
 use crate::respond;
@@ -17,7 +21,59 @@ const MAX_LIMIT: u32 = 500;
 /// The longest author name accepted as a filter.
 const MAX_AUTHOR_LEN: usize = 100;
 
+/// A page of `GET /api/v1/plans`: the model's `PlanPage`, with each plan as the native API
+/// shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NativePage {
+    /// The plans on this page, newest first.
+    plans: Vec<NativePlan>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    next_cursor: Option<PageCursor>,
+}
+
+/// A date parameter of the native API, for the OpenAPI document: `YYYY-MM-DD` or `today`.
+pub(crate) struct DateOrToday;
+
+impl utoipa::PartialSchema for DateOrToday {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type,
+        };
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["today"])),
+            )
+            .description(Some(
+                "A calendar date, YYYY-MM-DD, or `today` (in the server's time zone; any case)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for DateOrToday {}
+
 /// `GET /api/v1/coaches`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/coaches",
+    operation_id = "v1_coaches",
+    tag = "plans",
+    summary = "The roster: every coach, in configured order",
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when the body is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The roster", body = CoachList, headers(("ETag" = String, description = "Entity tag of the body; send it back in If-None-Match"))),
+        (status = 304, description = "The client's copy (If-None-Match) is current", headers(("ETag" = String, description = "Entity tag of the body"))),
+    )
+)]
 pub(crate) async fn coaches(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -33,6 +89,30 @@ pub(crate) async fn coaches(
 }
 
 /// `GET /api/v1/plans?date=&coach=&author=&from=&to=&limit=&cursor=`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plans",
+    operation_id = "v1_plans",
+    tag = "plans",
+    summary = "Live plans, newest first, one page at a time",
+    description = "Filters combine. Dates are `YYYY-MM-DD` or `today` (in the server's time zone); `date` is one day, `from`/`to` a range (inclusive), not both. Pass a page's `next_cursor` as `cursor` for the next page.",
+    params(
+        ("date" = Option<DateOrToday>, Query, description = "One trading day: `YYYY-MM-DD` or `today`", example = "2024-05-10"),
+        ("coach" = Option<String>, Query, description = "Only this coach (`d`, `coach_d`, any case)", example = "d"),
+        ("author" = Option<String>, Query, min_length = 1, max_length = 100, pattern = "\\S", description = "Only plans posted by this author: a Discord user id (digits) or a display name (1 to 100 characters)", example = "Coach D"),
+        ("from" = Option<DateOrToday>, Query, description = "The first trading day: `YYYY-MM-DD` or `today`", example = "2024-05-01"),
+        ("to" = Option<DateOrToday>, Query, description = "The last trading day: `YYYY-MM-DD` or `today`", example = "2024-05-10"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Plans per page, 1 to 500 (default 50)", example = 50),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}\\.[0-9]+$", example = "2024-05-10.42"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when the body is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "One page of plans", body = NativePage, headers(("ETag" = String, description = "Entity tag of the body; send it back in If-None-Match"))),
+        (status = 304, description = "The client's copy (If-None-Match) is current", headers(("ETag" = String, description = "Entity tag of the body"))),
+        (status = 400, description = "A parameter is malformed or out of range; `parameter` names it", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))),
+    )
+)]
 pub(crate) async fn plans(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -48,15 +128,35 @@ pub(crate) async fn plans(
         .plans
         .iter()
         .map(|plan| charts::native_plan(&state, plan))
-        .collect::<Result<Vec<_>, _>>()?;
-    // `PlanPage`'s shape, with each plan's chart entries as the native API shows them.
+        .collect();
     respond::tagged(
         &req,
-        &serde_json::json!({"plans": plans, "next_cursor": page.next}),
+        &NativePage {
+            plans,
+            next_cursor: page.next,
+        },
     )
 }
 
 /// `GET /api/v1/plans/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/plans/{id}",
+    operation_id = "v1_plan",
+    tag = "plans",
+    summary = "One live plan with its charts",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "The plan id (a positive whole number)", example = 1),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when the body is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The plan", body = NativePlan, headers(("ETag" = String, description = "Entity tag of the body; send it back in If-None-Match"))),
+        (status = 304, description = "The client's copy (If-None-Match) is current", headers(("ETag" = String, description = "Entity tag of the body"))),
+        (status = 400, description = "`id` is not a plan id (`parameter`: `id`)", body = ErrorBody),
+        (status = 404, description = "No live plan has this id (never posted, or deleted)", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))),
+    )
+)]
 pub(crate) async fn plan(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -68,13 +168,32 @@ pub(crate) async fn plan(
         .await
         .map_err(ApiError::from_service)?
     {
-        Some(plan) => respond::tagged(&req, &charts::native_plan(&state, &plan)?),
+        Some(plan) => respond::tagged(&req, &charts::native_plan(&state, &plan)),
         None => Err(ApiError::NotFound(format!("No plan with id {id}"))),
     }
 }
 
 /// `GET /api/v1/plans/{id}/history`: 404 only for a plan that never existed (a deleted plan
 /// still has its history).
+#[utoipa::path(
+    get,
+    path = "/api/v1/plans/{id}/history",
+    operation_id = "v1_plan_history",
+    tag = "plans",
+    summary = "A plan's previous versions, newest first",
+    description = "Deleted plans keep their history; 404 only for an id that never existed.",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "The plan id (a positive whole number)", example = 1),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304 when the body is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "Previous versions, newest first", body = PlanHistory, headers(("ETag" = String, description = "Entity tag of the body; send it back in If-None-Match"))),
+        (status = 304, description = "The client's copy (If-None-Match) is current", headers(("ETag" = String, description = "Entity tag of the body"))),
+        (status = 400, description = "`id` is not a plan id (`parameter`: `id`)", body = ErrorBody),
+        (status = 404, description = "No plan ever had this id", body = ErrorBody),
+        (status = 503, description = "The database is unavailable", body = ErrorBody, headers(("Retry-After" = String, description = "Seconds to wait"))),
+    )
+)]
 pub(crate) async fn history(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -15,11 +15,21 @@ use coach_plans_model::wire::{
     HealthReport, HealthStatus,
 };
 use coach_plans_service::{ChartCounts, StoreStats};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::respond::json;
 use crate::state::AppState;
 
 /// `GET /`: the service and its endpoints.
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "index",
+    tag = "operations",
+    summary = "What this service is, and its endpoints",
+    responses((status = 200, description = "The service's name, version and endpoints", body = Index))
+)]
 pub(crate) async fn index() -> HttpResponse {
     let endpoints = [
         ("health", "/health"),
@@ -41,6 +51,7 @@ pub(crate) async fn index() -> HttpResponse {
         ("v1_plan", "/api/v1/plans/<id>"),
         ("v1_plan_history", "/api/v1/plans/<id>/history"),
         ("v1_chart", "/api/v1/charts/<sha256>.<ext>"),
+        ("openapi", "/api/openapi.json"),
     ];
     json(
         StatusCode::OK,
@@ -90,6 +101,18 @@ async fn chart_counts(state: &AppState) -> Option<ChartCounts> {
 /// `GET /health`: 200 when the database is up (`healthy`, or `degraded` when the bot is
 /// disconnected outside mock mode or some charts could not be archived), 503 `unhealthy` when
 /// it is down.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "operations",
+    summary = "Health of the service and its components",
+    description = "`healthy`; `degraded` (still 200) when the Discord bot is disconnected outside mock mode or some charts could not be archived; `unhealthy` (503) when the database is down.",
+    responses(
+        (status = 200, description = "Healthy or degraded", body = HealthReport),
+        (status = 503, description = "Unhealthy: the database is down", body = HealthReport),
+    )
+)]
 pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
     let store = state.service.store_health();
     let stats = stats(&state).await;
@@ -133,21 +156,64 @@ pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `GET /health/live`: 200 while the process runs.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    operation_id = "health_live",
+    tag = "operations",
+    summary = "Liveness: 200 while the process runs",
+    responses((status = 200, description = "Alive", body = Liveness))
+)]
 pub(crate) async fn live() -> HttpResponse {
-    json(StatusCode::OK, &serde_json::json!({"status": "alive"}))
+    json(StatusCode::OK, &Liveness { status: "alive" })
+}
+
+/// The body of `GET /health/live`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Liveness {
+    /// Always `alive`.
+    #[schema(value_type = String, pattern = "^alive$")]
+    status: &'static str,
+}
+
+/// The body of `GET /health/ready`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Readiness {
+    /// `ready` or `not ready`.
+    #[schema(value_type = String, pattern = "^(ready|not ready)$")]
+    status: &'static str,
+    /// `up` when the database takes writes, else `down`.
+    database: ComponentStatus,
+    /// The Discord bot's state.
+    discord_bot: BotStatus,
 }
 
 /// `GET /health/ready`: 200 when the database takes writes and the bot is connected (or in
 /// mock mode), else 503.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    operation_id = "health_ready",
+    tag = "operations",
+    summary = "Readiness: the database takes writes and the bot is connected (or in mock mode)",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready", body = Readiness),
+    )
+)]
 pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let store = state.service.store_health();
     let BotHealth { status: bot, .. } = state.bot.bot_health();
     let ready = store.writable && matches!(bot, BotStatus::Connected | BotStatus::Mock);
-    let body = serde_json::json!({
-        "status": if ready { "ready" } else { "not ready" },
-        "database": if store.writable { "up" } else { "down" },
-        "discord_bot": bot,
-    });
+    let body = Readiness {
+        status: if ready { "ready" } else { "not ready" },
+        database: if store.writable {
+            ComponentStatus::Up
+        } else {
+            ComponentStatus::Down
+        },
+        discord_bot: bot,
+    };
     json(
         if ready {
             StatusCode::OK
@@ -159,6 +225,14 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// `GET /metrics`: the Python version's figures.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    summary = "Request and storage figures (the Python version's shape, plus charts)",
+    responses((status = 200, description = "The figures", body = Metrics))
+)]
 pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let (total, errors) = state.metrics.totals();
     let rate = if total == 0 {
@@ -204,6 +278,15 @@ async fn chart_metrics(state: &AppState) -> Option<ChartMetrics> {
 }
 
 /// `GET /metrics/prometheus`: Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics/prometheus",
+    operation_id = "metrics_prometheus",
+    tag = "operations",
+    summary = "Figures in Prometheus text format",
+    description = "Requests by route and status, a request duration histogram, plans stored, bot connected, cache, storage and chart figures.",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain; version=0.0.4; charset=utf-8"))
+)]
 pub(crate) async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
     let stats = stats(&state).await;
     let store = state.service.store_health();

@@ -5,7 +5,7 @@ use actix_web::{Resource, Route, guard, web};
 use coach_plans_config::Secret;
 
 use crate::access::{self, BearerToken, PUBLIC_PATHS};
-use crate::{charts, compat, native, ops};
+use crate::{charts, compat, native, openapi, ops};
 
 /// One route: its path pattern, its name (the `route` label of the metrics) and its handler.
 pub struct Endpoint {
@@ -31,8 +31,8 @@ impl Endpoint {
         route_label(self.name)
     }
 
-    /// Whether it is served without the bearer token (`/` and `/health*`); every other route
-    /// needs it when one is configured.
+    /// Whether it is served without the bearer token (`/`, `/health*` and the OpenAPI
+    /// document); every other route needs it when one is configured.
     pub fn is_public(&self) -> bool {
         PUBLIC_PATHS.contains(&self.path)
     }
@@ -82,6 +82,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
     }),
     endpoint("/api/v1/charts/{file}", "v1_chart", || {
         get().to(charts::chart)
+    }),
+    endpoint("/api/openapi.json", "openapi", || {
+        get().to(openapi::openapi_json)
     }),
 ];
 

@@ -2,7 +2,7 @@
 //! not from the module that assembles the app.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
@@ -10,7 +10,7 @@ use coach_plans_config::{ApiConfig, Secret};
 use coach_plans_service::{BlobStats, ChartStore, PlanService};
 
 use crate::bot_status::BotStatusSource;
-use crate::cache::ReadCache;
+use crate::cache::{Cached, ReadCache};
 use crate::metrics::Metrics;
 
 /// How the API behaves, from the `api` section of the configuration.
@@ -18,7 +18,8 @@ use crate::metrics::Metrics;
 pub struct ApiSettings {
     /// Origins allowed to call the API from a browser; empty means any (`*`).
     pub cors_origins: Vec<String>,
-    /// When set, every route except `/` and `/health*` needs `Authorization: Bearer <token>`.
+    /// When set, every route except `/`, `/health*` and `/api/openapi.json` needs
+    /// `Authorization: Bearer <token>`.
     pub auth_token: Option<Secret>,
     /// Worker threads; the number of CPUs when `None`.
     pub workers: Option<usize>,
@@ -80,6 +81,8 @@ pub(crate) struct AppState {
     /// The chart store's figures and when they were taken (its `stats` may walk a directory,
     /// so metrics reuse them for [`crate::charts::BYTES_STORED_MAX_AGE`]).
     pub(crate) chart_stats: Mutex<Option<(Instant, BlobStats)>>,
+    /// `GET /api/openapi.json`'s body, built on its first request.
+    pub(crate) openapi: OnceLock<Cached>,
 }
 
 /// Where archived charts are read and how their absolute URLs start.

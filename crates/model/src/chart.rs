@@ -32,6 +32,7 @@ pub struct Attachment {
 /// Besides what Discord said of the attachment, a chart carries its [`ChartArchive`]: whether
 /// our own copy of the image has been stored yet. A new chart is [`ChartStatus::Pending`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chart {
     url: String,
     filename: Option<String>,
@@ -47,6 +48,7 @@ pub struct Chart {
 
 /// Whether our own copy of a chart's image is stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ChartStatus {
     /// Not archived yet: waiting for its first download or for another try.
@@ -87,6 +89,7 @@ impl std::fmt::Display for ChartStatus {
 /// its blob's hash, size, type and time; pending or failed with the attempts made and, after
 /// a failed attempt, why.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ChartArchive {
     /// Where the archiving stands.

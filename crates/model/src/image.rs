@@ -117,6 +117,7 @@ impl<'de> Deserialize<'de> for Sha256 {
 /// The image types a chart may be, as judged by the bytes themselves (their signature), never
 /// by the name or the type a sender claims.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ImageKind {
     /// PNG.

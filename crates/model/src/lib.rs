@@ -6,6 +6,8 @@ mod date;
 mod display;
 mod ids;
 mod image;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod plan;
 mod text;
 pub mod wire;

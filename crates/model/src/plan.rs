@@ -9,6 +9,7 @@ use crate::{Chart, CoachId, HistoryId, MessageId, PlanDate, PlanId, PlanText, Ti
 ///
 /// Plans imported from the Python version have a name but no id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Author {
     /// The Discord user id; absent on rows imported from the Python version.
     pub id: Option<UserId>,
@@ -45,6 +46,7 @@ impl Author {
 
 /// The Discord channel a plan was posted in. Either part may be unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Channel {
     /// The channel id.
     pub id: Option<ChannelId>,
@@ -54,6 +56,7 @@ pub struct Channel {
 
 /// A coach's plan for one date.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
     /// Stable across edits and replacements.
     pub id: PlanId,
@@ -81,6 +84,7 @@ pub struct Plan {
 
 /// What a history entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum HistoryAction {
     /// The text (and maybe the charts) was edited.
@@ -114,6 +118,7 @@ impl HistoryAction {
 
 /// A version of a plan kept when it was edited, replaced or deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     /// The entry's id.
     pub id: HistoryId,

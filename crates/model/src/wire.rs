@@ -18,6 +18,7 @@ pub mod legacy {
 
     /// `GET /api/coach-plans/` when the plan exists.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct FoundPlan {
         /// The plan text.
         pub plan: String,
@@ -36,6 +37,7 @@ pub mod legacy {
     /// `GET /api/coach-plans/` when no plan was posted: the text starts with "No", which the
     /// Python version's clients test for.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct MissingPlan {
         /// `No plan available for coach_d on 2024-05-10`.
         pub plan: String,
@@ -70,6 +72,7 @@ pub mod legacy {
 
     /// One entry of `GET /api/coach-plans/all`, keyed by `coach_<id>`.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct AllEntry {
         /// The plan text.
         pub plan: String,
@@ -88,6 +91,7 @@ pub mod legacy {
 
     /// `GET /api/coach-plans/history`.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct History {
         /// Newest first.
         pub history: Vec<HistoryRow>,
@@ -95,6 +99,7 @@ pub mod legacy {
 
     /// One previous version, as the Python version listed it.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct HistoryRow {
         /// The history entry id.
         pub id: i64,
@@ -151,6 +156,7 @@ pub mod legacy {
 
     /// `GET /`: what the service is and where its endpoints are.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct Index {
         /// The service name.
         pub name: String,
@@ -164,6 +170,7 @@ pub mod legacy {
 
     /// `GET /metrics`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct Metrics {
         /// When the figures were taken (RFC 3339, UTC).
         pub timestamp: String,
@@ -180,6 +187,7 @@ pub mod legacy {
 
     /// Chart archiving figures in `GET /metrics`.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct ChartMetrics {
         /// Charts of live plans archived.
         pub charts_archived: u64,
@@ -193,6 +201,7 @@ pub mod legacy {
 
     /// Request counts in `GET /metrics`.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct RequestMetrics {
         /// All requests served.
         pub total: u64,
@@ -206,6 +215,7 @@ pub mod legacy {
 
     /// Storage figures in `GET /metrics`.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
     pub struct DatabaseMetrics {
         /// Live plans.
         pub total_plans: u64,
@@ -220,6 +230,7 @@ pub mod legacy {
 
 /// `GET /health`: overall status and each component's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthReport {
     /// `healthy`, `degraded` or `unhealthy`.
     pub status: HealthStatus,
@@ -231,6 +242,7 @@ pub struct HealthReport {
 
 /// Overall health.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     /// Everything works.
@@ -244,6 +256,7 @@ pub enum HealthStatus {
 
 /// The components of [`HealthReport`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthComponents {
     /// The database.
     pub database: DatabaseHealth,
@@ -257,6 +270,7 @@ pub struct HealthComponents {
 /// Chart archiving's part of the health report: charts of live plans by archive state. Any
 /// `failed` makes the report `degraded`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChartHealth {
     /// Archived.
     pub archived: u64,
@@ -268,6 +282,7 @@ pub struct ChartHealth {
 
 /// The database's part of the health report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatabaseHealth {
     /// `up` or `down`.
     pub status: ComponentStatus,
@@ -287,6 +302,7 @@ fn is_zero(n: &u64) -> bool {
 
 /// Up or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ComponentStatus {
     /// Working.
@@ -297,6 +313,7 @@ pub enum ComponentStatus {
 
 /// The Discord bot's part of the health report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BotHealth {
     /// `connected`, `disconnected` or `mock`.
     pub status: BotStatus,
@@ -310,6 +327,7 @@ pub struct BotHealth {
 
 /// The Discord bot's connection state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum BotStatus {
     /// Connected to the Discord gateway.
@@ -325,6 +343,7 @@ pub enum BotStatus {
 /// The compatibility endpoints answer 400s with `error` alone, as the Python version did;
 /// everything else carries both, and `parameter` names the offending query parameter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// A short title, or the whole message on the compatibility endpoints.
     pub error: String,
@@ -338,6 +357,7 @@ pub struct ErrorBody {
 
 /// A coach as listed by `GET /api/v1/coaches`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoachInfo {
     /// The id, such as `d`.
     pub id: CoachId,
@@ -362,6 +382,7 @@ impl From<&Coach> for CoachInfo {
 
 /// `GET /api/v1/coaches`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CoachList {
     /// The roster in configured order.
     pub coaches: Vec<CoachInfo>,
@@ -369,6 +390,7 @@ pub struct CoachList {
 
 /// `GET /api/v1/plans`: one page of live plans, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanPage {
     /// The plans on this page.
     pub plans: Vec<Plan>,
@@ -378,6 +400,7 @@ pub struct PlanPage {
 
 /// `GET /api/v1/plans/{id}/history`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanHistory {
     /// The plan's id.
     pub plan_id: PlanId,

@@ -11,8 +11,14 @@ use crate::helpers::{TODAY, TestApp, spawn_app_with};
 const TOKEN: &str = "walk-the-routes-token";
 /// Text only the posted plan contains: a response that holds it leaked plan data.
 const MARKER: &str = "MARKER-7f3a plan text";
-/// The routes SPEC 6.3 keeps open when a token is configured.
-const PUBLIC: [&str; 4] = ["/", "/health", "/health/live", "/health/ready"];
+/// The routes SPEC 6.3 keeps open when a token is configured, and the OpenAPI document (SPEC 17).
+const PUBLIC: [&str; 5] = [
+    "/",
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/api/openapi.json",
+];
 
 fn with_token() -> TestApp {
     let settings = ApiSettings {

@@ -7,5 +7,6 @@ mod charts;
 mod compat;
 mod helpers;
 mod native;
+mod openapi;
 mod ops;
 mod protocol;
