@@ -64,7 +64,11 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Reply
             body: body.clone(),
             authorized,
         });
-        if authorized {
+        if let Some(reply) =
+            super::interactions::route(&mut state, &method, &path, &body, authorized)
+        {
+            reply
+        } else if authorized {
             route(&shared, &mut state, &method, &path, &body, &local)
         } else {
             json_reply(
