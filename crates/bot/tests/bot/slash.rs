@@ -310,3 +310,47 @@ async fn a_channel_off_the_allow_list_gets_an_ephemeral_no() {
     assert!(todays_plan(&handler, "d").await.is_none());
     bot.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_roles_from_the_interaction_make_an_admin() {
+    let fake = FakeDiscord::start().await.unwrap();
+    let admins = ServiceSettings {
+        admin_role_ids: vec![coach_plans_model::RoleId::new(77).unwrap()],
+        ..ServiceSettings::default()
+    };
+    let handler = handler_with(service_with(admins), CommandSettings::default());
+    let bot = SlashBot::start(&fake, handler.clone(), Duration::from_secs(2)).await;
+    let edit = |user: u64, name: &str, text: &str| {
+        FakeInteraction::new(CHANNEL, user, name, "edit")
+            .text("text", text)
+            .text("coach", "d")
+    };
+    let dana = fake.send_interaction(
+        FakeInteraction::new(CHANNEL, DANA, "dana", "plan")
+            .text("coach", "d")
+            .text("text", "dana's plan"),
+    );
+    answers(&fake, dana, 1).await.unwrap();
+    let not_admin = fake.send_interaction(edit(EVE, "eve", "not an admin"));
+    let refused = &answers(&fake, not_admin, 1).await.unwrap()[0];
+    assert!(refused.is_ephemeral(), "{refused:?}");
+    assert!(
+        refused
+            .content
+            .as_deref()
+            .is_some_and(|c| c.starts_with("❌ You can't edit this plan")),
+        "{refused:?}"
+    );
+    let admin = fake.send_interaction(edit(EVE, "eve", "an admin now").roles(&[5, 77]));
+    let done = &answers(&fake, admin, 1).await.unwrap()[0];
+    assert!(!done.is_ephemeral());
+    assert!(
+        done.content
+            .as_deref()
+            .is_some_and(|c| c.starts_with("✅ Plan edited")),
+        "{done:?}"
+    );
+    let plan = todays_plan(&handler, "d").await.unwrap();
+    assert_eq!(plan.text.as_str(), "an admin now");
+    bot.shutdown().await;
+}
