@@ -8,6 +8,7 @@ use http_body_util::Full;
 use hyper::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
+use super::rest::json_reply;
 use super::{APPLICATION_ID, BOT_USER_ID, GUILD_ID, MESSAGE_ID_BASE, State};
 use crate::message::FakeAttachment;
 
@@ -423,15 +424,5 @@ fn error(status: StatusCode, message: &str, code: u32) -> Reply {
 fn empty(status: StatusCode) -> Reply {
     let mut reply = Response::new(Full::new(Bytes::new()));
     *reply.status_mut() = status;
-    reply
-}
-
-fn json_reply(status: StatusCode, body: &Value) -> Reply {
-    let mut reply = Response::new(Full::new(Bytes::from(body.to_string())));
-    *reply.status_mut() = status;
-    reply.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
     reply
 }

@@ -274,7 +274,7 @@ fn refresh_urls(state: &super::State, body: &str, host: &str) -> Reply {
     json_reply(StatusCode::OK, &json!({ "refreshed_urls": refreshed }))
 }
 
-fn json_reply(status: StatusCode, body: &Value) -> Reply {
+pub(super) fn json_reply(status: StatusCode, body: &Value) -> Reply {
     text_reply(status, body.to_string())
 }
 

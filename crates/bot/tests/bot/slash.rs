@@ -9,15 +9,9 @@ use coach_plans_config::SlashCommands;
 use coach_plans_fake_discord::{
     AnswerKind, FakeDiscord, FakeInteraction, InteractionAnswer, WaitTimedOut,
 };
-use coach_plans_model::{
-    Author, ChannelId, ChartId, CoachId, HistoryEntry, ImageKind, Plan, PlanDate, PlanId, Sha256,
-    Timestamp,
-};
+use coach_plans_model::ChannelId;
 use coach_plans_service::{PlanService, ServiceSettings};
-use coach_plans_storage::{
-    ChartCounts, ChartRef, ImportReport, MemoryStore, NewPlan, PlanQuery, PlanStore, Revision,
-    StoreError, StoreHealth, StoreStats,
-};
+use coach_plans_storage::testing::{Call, FaultyStore};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -67,121 +61,50 @@ async fn answers(
     .await
 }
 
-/// A store whose plan writes and plan lookups wait until the test opens the gate: storage
-/// that is slow.
-struct GatedStore {
-    inner: MemoryStore,
-    open: Mutex<bool>,
-    opened: Condvar,
-}
+/// Slow storage: while the gate is closed, plan lookups and writes wait for the test to open
+/// it.
+#[derive(Clone, Default)]
+struct Gate(Arc<(Mutex<bool>, Condvar)>);
 
-impl GatedStore {
-    fn new() -> Self {
-        Self {
-            inner: MemoryStore::new(),
-            open: Mutex::new(false),
-            opened: Condvar::new(),
-        }
-    }
-
+impl Gate {
     fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
+        *self.0.0.lock().unwrap() = true;
+        self.0.1.notify_all();
     }
 
     fn close(&self) {
-        *self.open.lock().unwrap() = false;
+        *self.0.0.lock().unwrap() = false;
     }
 
-    fn wait_open(&self) {
-        let mut open = self.open.lock().unwrap();
+    fn wait(&self) {
+        let mut open = self.0.0.lock().unwrap();
         while !*open {
-            open = self.opened.wait(open).unwrap();
+            open = self.0.1.wait(open).unwrap();
         }
     }
-}
 
-impl PlanStore for GatedStore {
-    fn create_plan(&self, plan: NewPlan) -> Result<Plan, StoreError> {
-        self.wait_open();
-        self.inner.create_plan(plan)
-    }
-    fn revise_plan(&self, id: PlanId, revision: Revision) -> Result<Plan, StoreError> {
-        self.wait_open();
-        self.inner.revise_plan(id, revision)
-    }
-    fn delete_plan(&self, id: PlanId, by: Author, at: Timestamp) -> Result<Plan, StoreError> {
-        self.inner.delete_plan(id, by, at)
-    }
-    fn plan(&self, id: PlanId) -> Result<Option<Plan>, StoreError> {
-        self.inner.plan(id)
-    }
-    fn live_plan(&self, coach: &CoachId, date: PlanDate) -> Result<Option<Plan>, StoreError> {
-        self.wait_open();
-        self.inner.live_plan(coach, date)
-    }
-    fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError> {
-        self.wait_open();
-        self.inner.plans_for(coach, date)
-    }
-    fn list_plans(&self, query: &PlanQuery) -> Result<Vec<Plan>, StoreError> {
-        self.inner.list_plans(query)
-    }
-    fn history(&self, id: PlanId) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.inner.history(id)
-    }
-    fn stats(&self) -> Result<StoreStats, StoreError> {
-        self.inner.stats()
-    }
-    fn import_plans(&self, plans: &[NewPlan]) -> Result<ImportReport, StoreError> {
-        self.inner.import_plans(plans)
-    }
-    fn health(&self) -> StoreHealth {
-        self.inner.health()
-    }
-    fn charts_to_archive(&self, limit: u32) -> Result<Vec<ChartRef>, StoreError> {
-        self.inner.charts_to_archive(limit)
-    }
-    fn record_chart_archived(
-        &self,
-        chart: ChartId,
-        sha256: &Sha256,
-        size: u64,
-        image: ImageKind,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .record_chart_archived(chart, sha256, size, image, at)
-    }
-    fn record_chart_failure(
-        &self,
-        chart: ChartId,
-        reason: &str,
-        attempts: u32,
-        last: bool,
-    ) -> Result<(), StoreError> {
-        self.inner
-            .record_chart_failure(chart, reason, attempts, last)
-    }
-    fn record_chart_url(&self, chart: ChartId, url: &str) -> Result<(), StoreError> {
-        self.inner.record_chart_url(chart, url)
-    }
-    fn requeue_failed_charts(&self) -> Result<u64, StoreError> {
-        self.inner.requeue_failed_charts()
-    }
-    fn requeue_charts_of_blob(&self, sha256: &Sha256, reason: &str) -> Result<u64, StoreError> {
-        self.inner.requeue_charts_of_blob(sha256, reason)
-    }
-    fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
-        self.inner.chart_counts()
+    /// A store behind this gate (closed to begin with).
+    fn store(&self) -> Arc<FaultyStore> {
+        let store = FaultyStore::new();
+        let gate = self.clone();
+        store.before_each(move |call| {
+            if matches!(
+                call,
+                Call::LivePlan | Call::PlansFor | Call::CreatePlan | Call::RevisePlan
+            ) {
+                gate.wait();
+            }
+            Ok(())
+        });
+        Arc::new(store)
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_store_gets_a_deferred_answer_then_the_reply_in_the_original_response() {
     let fake = FakeDiscord::start().await.unwrap();
-    let store = Arc::new(GatedStore::new());
-    let service = PlanService::new(store.clone(), ServiceSettings::default());
+    let gate = Gate::default();
+    let service = PlanService::new(gate.store(), ServiceSettings::default());
     let handler = CommandHandler::new(service, CommandSettings::default());
     let bot = SlashBot::start(&fake, handler.clone(), Duration::from_millis(20)).await;
 
@@ -194,7 +117,7 @@ async fn a_slow_store_gets_a_deferred_answer_then_the_reply_in_the_original_resp
     let deferred = answers(&fake, id, 1).await.unwrap();
     assert_eq!(deferred[0].kind, AnswerKind::Callback(5), "{deferred:?}");
     assert_eq!(deferred[0].status, 204);
-    store.open();
+    gate.open();
 
     let all = answers(&fake, id, 2).await.unwrap();
     let edit = &all[1];
@@ -220,9 +143,9 @@ async fn a_slow_store_gets_a_deferred_answer_then_the_reply_in_the_original_resp
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_after_a_deferral_replaces_the_public_thinking_message_with_an_ephemeral_one() {
     let fake = FakeDiscord::start().await.unwrap();
-    let store = Arc::new(GatedStore::new());
-    store.open();
-    let service = PlanService::new(store.clone(), ServiceSettings::default());
+    let gate = Gate::default();
+    gate.open();
+    let service = PlanService::new(gate.store(), ServiceSettings::default());
     let handler = CommandHandler::new(service, CommandSettings::default());
     let bot = SlashBot::start(&fake, handler, Duration::from_millis(20)).await;
     let dana = fake.send_interaction(
@@ -234,7 +157,7 @@ async fn a_refusal_after_a_deferral_replaces_the_public_thinking_message_with_an
     assert_eq!(first[0].kind, AnswerKind::Callback(4), "{first:?}");
     assert!(!first[0].is_ephemeral());
 
-    store.close();
+    gate.close();
     let eve = fake.send_interaction(
         FakeInteraction::new(CHANNEL, EVE, "eve", "plan")
             .text("coach", "d")
@@ -242,7 +165,7 @@ async fn a_refusal_after_a_deferral_replaces_the_public_thinking_message_with_an
     );
     let deferred = answers(&fake, eve, 1).await.unwrap();
     assert_eq!(deferred[0].kind, AnswerKind::Callback(5), "{deferred:?}");
-    store.open();
+    gate.open();
     let all = answers(&fake, eve, 3).await.unwrap();
     assert_eq!(all[1].kind, AnswerKind::DeleteOriginal, "{all:?}");
     assert_eq!(all[2].kind, AnswerKind::Followup, "{all:?}");
