@@ -247,12 +247,14 @@ impl CommandHandler {
             Ok(reply) => Ok(reply),
             Err(error) => {
                 match &error {
-                    ServiceError::Internal(_) => log::error!("!{} failed: {error}", name.as_str()),
+                    ServiceError::Internal(_) => {
+                        log::error!("{prefix}{} failed: {error}", name.as_str())
+                    }
                     ServiceError::Unavailable(_) => {
-                        log::warn!("!{} failed: {error}", name.as_str())
+                        log::warn!("{prefix}{} failed: {error}", name.as_str())
                     }
                     _ => log::info!(
-                        "!{} refused for {} ({}): {error}",
+                        "{prefix}{} refused for {} ({}): {error}",
                         name.as_str(),
                         message.author_name,
                         message.author_id
