@@ -240,6 +240,15 @@ impl State {
     }
 }
 
+impl State {
+    /// Sends GUILD_CREATE for a guild the bot joins, in the short form Discord uses for a guild
+    /// that is not available yet (`{"id", "unavailable": true}`): enough to name the guild.
+    pub(super) fn send_guild_create(&mut self, guild_id: u64) {
+        let json = json!({ "id": guild_id.to_string(), "unavailable": true });
+        self.dispatch("GUILD_CREATE", &json.to_string(), true);
+    }
+}
+
 type Reply = Response<Full<Bytes>>;
 
 /// The interaction and command routes; `None` for any other path. Interaction routes are

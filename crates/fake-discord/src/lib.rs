@@ -324,6 +324,12 @@ impl FakeDiscord {
         id
     }
 
+    /// Sends GUILD_CREATE for `guild_id` (its short, unavailable form): the bot joined a guild.
+    pub fn send_guild_create(&self, guild_id: u64) {
+        self.shared.lock().send_guild_create(guild_id);
+        self.shared.bump();
+    }
+
     /// Sends op 7 RECONNECT: the shard should close and resume.
     pub fn request_reconnect(&self) {
         let mut state = self.shared.lock();

@@ -20,6 +20,10 @@ const EVE: u64 = 400_000_000_000_000_043;
 
 /// The Message Content intent's bit in IDENTIFY.
 const MESSAGE_CONTENT: u64 = 1 << 15;
+/// The GUILDS intent's bit in IDENTIFY.
+const GUILDS: u64 = 1;
+/// A guild the bot joins after READY.
+const JOINED_LATER: u64 = 1_000_000_000_000_000_077;
 
 async fn start_fake(message_content_intent: bool) -> FakeDiscord {
     FakeDiscord::builder()
@@ -170,7 +174,8 @@ async fn commands_are_registered_once_and_not_again_on_a_restart_with_the_same_c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guild_commands_are_registered_in_the_guilds_from_ready_and_off_registers_nothing() {
+async fn guild_commands_are_registered_in_the_guilds_from_ready_and_joined_and_off_registers_nothing()
+ {
     let fake = start_fake(true).await;
     let app = spawn_app(|config| {
         against(&fake)(config);
@@ -183,6 +188,15 @@ async fn guild_commands_are_registered_in_the_guilds_from_ready_and_off_register
     .await
     .unwrap();
     assert_eq!(fake.seen().command_requests("PUT", None), 0);
+    // GUILDS is asked for, so that a guild joined later is heard of.
+    assert_ne!(fake.seen().identify_intents[0] & GUILDS, 0);
+    fake.send_guild_create(JOINED_LATER);
+    fake.wait_until("the commands registered in the guild joined", |seen| {
+        (seen.command_requests("PUT", Some(JOINED_LATER)) >= 1).then_some(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(fake.seen().command_requests("PUT", Some(GUILD_ID)), 1);
     assert_eq!(app.stop().await, Exit::Ok);
 
     let fake = start_fake(true).await;
@@ -244,7 +258,7 @@ async fn without_the_message_content_intent_only_slash_commands_work() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_interaction_is_logged_and_the_next_one_is_answered() {
+async fn an_expired_interaction_does_not_stop_the_bot_and_the_next_one_is_answered() {
     let fake = start_fake(true).await;
     let app = spawn_app(against(&fake)).await;
     fake.wait_for_ready(1).await.unwrap();
