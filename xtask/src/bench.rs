@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::{cargo, workspace_root};
 
 mod random;
+mod slash;
 
 /// Options: `--quick` measures 100,000 plans instead of 1,000,000 and runs each load for 2 s;
 /// `http` measures only the HTTP figures with 1,000 plans (the ceiling, the four endpoints and
@@ -30,6 +31,9 @@ struct Options {
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "random") {
         return random::run(args);
+    }
+    if args.iter().any(|a| a == "slash") {
+        return slash::run(args);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let http_only = args.iter().any(|a| a == "http");

@@ -6,7 +6,7 @@ use coach_plans_service::{
     Actor, NewPost, PlanEdit, PlanRef, PlanService, RefusedChange, ServiceError,
 };
 
-use crate::parse::{Command, CommandName, parse};
+use crate::parse::{Command, CommandName, ParseError, parse};
 use crate::reply::{self, MAX_MESSAGE_CHARS, split_reply};
 
 /// A chat message as the command layer sees it, whatever delivered it (the Discord gateway, the
@@ -74,6 +74,34 @@ impl IncomingMessage {
             name: self.channel_name.as_ref().map(|name| format!("#{name}")),
         }
     }
+}
+
+/// How a command was written, for the wording of usage lines and examples in replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandStyle {
+    /// A chat message starting with the configured prefix (`!plan d ...`).
+    Prefix,
+    /// A Discord slash command (`/plan coach:d text:...`); replies name commands as `/plan`.
+    Slash,
+}
+
+impl CommandStyle {
+    fn prefix(self, settings: &CommandSettings) -> &str {
+        match self {
+            Self::Prefix => &settings.prefix,
+            Self::Slash => "/",
+        }
+    }
+}
+
+/// The answer to one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The messages to post, in order, each at most 2000 characters; never empty.
+    pub messages: Vec<String>,
+    /// Whether the command was refused or failed (a ❌ reply): slash commands show such
+    /// answers to the caller alone.
+    pub refused: bool,
 }
 
 /// What the command layer needs from configuration.
@@ -149,22 +177,53 @@ impl CommandHandler {
         if !self.listens_to(message) {
             return Vec::new();
         }
-        let roster = self.service.roster();
-        let prefix = self.settings.prefix.as_str();
-        let reply = match parse(&message.content, prefix, roster) {
-            None => return Vec::new(),
-            Some(Err(error)) => {
+        match parse(
+            &message.content,
+            &self.settings.prefix,
+            self.service.roster(),
+        ) {
+            None => Vec::new(),
+            Some(parsed) => {
+                self.answer(parsed, message, CommandStyle::Prefix)
+                    .await
+                    .messages
+            }
+        }
+    }
+
+    /// Carries out a command however it was written (parsed from a message's text, or built
+    /// from a slash command's options) and words the answer: the one path every command takes,
+    /// so that rules, authorization and wording are the same whatever delivered it. `message`
+    /// gives the author, roles, channel and attachments; its text is not read here.
+    pub async fn answer(
+        &self,
+        parsed: Result<Command, ParseError>,
+        message: &IncomingMessage,
+        style: CommandStyle,
+    ) -> Answer {
+        let prefix = style.prefix(&self.settings);
+        let (text, refused) = match parsed {
+            Err(error) => {
                 log::debug!(
                     "command refused: {error} (author {} ({}), channel {})",
                     message.author_name,
                     message.author_id,
                     message.channel_id
                 );
-                reply::parse_error(prefix, &error, roster, !message.attachments.is_empty())
+                let roster = self.service.roster();
+                let has_attachments = !message.attachments.is_empty();
+                let text = reply::parse_error(prefix, &error, roster, has_attachments);
+                (text, true)
             }
-            Some(Ok(command)) => self.run(command, message).await,
+            Ok(command) => match self.run(command, message, prefix).await {
+                Ok(text) => (text, false),
+                Err(text) => (text, true),
+            },
         };
-        split_reply(&reply, MAX_MESSAGE_CHARS)
+        Answer {
+            messages: split_reply(&text, MAX_MESSAGE_CHARS),
+            refused,
+        }
     }
 
     /// The replies telling an author that a change held while the database was unavailable was
@@ -175,25 +234,37 @@ impl CommandHandler {
         split_reply(&text, MAX_MESSAGE_CHARS)
     }
 
-    async fn run(&self, command: Command, message: &IncomingMessage) -> String {
+    /// The reply to a command: `Err` when it was refused or failed.
+    async fn run(
+        &self,
+        command: Command,
+        message: &IncomingMessage,
+        prefix: &str,
+    ) -> Result<String, String> {
         let name = command.name();
         log_received(&command, message);
-        match self.execute(command, message).await {
-            Ok(reply) => reply,
+        match self.execute(command, message, prefix).await {
+            Ok(reply) => Ok(reply),
             Err(error) => {
                 match &error {
-                    ServiceError::Internal(_) => log::error!("!{} failed: {error}", name.as_str()),
+                    ServiceError::Internal(_) => {
+                        log::error!("{prefix}{} failed: {error}", name.as_str())
+                    }
                     ServiceError::Unavailable(_) => {
-                        log::warn!("!{} failed: {error}", name.as_str())
+                        log::warn!("{prefix}{} failed: {error}", name.as_str())
                     }
                     _ => log::info!(
-                        "!{} refused for {} ({}): {error}",
+                        "{prefix}{} refused for {} ({}): {error}",
                         name.as_str(),
                         message.author_name,
                         message.author_id
                     ),
                 }
-                reply::service_error(&error, self.service.roster(), self.service.today())
+                Err(reply::service_error(
+                    &error,
+                    self.service.roster(),
+                    self.service.today(),
+                ))
             }
         }
     }
@@ -202,6 +273,7 @@ impl CommandHandler {
         &self,
         command: Command,
         message: &IncomingMessage,
+        prefix: &str,
     ) -> Result<String, ServiceError> {
         let service = &self.service;
         let roster = service.roster();
@@ -233,7 +305,7 @@ impl CommandHandler {
             }
             Command::Delete { target } => {
                 let plan = service.delete_plan(&actor, target).await?;
-                reply::deleted(roster, &plan, &self.settings.prefix)
+                reply::deleted(roster, &plan, prefix)
             }
             Command::Plans { date } => {
                 let date = date.unwrap_or_else(|| service.today());
@@ -249,7 +321,7 @@ impl CommandHandler {
                 )
             }
             Command::History { target } => reply::history(roster, &service.history(target).await?),
-            Command::Help { topic } => reply::help(&self.settings.prefix, topic, roster),
+            Command::Help { topic } => reply::help(prefix, topic, roster),
         })
     }
 }

@@ -312,7 +312,7 @@ fn optional_date(args: &str) -> Result<(Option<PlanDate>, &str), ParseError> {
     Ok((Some(PlanDate::parse(token)?), rest))
 }
 
-fn text_argument(name: CommandName, rest: &str) -> Result<PlanText, ParseError> {
+pub(crate) fn text_argument(name: CommandName, rest: &str) -> Result<PlanText, ParseError> {
     PlanText::parse(rest).map_err(|error| match error {
         InvalidPlanText::Empty => ParseError::MissingText { command: name },
         other => ParseError::BadText(other),

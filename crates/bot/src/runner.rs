@@ -25,18 +25,36 @@ use twilight_model::id::Id;
 
 use crate::handler::{CommandHandler, IncomingMessage};
 use crate::settings::{GatewaySettings, InvalidSettings};
+use crate::slash::gateway::{self as slash, Registrar};
 use crate::state::BotState;
 
 /// Guild messages and their content: Message Content is a privileged intent that must be
 /// enabled in the Discord developer portal (docs/discord-setup.md).
 const INTENTS: Intents = Intents::GUILD_MESSAGES.union(Intents::MESSAGE_CONTENT);
 
+/// The intents asked for: [`INTENTS`], or none of the message intents when the Message Content
+/// intent is off (messages would arrive empty; only slash commands work); GUILDS for
+/// guild-scoped slash commands, to hear of servers joined later (GUILD_CREATE).
+fn intents(settings: &GatewaySettings) -> Intents {
+    let messages = if settings.message_content_intent {
+        INTENTS
+    } else {
+        Intents::empty()
+    };
+    match settings.slash_commands {
+        coach_plans_config::SlashCommands::Guild => messages | Intents::GUILDS,
+        _ => messages,
+    }
+}
+
 /// The gateway events the runner reads; closes are always delivered.
 const EVENTS: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::RESUMED)
     .union(EventTypeFlags::MESSAGE_CREATE)
     .union(EventTypeFlags::GATEWAY_RECONNECT)
-    .union(EventTypeFlags::GATEWAY_INVALIDATE_SESSION);
+    .union(EventTypeFlags::GATEWAY_INVALIDATE_SESSION)
+    .union(EventTypeFlags::INTERACTION_CREATE)
+    .union(EventTypeFlags::GUILD_CREATE);
 
 /// How long a shutdown waits for Discord to answer the close frame, and for replies in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -180,7 +198,7 @@ impl DiscordBot {
                 limit.total,
             )
         };
-        let mut config = ConfigBuilder::new(token, INTENTS).queue(queue);
+        let mut config = ConfigBuilder::new(token, intents(&self.settings)).queue(queue);
         if let Some(url) = gateway_url {
             config = config.proxy_url(url);
         }
@@ -207,6 +225,10 @@ impl DiscordBot {
             ))
         });
 
+        let mut registrar = Registrar::new(
+            self.settings.slash_commands,
+            self.handler.service().roster(),
+        );
         let mut session = Session {
             bot_user_id: None,
             readies: 0,
@@ -242,6 +264,8 @@ impl DiscordBot {
                 Event::Ready(ready) => {
                     session.readies += 1;
                     session.bot_user_id = UserId::new(ready.user.id.get());
+                    let guilds = ready.guilds.iter().map(|guild| guild.id);
+                    registrar.on_ready(&http, ready.application.id, guilds);
                     self.state.set_connected();
                     log::info!(
                         "connected to Discord as {} ({})",
@@ -282,6 +306,15 @@ impl DiscordBot {
                         "Discord closed the gateway connection (close code {code}); reconnecting"
                     );
                 }
+                Event::InteractionCreate(created) => {
+                    let defer_after = self.settings.defer_after;
+                    if let Some(received) = slash::receive(&http, created.0, defer_after) {
+                        let _ = jobs.send(Job::Slash(Box::new(received)));
+                    }
+                }
+                Event::GuildCreate(guild) => registrar.on_guild(&http, guild.id()),
+                // Without the Message Content intent only slash commands are answered.
+                Event::MessageCreate(_) if !self.settings.message_content_intent => {}
                 Event::MessageCreate(created) => {
                     let Some(message) = incoming(&created) else {
                         continue;
@@ -445,6 +478,8 @@ impl Session {
 enum Job {
     Message(Box<IncomingMessage>),
     CatchUp(Vec<(ChannelId, MessageId)>),
+    /// A slash command, carried out in turn with messages.
+    Slash(Box<slash::Received>),
 }
 
 /// Carries out commands one at a time, in the order received, so that a post followed by an
@@ -472,6 +507,7 @@ impl Worker {
             match job {
                 Job::Message(message) => self.message(*message).await,
                 Job::CatchUp(anchors) => self.catch_up(anchors).await,
+                Job::Slash(received) => slash::answer(&self.handler, *received).await,
             }
         }
         // The last replies go out before the worker ends.

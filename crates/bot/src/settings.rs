@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use coach_plans_config::{DiscordConfig, Secret};
+use coach_plans_config::{DiscordConfig, Secret, SlashCommands};
 
 /// Connection settings of the gateway runner. `Debug` never shows the token.
 #[derive(Debug, Clone)]
@@ -23,7 +23,19 @@ pub struct GatewaySettings {
     /// After a new session follows a lost one, read the allowed channels' messages since the
     /// last one seen and handle the commands missed meanwhile (Discord does not replay them).
     pub catch_up: bool,
+    /// Where the slash commands are registered at READY (`discord.slash_commands`).
+    pub slash_commands: SlashCommands,
+    /// Whether to ask for the privileged Message Content intent; without it only slash
+    /// commands are answered (`discord.message_content_intent`).
+    pub message_content_intent: bool,
+    /// How long a slash command may take before the bot defers its answer (type 5, then an
+    /// edit of the original response): Discord refuses answers that start after 3 s.
+    pub defer_after: Duration,
 }
+
+/// How long a slash command's answer may take before it is deferred: well inside Discord's
+/// 3 s, leaving room for the callback's own round trip.
+pub const DEFER_AFTER: Duration = Duration::from_millis(1500);
 
 /// A setting the runner cannot work with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,7 +58,8 @@ pub enum InvalidSettings {
 }
 
 impl GatewaySettings {
-    /// Discord's own endpoints, 5 attempts starting 5 s apart, catch-up on.
+    /// Discord's own endpoints, 5 attempts starting 5 s apart, catch-up on, slash commands
+    /// registered globally, the Message Content intent asked for.
     pub fn new(token: Secret) -> Self {
         Self {
             token,
@@ -56,6 +69,9 @@ impl GatewaySettings {
             reconnect_delay: Duration::from_secs(5),
             fast_identify: false,
             catch_up: true,
+            slash_commands: SlashCommands::Global,
+            message_content_intent: true,
+            defer_after: DEFER_AFTER,
         }
     }
 
@@ -70,6 +86,8 @@ impl GatewaySettings {
             api_url: config.api_url.clone(),
             reconnect_attempts: config.reconnect_attempts,
             reconnect_delay: config.reconnect_delay,
+            slash_commands: config.slash_commands,
+            message_content_intent: config.message_content_intent,
             ..Self::new(token)
         };
         settings.rest_proxy()?;

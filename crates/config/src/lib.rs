@@ -82,6 +82,26 @@ pub struct DiscordConfig {
     /// `discord.api_url` / `DISCORD_API_URL`: an http:// or https:// base URL replacing Discord's
     /// REST API; `None` means Discord's own.
     pub api_url: Option<String>,
+    /// `discord.slash_commands` / `SLASH_COMMANDS`, default `global`: where the slash commands
+    /// are registered at startup.
+    #[serde(deserialize_with = "units::word")]
+    pub slash_commands: SlashCommands,
+    /// `discord.message_content_intent` / `MESSAGE_CONTENT_INTENT`, default true: whether the
+    /// bot asks Discord for the privileged Message Content intent. Without it only slash
+    /// commands work.
+    pub message_content_intent: bool,
+}
+
+/// Where the bot registers its slash commands (`discord.slash_commands`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SlashCommands {
+    /// For every server the bot is in (Discord may take up to an hour to show changes).
+    Global,
+    /// In each server the bot is in, at READY and GUILD_CREATE (shown at once).
+    Guild,
+    /// Not registered by the bot.
+    Off,
 }
 
 /// `database.*`: what the storage crate needs.
@@ -287,6 +307,8 @@ impl Default for DiscordConfig {
             admin_role_ids: Vec::new(),
             gateway_url: None,
             api_url: None,
+            slash_commands: SlashCommands::Global,
+            message_content_intent: true,
         }
     }
 }

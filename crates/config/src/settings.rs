@@ -68,6 +68,10 @@ const LEVELS: Read = Read::Word(
     ],
     "DEBUG, INFO, WARNING (or WARN) or ERROR",
 );
+const SLASH_SCOPES: Read = Read::Word(
+    &[("global", "global"), ("guild", "guild"), ("off", "off")],
+    "global, guild or off",
+);
 const FORMATS: Read = Read::Word(&[("text", "text"), ("json", "json")], "text or json");
 
 /// Every setting, in the file's order.
@@ -86,6 +90,12 @@ pub(crate) const SETTINGS: &[Setting] = &[
     file_only("discord.admin_role_ids"),
     var("discord.gateway_url", "DISCORD_GATEWAY_URL", Read::Trimmed).check(websocket_url),
     var("discord.api_url", "DISCORD_API_URL", Read::Trimmed).check(http_url),
+    var("discord.slash_commands", "SLASH_COMMANDS", SLASH_SCOPES),
+    var(
+        "discord.message_content_intent",
+        "MESSAGE_CONTENT_INTENT",
+        Read::Flag,
+    ),
     var("database.path", "DATABASE_PATH", Read::AsIs).check(not_empty),
     var(
         "database.connection_timeout",
@@ -582,6 +592,8 @@ mod tests {
                 "http://127.0.0.1:9002",
                 "http://127.0.0.1:9002",
             ),
+            "discord.slash_commands" => ("Guild", " GUILD", "guild"),
+            "discord.message_content_intent" => ("false", "no", "false"),
             "database.path" => ("/srv/plans.db", "/srv/plans.db", "/srv/plans.db"),
             "database.connection_timeout" => ("3", "3", "3.0"),
             "database.pool_size" => ("2", "2", "2"),

@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_websockets::{CloseCode, Message, ServerBuilder};
 
-use super::{BOT_USER_ID, GUILD_ID, Shared};
+use super::{APPLICATION_ID, BOT_USER_ID, GUILD_ID, Shared};
 
 /// What a test asks of the connection.
 pub(super) enum Control {
@@ -122,6 +122,8 @@ fn identify(shared: &Shared, id: u64, tx: &mpsc::UnboundedSender<Control>, data:
         return;
     }
     let intents = data["intents"].as_u64().unwrap_or_default();
+    state.seen.identify_intents.push(intents);
+    state.content_intent = intents & MESSAGE_CONTENT_INTENT != 0;
     if intents & MESSAGE_CONTENT_INTENT != 0 && !shared.message_content_intent {
         let _ = tx.send(Control::Close(4014, "Disallowed intent(s).".to_owned()));
         return;
@@ -144,7 +146,7 @@ fn identify(shared: &Shared, id: u64, tx: &mpsc::UnboundedSender<Control>, data:
         "guilds": [{ "id": GUILD_ID.to_string(), "unavailable": true }],
         "session_id": session_id,
         "resume_gateway_url": shared.gateway_url,
-        "application": { "id": "1000000000000000003", "flags": 0 },
+        "application": { "id": APPLICATION_ID.to_string(), "flags": 0 },
         "shard": [0, 1],
     });
     state.dispatch("READY", &ready.to_string(), false);

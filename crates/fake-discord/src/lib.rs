@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod gateway;
+mod interactions;
 mod message;
 mod rest;
 
@@ -14,10 +15,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+pub use interactions::{AnswerKind, FakeInteraction, FakeOptionValue, InteractionAnswer};
 pub use message::{FakeAttachment, FakeMessage};
 
 /// The user id the fake gives the bot in READY.
 pub const BOT_USER_ID: u64 = 1_000_000_000_000_000_001;
+
+/// The application id the fake gives the bot in READY (`application.id`).
+pub const APPLICATION_ID: u64 = 1_000_000_000_000_000_003;
 
 /// The guild every fake message belongs to.
 pub const GUILD_ID: u64 = 1_000_000_000_000_000_002;
@@ -93,9 +98,34 @@ pub struct Seen {
     pub messages: Vec<SentMessage>,
     /// Files the CDN answered with their bytes (expired links not counted).
     pub cdn_downloads: usize,
+    /// The `intents` of every IDENTIFY received, in order.
+    pub identify_intents: Vec<u64>,
+    /// Every answer to an interaction (callbacks, `@original` edits, follow-ups), in order.
+    pub interaction_answers: Vec<InteractionAnswer>,
 }
 
 impl Seen {
+    /// The answers to one interaction, in order.
+    pub fn answers_to(&self, interaction_id: u64) -> Vec<&InteractionAnswer> {
+        self.interaction_answers
+            .iter()
+            .filter(|a| a.interaction_id == interaction_id)
+            .collect()
+    }
+
+    /// How many requests of `method` (`GET`, `PUT`) went to the command registration endpoint
+    /// of `guild` (`None`: the global one).
+    pub fn command_requests(&self, method: &str, guild: Option<u64>) -> usize {
+        let suffix = match guild {
+            None => format!("/applications/{APPLICATION_ID}/commands"),
+            Some(guild) => format!("/applications/{APPLICATION_ID}/guilds/{guild}/commands"),
+        };
+        self.requests
+            .iter()
+            .filter(|r| r.method == method && r.path.ends_with(&suffix))
+            .count()
+    }
+
     /// The `POST /attachments/refresh-urls` requests received, in order.
     pub fn refresh_requests(&self) -> Vec<&RecordedRequest> {
         self.requests
@@ -263,6 +293,12 @@ impl FakeDiscord {
         let id = MESSAGE_ID_BASE + state.next_message_id;
         let json = message.to_json(id);
         state.history.push((message.channel_id, id, json.clone()));
+        // Without the Message Content intent, Discord sends messages without their content.
+        let json = if state.content_intent {
+            json
+        } else {
+            message.without_content().to_json(id)
+        };
         state.dispatch("MESSAGE_CREATE", &json, true);
         drop(state);
         self.shared.bump();
@@ -278,6 +314,20 @@ impl FakeDiscord {
         let json = message.to_json(id);
         state.history.push((message.channel_id, id, json));
         id
+    }
+
+    /// Sends INTERACTION_CREATE for this slash command on the live session (or keeps it for a
+    /// resume). Returns the interaction id, which [`Seen::answers_to`] takes.
+    pub fn send_interaction(&self, interaction: FakeInteraction) -> u64 {
+        let id = self.shared.lock().send_interaction(&interaction);
+        self.shared.bump();
+        id
+    }
+
+    /// Sends GUILD_CREATE for `guild_id` (its short, unavailable form): the bot joined a guild.
+    pub fn send_guild_create(&self, guild_id: u64) {
+        self.shared.lock().send_guild_create(guild_id);
+        self.shared.bump();
     }
 
     /// Sends op 7 RECONNECT: the shard should close and resume.
@@ -473,6 +523,10 @@ struct State {
     cdn: HashMap<String, bytes::Bytes>,
     /// Links signed before this generation have expired.
     link_generation: u64,
+    /// Whether the current session asked for the Message Content intent.
+    content_intent: bool,
+    /// Interactions and registered commands.
+    interactions: interactions::Interactions,
 }
 
 /// A CDN link to `path` on `host` signed in `generation`.

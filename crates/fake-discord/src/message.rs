@@ -115,6 +115,16 @@ impl FakeMessage {
         self
     }
 
+    /// The message as a bot without the Message Content intent receives it: no content, no
+    /// attachments.
+    pub(super) fn without_content(&self) -> Self {
+        Self {
+            content: String::new(),
+            attachments: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// The message as Discord sends it in `MESSAGE_CREATE`.
     pub(super) fn to_json(&self, id: u64) -> String {
         let attachments: Vec<Value> = self

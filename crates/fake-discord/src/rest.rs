@@ -64,7 +64,11 @@ async fn answer(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Reply
             body: body.clone(),
             authorized,
         });
-        if authorized {
+        if let Some(reply) =
+            super::interactions::route(&mut state, &method, &path, &body, authorized)
+        {
+            reply
+        } else if authorized {
             route(&shared, &mut state, &method, &path, &body, &local)
         } else {
             json_reply(
@@ -270,7 +274,7 @@ fn refresh_urls(state: &super::State, body: &str, host: &str) -> Reply {
     json_reply(StatusCode::OK, &json!({ "refreshed_urls": refreshed }))
 }
 
-fn json_reply(status: StatusCode, body: &Value) -> Reply {
+pub(super) fn json_reply(status: StatusCode, body: &Value) -> Reply {
     text_reply(status, body.to_string())
 }
 

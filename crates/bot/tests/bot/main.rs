@@ -8,3 +8,5 @@ mod commands;
 #[cfg(feature = "gateway")]
 mod gateway;
 mod helpers;
+#[cfg(feature = "gateway")]
+mod slash;

@@ -9,3 +9,4 @@ mod helpers;
 mod charts;
 mod discord;
 mod mock;
+mod slash;
