@@ -1,7 +1,7 @@
 //! The command handler: plain messages in, plain replies out. No Discord library types here.
 
 use coach_plans_config::DiscordConfig;
-use coach_plans_model::{Attachment, Channel, ChannelId, MessageId, RoleId, UserId};
+use coach_plans_model::{Attachment, Channel, ChannelId, MessageId, PlanId, RoleId, UserId};
 use coach_plans_service::{
     Actor, NewPost, PlanEdit, PlanRef, PlanService, RefusedChange, ServiceError,
 };
@@ -60,7 +60,7 @@ impl IncomingMessage {
         }
     }
 
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor {
             id: self.author_id,
             name: self.author_name.clone(),
@@ -102,6 +102,9 @@ pub struct Answer {
     /// Whether the command was refused or failed (a ❌ reply): slash commands show such
     /// answers to the caller alone.
     pub refused: bool,
+    /// The plan a `/plan`, `!plan`, `/edit` or `!edit` created or changed, if it did (what a
+    /// later edit of the message revises).
+    pub plan: Option<PlanId>,
 }
 
 /// What the command layer needs from configuration.
@@ -174,19 +177,27 @@ impl CommandHandler {
     /// Handles one message and returns the replies to send, in order, each at most 2000
     /// characters. No replies means the message is not for us (ignore it silently).
     pub async fn handle(&self, message: &IncomingMessage) -> Vec<String> {
+        self.handle_tracked(message).await.0
+    }
+
+    /// [`handle`](Self::handle), also giving the plan a `!plan` or `!edit` created or changed
+    /// (what an edit of the message later revises).
+    pub(crate) async fn handle_tracked(
+        &self,
+        message: &IncomingMessage,
+    ) -> (Vec<String>, Option<PlanId>) {
         if !self.listens_to(message) {
-            return Vec::new();
+            return (Vec::new(), None);
         }
         match parse(
             &message.content,
             &self.settings.prefix,
             self.service.roster(),
         ) {
-            None => Vec::new(),
+            None => (Vec::new(), None),
             Some(parsed) => {
-                self.answer(parsed, message, CommandStyle::Prefix)
-                    .await
-                    .messages
+                let answer = self.answer(parsed, message, CommandStyle::Prefix).await;
+                (answer.messages, answer.plan)
             }
         }
     }
@@ -202,7 +213,7 @@ impl CommandHandler {
         style: CommandStyle,
     ) -> Answer {
         let prefix = style.prefix(&self.settings);
-        let (text, refused) = match parsed {
+        let (text, refused, plan) = match parsed {
             Err(error) => {
                 log::debug!(
                     "command refused: {error} (author {} ({}), channel {})",
@@ -213,16 +224,17 @@ impl CommandHandler {
                 let roster = self.service.roster();
                 let has_attachments = !message.attachments.is_empty();
                 let text = reply::parse_error(prefix, &error, roster, has_attachments);
-                (text, true)
+                (text, true, None)
             }
             Ok(command) => match self.run(command, message, prefix).await {
-                Ok(text) => (text, false),
-                Err(text) => (text, true),
+                (Ok(text), plan) => (text, false, plan),
+                (Err(text), plan) => (text, true, plan),
             },
         };
         Answer {
             messages: split_reply(&text, MAX_MESSAGE_CHARS),
             refused,
+            plan,
         }
     }
 
@@ -234,16 +246,18 @@ impl CommandHandler {
         split_reply(&text, MAX_MESSAGE_CHARS)
     }
 
-    /// The reply to a command: `Err` when it was refused or failed.
+    /// The reply to a command (`Err` when it was refused or failed), and the plan a `!plan` or
+    /// `!edit` created or changed.
     async fn run(
         &self,
         command: Command,
         message: &IncomingMessage,
         prefix: &str,
-    ) -> Result<String, String> {
+    ) -> (Result<String, String>, Option<PlanId>) {
         let name = command.name();
         log_received(&command, message);
-        match self.execute(command, message, prefix).await {
+        let mut plan = None;
+        let reply = match self.execute(command, message, prefix, &mut plan).await {
             Ok(reply) => Ok(reply),
             Err(error) => {
                 match &error {
@@ -266,7 +280,8 @@ impl CommandHandler {
                     self.service.today(),
                 ))
             }
-        }
+        };
+        (reply, plan)
     }
 
     async fn execute(
@@ -274,6 +289,7 @@ impl CommandHandler {
         command: Command,
         message: &IncomingMessage,
         prefix: &str,
+        plan: &mut Option<PlanId>,
     ) -> Result<String, ServiceError> {
         let service = &self.service;
         let roster = service.roster();
@@ -289,6 +305,7 @@ impl CommandHandler {
                     message_id: message.id,
                 };
                 let saved = service.post_plan(&actor, post).await?;
+                *plan = Some(saved.plan.id);
                 reply::saved(roster, CommandName::Plan, &saved, false)
             }
             Command::Edit { target, text } => {
@@ -299,6 +316,7 @@ impl CommandHandler {
                     message_id: message.id,
                 };
                 let saved = service.edit_plan(&actor, edit).await?;
+                *plan = Some(saved.plan.id);
                 // The charts were replaced if any attachment became a chart.
                 let charts_replaced = message.attachments.len() > saved.skipped.len();
                 reply::saved(roster, CommandName::Edit, &saved, charts_replaced)

@@ -90,6 +90,10 @@ pub struct DiscordConfig {
     /// bot asks Discord for the privileged Message Content intent. Without it only slash
     /// commands work.
     pub message_content_intent: bool,
+    /// `discord.backfill_max_age_hours` / `BACKFILL_MAX_AGE_HOURS`, default 72: after a new
+    /// gateway session, messages missed while disconnected are read back this far at most; 0
+    /// turns the backfill off.
+    pub backfill_max_age_hours: u32,
 }
 
 /// Where the bot registers its slash commands (`discord.slash_commands`).
@@ -309,6 +313,7 @@ impl Default for DiscordConfig {
             api_url: None,
             slash_commands: SlashCommands::Global,
             message_content_intent: true,
+            backfill_max_age_hours: 72,
         }
     }
 }

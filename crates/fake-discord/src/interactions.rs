@@ -9,7 +9,7 @@ use hyper::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::rest::json_reply;
-use super::{APPLICATION_ID, BOT_USER_ID, GUILD_ID, MESSAGE_ID_BASE, State};
+use super::{APPLICATION_ID, BOT_USER_ID, GUILD_ID, State};
 use crate::message::FakeAttachment;
 
 /// A slash command a user runs: built with [`FakeInteraction::new`] and the builder methods,
@@ -225,8 +225,7 @@ pub(super) struct Interactions {
 impl State {
     /// Sends INTERACTION_CREATE for `interaction`; returns its id.
     pub(super) fn send_interaction(&mut self, interaction: &FakeInteraction) -> u64 {
-        self.next_message_id += 1;
-        let id = MESSAGE_ID_BASE + self.next_message_id;
+        let id = self.new_id();
         // Leave room for the data id and the attachments' ids derived from it.
         self.next_message_id += 200;
         let token = format!("fake-interaction-token-{id}");
@@ -339,8 +338,7 @@ fn webhook(state: &mut State, token: &str, kind: AnswerKind, payload: &Value) ->
     if kind == AnswerKind::DeleteOriginal {
         return empty(StatusCode::NO_CONTENT);
     }
-    state.next_message_id += 1;
-    let message_id = MESSAGE_ID_BASE + state.next_message_id;
+    let message_id = state.new_id();
     json_reply(
         StatusCode::OK,
         &json!({

@@ -145,13 +145,13 @@ impl SqliteStore {
         &self.path
     }
 
-    fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
+    pub(crate) fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
         self.pool.get().map_err(pool_error)
     }
 
     /// Runs a write in one immediate transaction (taking the write lock up front, so two
     /// writers never deadlock upgrading read locks) and records whether the database took it.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         change: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

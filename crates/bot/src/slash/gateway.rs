@@ -488,6 +488,7 @@ fn refusal(text: &str) -> Answer {
     Answer {
         messages: vec![text.to_owned()],
         refused: true,
+        plan: None,
     }
 }
 
