@@ -7,5 +7,6 @@
 mod helpers;
 
 mod charts;
+mod dashboard;
 mod discord;
 mod mock;
