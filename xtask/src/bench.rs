@@ -139,6 +139,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         options.seconds,
     )?);
     drop(ceiling);
+    // The dashboard's day page (issue 15): `/` as a browser asks for it, cached like the JSON.
+    lines.push(load_on(
+        &loadgen,
+        &small,
+        "/",
+        "dashboard / (HTML), 1,000 plans",
+        options.seconds,
+        None,
+        &["--header", "Accept: text/html"],
+    )?);
     drop(small);
     let quiet_dir = work.join("quiet");
     let quiet = Served::coach_plans(

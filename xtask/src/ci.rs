@@ -56,6 +56,7 @@ pub(crate) fn run() -> Result<(), String> {
         ],
         &[],
     )?;
+    crate::browser::check()?;
     cargo(
         &["test", "--workspace", "--all-features", "--no-fail-fast"],
         &[],

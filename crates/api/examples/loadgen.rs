@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p coach-plans-api --example loadgen -- URL [--connections 32]
-//!     [--threads 2] [--seconds 5 | --requests N] [--label NAME]
+//!     [--threads 2] [--seconds 5 | --requests N] [--label NAME] [--header 'Name: value']...
 //!     [--coaches d,i,s,n --first-date 1900-01-01 --days N [--today DATE --today-share 0.9]]
 //! ```
 //!
@@ -36,6 +36,8 @@ struct Options {
     days: u32,
     today: Option<String>,
     today_share: f64,
+    /// Extra request header lines (`Accept: text/html` for the dashboard).
+    headers: Vec<String>,
 }
 
 fn options() -> Options {
@@ -52,6 +54,7 @@ fn options() -> Options {
         days: 0,
         today: None,
         today_share: 0.0,
+        headers: Vec::new(),
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -66,6 +69,7 @@ fn options() -> Options {
             "--days" => options.days = value().parse().unwrap(),
             "--today" => options.today = Some(value()),
             "--today-share" => options.today_share = value().parse().unwrap(),
+            "--header" => options.headers.push(value()),
             url => options.url = url.to_owned(),
         }
     }
@@ -241,7 +245,9 @@ struct Requests {
 
 impl Requests {
     fn new(options: &Options, host: &str, path: &str) -> Self {
-        let text = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: loadgen\r\n\r\n");
+        let extra: String = options.headers.iter().map(|h| format!("{h}\r\n")).collect();
+        let text =
+            format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: loadgen\r\n{extra}\r\n");
         if options.days == 0 {
             return Self {
                 parts: vec![text],

@@ -16,15 +16,55 @@ use subtle::ConstantTimeEq;
 use crate::error::{ApiError, ECHO_CHARS};
 use crate::state::{ApiSettings, AppState};
 
-/// The paths served without the token. Everything else needs it: deny by default. The OpenAPI
-/// document is public so tools can read the contract before they hold a token.
-pub(crate) const PUBLIC_PATHS: [&str; 5] = [
+/// The paths served without the token. Everything else needs it: deny by default. (`/`
+/// answers browsers with the dashboard, which asks for the login itself.) The OpenAPI document
+/// is public so tools can read the contract before they hold a token.
+pub(crate) const PUBLIC_PATHS: [&str; 8] = [
     "/",
     "/health",
     "/health/live",
     "/health/ready",
     "/api/openapi.json",
+    "/login",
+    "/logout",
+    "/assets/{asset}",
 ];
+
+/// Dashboard pages: served with the dashboard's session cookie or the token; without either,
+/// the login form (401), never plan data.
+pub(crate) const DASHBOARD_PATHS: [&str; 1] = ["/plans/{id}"];
+
+/// API paths a browser showing the dashboard loads (chart images): the token or the session
+/// cookie.
+pub(crate) const SESSION_PATHS: [&str; 1] = ["/api/v1/charts/{file}"];
+
+/// What a route needs when a token is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Nothing.
+    Public,
+    /// The bearer token (every path not listed elsewhere: deny by default).
+    Token,
+    /// The bearer token or the dashboard's session cookie.
+    TokenOrSession,
+    /// As `TokenOrSession`; refused GETs get the login form.
+    Dashboard,
+}
+
+impl Access {
+    /// What the route at `path` (a pattern of the route table) needs.
+    pub(crate) fn of(path: &str) -> Self {
+        if PUBLIC_PATHS.contains(&path) {
+            Self::Public
+        } else if DASHBOARD_PATHS.contains(&path) {
+            Self::Dashboard
+        } else if SESSION_PATHS.contains(&path) {
+            Self::TokenOrSession
+        } else {
+            Self::Token
+        }
+    }
+}
 
 /// A route guard that passes requests carrying the configured token. Requests it turns away
 /// reach the resource's default service, [`refused`], which answers 401.
@@ -37,7 +77,7 @@ impl Guard for BearerToken {
 }
 
 /// Whether the headers carry `Authorization: Bearer <expected>` (compared in constant time).
-fn presents(expected: &Secret, headers: &HeaderMap) -> bool {
+pub(crate) fn presents(expected: &Secret, headers: &HeaderMap) -> bool {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -58,16 +98,33 @@ fn lacks_token(settings: &ApiSettings, headers: &HeaderMap) -> bool {
 
 /// What a route's resource answers when none of its routes took the request: a CORS
 /// preflight to OPTIONS (browsers send no credentials with it), 401 when the route is
-/// protected and the token is missing, otherwise 405.
+/// protected and the token (or, where taken, the session cookie) is missing, with the login
+/// form on a dashboard page, otherwise 405.
 pub(crate) async fn refused(
     req: HttpRequest,
     state: web::Data<AppState>,
-    public: bool,
+    access: Access,
 ) -> Result<HttpResponse, ApiError> {
     if req.method() == Method::OPTIONS {
         return Ok(preflight());
     }
-    if !public && lacks_token(&state.settings, req.headers()) {
+    let lacking = match access {
+        Access::Public => false,
+        Access::Token => lacks_token(&state.settings, req.headers()),
+        Access::TokenOrSession | Access::Dashboard => {
+            lacks_token(&state.settings, req.headers())
+                && !state
+                    .settings
+                    .auth_token
+                    .as_ref()
+                    .is_some_and(|token| crate::dashboard::has_session(token, req.headers()))
+        }
+    };
+    if lacking && access == Access::Dashboard && matches!(*req.method(), Method::GET | Method::HEAD)
+    {
+        return Ok(crate::dashboard::login_required(&req, &state));
+    }
+    if lacking {
         return Err(ApiError::Unauthorized);
     }
     Err(ApiError::MethodNotAllowed {

@@ -29,6 +29,8 @@ pub(crate) enum CacheKey {
     Plan(u16, PlanDate),
     /// `/api/coach-plans/all?date=`.
     All(PlanDate),
+    /// The dashboard's day page (`/` in HTML) for a date.
+    Day(PlanDate),
 }
 
 /// A serialized JSON body and its entity tag.

@@ -7,6 +7,7 @@ mod bot_status;
 mod cache;
 mod charts;
 mod compat;
+mod dashboard;
 mod error;
 mod listen;
 mod metrics;

@@ -4,7 +4,8 @@
 use actix_web::{Resource, Route, guard, web};
 use coach_plans_config::Secret;
 
-use crate::access::{self, BearerToken, PUBLIC_PATHS};
+use crate::access::{self, Access, BearerToken, PUBLIC_PATHS};
+use crate::dashboard::{self, SessionCookie};
 use crate::{charts, compat, native, openapi, ops};
 
 /// One route: its path pattern, its name (the `route` label of the metrics) and its handler.
@@ -31,8 +32,9 @@ impl Endpoint {
         route_label(self.name)
     }
 
-    /// Whether it is served without the bearer token (`/`, `/health*` and the OpenAPI
-    /// document); every other route needs it when one is configured.
+    /// Whether it is served without the bearer token (`/`, `/health*`, the OpenAPI document
+    /// and the dashboard's login, logout and stylesheet); every other route needs it (or, for
+    /// dashboard pages and chart images, the dashboard's session cookie) when one is configured.
     pub fn is_public(&self) -> bool {
         PUBLIC_PATHS.contains(&self.path)
     }
@@ -54,7 +56,20 @@ const fn endpoint(path: &'static str, name: &'static str, handler: fn() -> Route
 /// Every route the API serves. Static paths rather than one resource with two paths: actix
 /// matches a multi-path resource with a regular expression on every request that reaches it.
 pub const ENDPOINTS: &[Endpoint] = &[
-    endpoint("/", "index", || get().to(ops::index)),
+    // Browsers (`Accept: text/html`) get the dashboard, everything else the JSON index.
+    endpoint("/", "index", || get().to(dashboard::root)),
+    endpoint("/plans/{id}", "dashboard_plan", || {
+        get().to(dashboard::plan)
+    }),
+    endpoint("/login", "dashboard_login", || {
+        get_or_post().to(dashboard::login)
+    }),
+    endpoint("/logout", "dashboard_logout", || {
+        get_or_post().to(dashboard::logout)
+    }),
+    endpoint("/assets/{asset}", "dashboard_asset", || {
+        get().to(dashboard::asset)
+    }),
     endpoint("/health", "health", || get().to(ops::health)),
     endpoint("/health/live", "health_live", || get().to(ops::live)),
     endpoint("/health/ready", "health_ready", || get().to(ops::ready)),
@@ -99,20 +114,31 @@ pub(crate) fn register(cfg: &mut web::ServiceConfig, token: Option<&Secret>) {
 /// An endpoint's resource. Requests its route does not take (another method, no token,
 /// OPTIONS) get [`access::refused`]'s answer.
 fn resource(endpoint: &Endpoint, token: Option<&Secret>) -> Resource {
-    let public = endpoint.is_public();
+    let access = Access::of(endpoint.path);
     let mut route = (endpoint.handler)();
-    if let Some(token) = token.filter(|_| !public) {
-        route = route.guard(BearerToken(token.clone()));
+    if let Some(token) = token {
+        route = match access {
+            Access::Public => route,
+            Access::Token => route.guard(BearerToken(token.clone())),
+            Access::TokenOrSession | Access::Dashboard => {
+                route.guard(guard::Any(BearerToken(token.clone())).or(SessionCookie::new(token)))
+            }
+        };
     }
     web::resource(endpoint.path)
         .name(endpoint.name)
         .route(route)
         .default_service(web::to(move |req, state| {
-            access::refused(req, state, public)
+            access::refused(req, state, access)
         }))
 }
 
 /// GET, and HEAD (answered like GET, without the body).
 fn get() -> Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+}
+
+/// GET, HEAD and POST (the dashboard's login and logout forms).
+fn get_or_post() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()).or(guard::Post()))
 }

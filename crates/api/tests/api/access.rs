@@ -11,14 +11,20 @@ use crate::helpers::{TODAY, TestApp, spawn_app_with};
 const TOKEN: &str = "walk-the-routes-token";
 /// Text only the posted plan contains: a response that holds it leaked plan data.
 const MARKER: &str = "MARKER-7f3a plan text";
-/// The routes SPEC 6.3 keeps open when a token is configured, and the OpenAPI document (SPEC 17).
-const PUBLIC: [&str; 5] = [
+/// The routes SPEC 6.3 keeps open when a token is configured, the OpenAPI document, and the
+/// dashboard's login, logout and stylesheet (SPEC 17).
+const PUBLIC: [&str; 8] = [
     "/",
     "/health",
     "/health/live",
     "/health/ready",
     "/api/openapi.json",
+    "/login",
+    "/logout",
+    "/assets/{asset}",
 ];
+/// Dashboard pages: without a session, the login form (401).
+const DASHBOARD: [&str; 1] = ["/plans/{id}"];
 
 fn with_token() -> TestApp {
     let settings = ApiSettings {
@@ -90,6 +96,7 @@ fn concrete(pattern: &str, plan_id: i64, chart: &str) -> String {
         pattern
             .replace("{id}", &plan_id.to_string())
             .replace("{file}", chart)
+            .replace("{asset}", "dashboard.css")
     )
 }
 
@@ -105,7 +112,7 @@ async fn every_route_under_every_spelling_needs_the_token_unless_public() {
         app.charts.put(b"\x89PNG\r\n\x1a\nchart").unwrap().sha256
     );
     let authorized = [("Authorization", "Bearer walk-the-routes-token")];
-    assert!(ENDPOINTS.len() >= 14, "the table lists every route");
+    assert!(ENDPOINTS.len() >= 18, "the table lists every route");
     let mut leaking_routes = 0;
     for endpoint in ENDPOINTS {
         let path = endpoint.path();
@@ -200,4 +207,87 @@ async fn a_preflight_to_a_protected_route_needs_no_token() {
             .unwrap()
             .contains("Authorization")
     );
+}
+
+/// What Chromium sends when it navigates.
+const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+#[actix_web::test]
+async fn every_route_asked_by_a_browser_without_a_session_shows_no_plan_data() {
+    let app = with_token();
+    let plan = app.post("d", TODAY, MARKER, &[]).await;
+    let chart = format!(
+        "{}.png",
+        app.charts.put(b"\x89PNG\r\n\x1a\nchart").unwrap().sha256
+    );
+    let browser = [("Accept", BROWSER)];
+    for endpoint in ENDPOINTS {
+        let path = endpoint.path();
+        let uri = concrete(path, plan.id.get(), &chart);
+        let mut spellings = variants(path);
+        spellings.push(path.to_owned());
+        for spelling in spellings {
+            let uri = concrete(&spelling, plan.id.get(), &chart);
+            if uri.parse::<Uri>().is_err() {
+                continue;
+            }
+            let reply = app.request("GET", &uri, &browser).await;
+            let body = String::from_utf8_lossy(&reply.body);
+            assert!(
+                !body.contains("MARKER-7f3a"),
+                "{uri} leaked plan data: {body}"
+            );
+        }
+        let reply = app.request("GET", &uri, &browser).await;
+        let body = String::from_utf8_lossy(&reply.body);
+        if path == "/" || DASHBOARD.contains(&path) {
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{uri}");
+            assert!(
+                body.contains(r#"action="/login""#),
+                "{uri} shows the login form: {body}"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_session_cookie_opens_the_dashboard_and_chart_images_only() {
+    let app = with_token();
+    let plan = app.post("d", TODAY, MARKER, &[]).await;
+    let chart = format!(
+        "{}.png",
+        app.charts.put(b"\x89PNG\r\n\x1a\nchart").unwrap().sha256
+    );
+    let login = {
+        let request = actix_web::test::TestRequest::post()
+            .uri("/login")
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"))
+            .set_payload(format!("token={TOKEN}"));
+        let service = actix_web::test::init_service(app.api.app()).await;
+        actix_web::test::call_service(&service, request.to_request()).await
+    };
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let set_cookie = login
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let cookie = set_cookie.split(';').next().unwrap();
+    let headers = [("Accept", BROWSER), ("Cookie", cookie)];
+    for endpoint in ENDPOINTS {
+        let path = endpoint.path();
+        let uri = concrete(path, plan.id.get(), &chart);
+        let reply = app.request("GET", &uri, &headers).await;
+        let expected = if PUBLIC.contains(&path)
+            || DASHBOARD.contains(&path)
+            || path == "/api/v1/charts/{file}"
+        {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(reply.status, expected, "{uri} with the session cookie");
+    }
 }

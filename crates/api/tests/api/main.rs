@@ -5,6 +5,7 @@
 mod access;
 mod charts;
 mod compat;
+mod dashboard;
 mod helpers;
 mod native;
 mod openapi;

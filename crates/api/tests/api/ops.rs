@@ -159,7 +159,8 @@ async fn requests_are_counted_under_the_route_the_router_matched_and_unknown_pat
         let uri = endpoint
             .path()
             .replace("{id}", &plan.id.get().to_string())
-            .replace("{file}", &format!("{chart}.png"));
+            .replace("{file}", &format!("{chart}.png"))
+            .replace("{asset}", "dashboard.css");
         let reply = app.get(&format!("{uri}?coach=d&date={TODAY}")).await;
         assert_eq!(reply.status, StatusCode::OK, "{uri}");
     }

@@ -1,0 +1,452 @@
+//! The web dashboard (SPEC 17): server-rendered HTML pages over the same service as the API,
+//! working without JavaScript.
+//!
+//! - `GET /` with `Accept: text/html` (a browser): every coach's plan for one date; any other
+//!   `Accept` (`*/*`, `application/json`, none) keeps the Python version's JSON index, so its
+//!   clients see no change. Both answers say `Vary: Accept`.
+//! - `GET /plans/{id}`: one plan and its history.
+//! - `GET|POST /login`, `GET|POST /logout`, `GET /assets/{asset}`.
+//!
+//! With `api.auth_token` set, pages need the session cookie that the login form sets (or the
+//! bearer token); without it they answer 401 with the login form, never plan data. The cookie
+//! is `Secure` when `api.public_url` is https: that is the operator's statement that browsers
+//! reach the server over TLS (through a proxy; the server itself speaks plain HTTP).
+//! `X-Forwarded-Proto` is not trusted, as any client can send it.
+//!
+//! The day page is cached like the API's JSON: rendered once per date and service generation
+//! in the shared read cache, with an entity tag.
+
+mod assets;
+mod diff;
+mod pages;
+mod session;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use coach_plans_model::{Chart, ChartStatus, Plan, PlanId, shorten};
+use coach_plans_service::{PlanRef, ServiceError};
+
+use crate::cache::{CacheKey, Cached};
+use crate::error::ECHO_CHARS;
+use crate::query::{self, Query};
+use crate::respond;
+use crate::state::AppState;
+
+pub(crate) use assets::serve as asset;
+pub(crate) use session::SessionCookie;
+
+use pages::{ChartState, ChartView, Chrome, CoachDay};
+
+/// The longest `next` path the login form carries back.
+const MAX_NEXT_BYTES: usize = 2048;
+
+/// Whether the client asked for HTML: `text/html` (or `application/xhtml+xml`) listed in
+/// `Accept` with a quality above zero and above that of `application/json`. `*/*` alone is not
+/// a request for HTML: scripts and HTTP libraries send it and expect the JSON index.
+pub(crate) fn wants_html(headers: &HeaderMap) -> bool {
+    let (mut html, mut json) = (0.0_f32, 0.0_f32);
+    for range in headers
+        .get_all(header::ACCEPT)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+    {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim();
+        let quality = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if media.eq_ignore_ascii_case("text/html")
+            || media.eq_ignore_ascii_case("application/xhtml+xml")
+        {
+            html = html.max(quality);
+        } else if media.eq_ignore_ascii_case("application/json") {
+            json = json.max(quality);
+        }
+    }
+    html > 0.0 && html > json
+}
+
+/// Whether the request may see the dashboard: no token configured, or the session cookie, or
+/// the bearer token.
+fn signed_in(state: &AppState, headers: &HeaderMap) -> bool {
+    state
+        .settings
+        .auth_token
+        .as_ref()
+        .is_none_or(|token| crate::access::presents(token, headers) || has_session(token, headers))
+}
+
+/// Whether the request carries the session cookie for this token.
+pub(crate) fn has_session(token: &coach_plans_config::Secret, headers: &HeaderMap) -> bool {
+    session::has_session(&session::session_value(token), headers)
+}
+
+fn chrome(state: &AppState) -> Chrome<'_> {
+    Chrome {
+        logout: state.settings.auth_token.is_some(),
+        timezone: &state.service.settings().timezone,
+    }
+}
+
+/// Whether cookies get `Secure`: when clients reach the server at an https `api.public_url`.
+fn secure_cookies(state: &AppState) -> bool {
+    state
+        .charts
+        .as_ref()
+        .is_some_and(|serving| serving.public_url.starts_with("https://"))
+}
+
+/// `GET /`: the day page for browsers, the JSON index for everything else.
+pub(crate) async fn root(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let mut response = if wants_html(req.headers()) {
+        if signed_in(&state, req.headers()) {
+            day(&req, &state).await
+        } else {
+            login_required(&req, &state)
+        }
+    } else {
+        crate::ops::index().await
+    };
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
+    response
+}
+
+/// The day page, from the read cache when it holds the current generation's.
+async fn day(req: &HttpRequest, state: &AppState) -> HttpResponse {
+    let query = Query::parse(req.query_string());
+    let date = match query.non_empty("date") {
+        None => state.service.today(),
+        Some(input) if input.eq_ignore_ascii_case("today") => state.service.today(),
+        Some(input) => match query::date(input) {
+            Some(date) => date,
+            None => {
+                return problem(
+                    state,
+                    StatusCode::BAD_REQUEST,
+                    "Not a date",
+                    &format!(
+                        "'{}' is not a date the dashboard can show. Use YYYY-MM-DD, a real calendar date from 0001-01-01 to 9999-12-31, for example 2024-05-10.",
+                        shorten(input, ECHO_CHARS)
+                    ),
+                );
+            }
+        },
+    };
+    // The generation is read before the data, as the API's cache does.
+    let generation = state.service.generation();
+    let key = CacheKey::Day(date);
+    if let Some(hit) = state.cache.get(key, generation) {
+        return html_cached(req, &hit);
+    }
+    let plans = match state.service.plans_on(date).await {
+        Ok(plans) => plans,
+        Err(error) => return service_problem(state, error),
+    };
+    let coaches: Vec<CoachDay<'_>> = state
+        .service
+        .roster()
+        .coaches()
+        .iter()
+        .map(|coach| CoachDay {
+            coach_id: coach.id.as_str(),
+            display_name: &coach.display_name,
+            plan: plans
+                .iter()
+                .find(|plan| plan.coach == coach.id)
+                .map(|plan| (plan, chart_views(state, &plan.charts))),
+        })
+        .collect();
+    let body = pages::day(&chrome(state), date, &coaches).into_string();
+    let fresh = Cached::new(generation, body.into_bytes());
+    state.cache.put(key, fresh.clone());
+    html_cached(req, &fresh)
+}
+
+/// 200 with a cached page (or 304 when the browser holds it).
+fn html_cached(req: &HttpRequest, cached: &Cached) -> HttpResponse {
+    let status = if respond::client_has(req, &cached.etag) {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = HttpResponse::build(status);
+    pages::with_headers(&mut response);
+    response.insert_header((header::ETAG, cached.etag.as_str()));
+    if status == StatusCode::NOT_MODIFIED {
+        response.finish()
+    } else {
+        response.body(cached.body.clone())
+    }
+}
+
+/// How each chart is shown: the archived image served here (a path on this server, so the
+/// CSP's `img-src 'self'` holds whatever host name the browser used), or a placeholder.
+fn chart_views<'p>(state: &AppState, charts: &'p [Chart]) -> Vec<ChartView<'p>> {
+    charts
+        .iter()
+        .enumerate()
+        .map(|(i, chart)| {
+            let archive = chart.archive();
+            let state = match (archive.status, archive.sha256, archive.image) {
+                (ChartStatus::Archived, Some(sha256), Some(image)) if state.charts.is_some() => {
+                    ChartState::Archived(format!("/api/v1/charts/{sha256}.{}", image.extension()))
+                }
+                (ChartStatus::Failed, ..) => ChartState::Failed(
+                    archive
+                        .reason
+                        .as_deref()
+                        .unwrap_or("no reason was recorded"),
+                ),
+                _ => ChartState::Pending(chart.url()),
+            };
+            ChartView {
+                number: i + 1,
+                filename: chart.filename(),
+                state,
+            }
+        })
+        .collect()
+}
+
+/// `GET /plans/{id}`: one plan (deleted ones included) and its history.
+pub(crate) async fn plan(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let raw = req.match_info().get("id").unwrap_or_default();
+    let missing = || {
+        problem(
+            &state,
+            StatusCode::NOT_FOUND,
+            "No such plan",
+            &format!("There is no plan {}.", shorten(raw, ECHO_CHARS)),
+        )
+    };
+    let Some(id) = query::number::<PlanId>(raw) else {
+        return missing();
+    };
+    let found = match state.service.history(PlanRef::Id(id)).await {
+        Ok(found) => found,
+        Err(ServiceError::NotFound(_)) => return missing(),
+        Err(error) => return service_problem(&state, error),
+    };
+    let plan: &Plan = &found.plan;
+    let display_name = state
+        .service
+        .roster()
+        .get(&plan.coach)
+        .map_or(plan.coach.as_str(), |coach| coach.display_name.as_str());
+    let views = chart_views(&state, &plan.charts);
+    let body = pages::plan(&chrome(&state), display_name, plan, &views, &found.history);
+    pages::respond(StatusCode::OK, body.into_string())
+}
+
+/// A problem page with this status.
+fn problem(state: &AppState, status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    pages::respond(
+        status,
+        pages::problem(&chrome(state), title, message).into_string(),
+    )
+}
+
+/// The page for a service failure: 503 while storage is down, else 500 (the cause is logged,
+/// never shown).
+fn service_problem(state: &AppState, error: ServiceError) -> HttpResponse {
+    match error {
+        ServiceError::Unavailable(_) => {
+            let mut response = problem(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Plans unavailable",
+                "The database cannot be read just now. Try again in a few seconds.",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+        other => {
+            log::error!("dashboard request failed: {other}");
+            problem(
+                state,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "An unexpected error occurred.",
+            )
+        }
+    }
+}
+
+/// 401 with the login form, for a dashboard page asked without a session. After signing in,
+/// the browser comes back to the page it asked for.
+pub(crate) fn login_required(req: &HttpRequest, state: &AppState) -> HttpResponse {
+    let next = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    login_form(state, StatusCode::UNAUTHORIZED, None, &safe_next(&next))
+}
+
+fn login_form(
+    state: &AppState,
+    status: StatusCode,
+    message: Option<&str>,
+    next: &str,
+) -> HttpResponse {
+    let mut response = pages::respond(
+        status,
+        pages::login(&chrome(state), message, next).into_string(),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// Where to go after signing in: a path on this server, else `/` (never another site:
+/// `//host` and `/\host` are other sites to a browser).
+fn safe_next(next: &str) -> String {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.len() <= MAX_NEXT_BYTES
+        && HeaderValue::from_str(next).is_ok();
+    if local {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+/// `GET /login`: the form. `POST /login` (`token`, `next`): the token checked in constant
+/// time; right, a session cookie and 303 to `next`; wrong, the form again (401) with a
+/// message. Without a configured token there is nothing to log in to: a page saying so.
+pub(crate) async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let Some(token) = state.settings.auth_token.as_ref() else {
+        return no_login_needed(&state);
+    };
+    if req.method() != actix_web::http::Method::POST {
+        return login_form(&state, StatusCode::OK, None, "/");
+    }
+    let (mut given, mut next) = (None, None);
+    for (key, value) in form_urlencoded::parse(&body) {
+        match key.as_ref() {
+            "token" if given.is_none() => given = Some(value),
+            "next" if next.is_none() => next = Some(value),
+            _ => {}
+        }
+    }
+    let next = safe_next(next.as_deref().unwrap_or("/"));
+    if !given.is_some_and(|given| session::token_matches(token, given.trim())) {
+        return login_form(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("That is not the access token. Check it and try again."),
+            &next,
+        );
+    }
+    let mut response = see_other(&next);
+    if let Ok(cookie) =
+        HeaderValue::from_str(&session::sign_in_cookie(token, secure_cookies(&state)))
+    {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// `GET|POST /logout`: the session cookie cleared, and the login form (without a configured
+/// token, a page saying there is no login).
+pub(crate) async fn logout(state: web::Data<AppState>) -> HttpResponse {
+    if state.settings.auth_token.is_none() {
+        return no_login_needed(&state);
+    }
+    let mut response = login_form(&state, StatusCode::OK, Some("You are logged out."), "/");
+    if let Ok(cookie) = HeaderValue::from_str(&session::sign_out_cookie(secure_cookies(&state))) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn no_login_needed(state: &AppState) -> HttpResponse {
+    problem(
+        state,
+        StatusCode::OK,
+        "No login needed",
+        "This server has no access token (API_AUTH_TOKEN), so the dashboard is open to everyone who can reach it.",
+    )
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    let mut response = HttpResponse::SeeOther();
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.insert_header((header::LOCATION, location));
+    }
+    response
+        .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::{HeaderMap, HeaderValue};
+
+    use super::{safe_next, wants_html};
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            actix_web::http::header::ACCEPT,
+            HeaderValue::from_str(value).unwrap(),
+        );
+        headers
+    }
+
+    #[test]
+    fn browsers_get_html_and_programs_keep_json() {
+        for browser in [
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "text/html",
+            "TEXT/HTML; charset=utf-8",
+            "application/xhtml+xml",
+            "application/json;q=0.5, text/html",
+        ] {
+            assert!(wants_html(&accept(browser)), "{browser}");
+        }
+        for program in [
+            "*/*",
+            "application/json",
+            "",
+            "text/*",
+            "text/html;q=0",
+            "application/json, text/html",
+            "text/html;q=0.5, application/json",
+        ] {
+            assert!(!wants_html(&accept(program)), "{program}");
+        }
+        assert!(!wants_html(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn after_login_the_browser_only_goes_to_a_path_here() {
+        assert_eq!(safe_next("/plans/3"), "/plans/3");
+        assert_eq!(safe_next("/?date=2024-05-10"), "/?date=2024-05-10");
+        for elsewhere in [
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "",
+            "plans",
+            "/a\r\nSet-Cookie: x=1",
+        ] {
+            assert_eq!(safe_next(elsewhere), "/", "{elsewhere:?}");
+        }
+    }
+}
