@@ -1,8 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 mod gateway;
-mod interactions;
 mod history;
+mod interactions;
 mod message;
 mod rest;
 

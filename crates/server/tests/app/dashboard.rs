@@ -207,13 +207,35 @@ async fn screenshot(browser: &Client, name: &str) -> PathBuf {
 }
 
 async fn text(browser: &Client, css: &str) -> String {
+    find(browser, Locator::Css(css)).await.text().await.unwrap()
+}
+
+/// The first element `locator` finds, waiting up to 10 s for it to appear: after a navigation
+/// the next document may still be loading.
+async fn find(browser: &Client, locator: Locator<'_>) -> fantoccini::elements::Element {
     browser
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(locator)
         .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
+        .unwrap_or_else(|e| panic!("{locator:?}: {e}"))
+}
+
+/// Clicks `element` (a link or a submit button) and waits until the page it leads to has
+/// replaced this one: chromedriver may answer the click before the next document is there, and
+/// a `find` then reads the old page.
+async fn click_and_wait(browser: &Client, element: fantoccini::elements::Element) {
+    let old = browser.find(Locator::Css("html")).await.unwrap();
+    element.click().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // The old document's root goes stale once the next document has replaced it.
+    while old.tag_name().await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "the click led to no new page within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// An image's `naturalWidth`: 0 until it has loaded. (fantoccini expects properties to be
@@ -321,10 +343,8 @@ async fn scenarios(browser: &Client, app: &TestApp) -> Result<(), String> {
         browser.goto(&format!("{}/", app.base)).await.unwrap();
         screenshot(browser, each.name).await;
         if each.mobile {
-            let (_, _, width, _) = browser
-                .find(Locator::Css("main"))
+            let (_, _, width, _) = find(browser, Locator::Css("main"))
                 .await
-                .unwrap()
                 .rectangle()
                 .await
                 .unwrap();
@@ -353,30 +373,26 @@ async fn logging_in(browser: &Client, app: &TestApp) {
     browser.goto(&format!("{}/", app.base)).await.unwrap();
     assert_eq!(text(browser, "h1").await, "Log in");
     screenshot(browser, "login").await;
-    let field = browser.find(Locator::Id("token")).await.unwrap();
+    let field = find(browser, Locator::Id("token")).await;
     field.send_keys("not-the-token").await.unwrap();
-    browser
-        .find(Locator::Css("form.login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_and_wait(
+        browser,
+        find(browser, Locator::Css("form.login button[type=submit]")).await,
+    )
+    .await;
     assert!(
         text(browser, "[role=alert]")
             .await
             .contains("not the access token"),
         "a wrong token shows the form again, with a message"
     );
-    let field = browser.find(Locator::Id("token")).await.unwrap();
+    let field = find(browser, Locator::Id("token")).await;
     field.send_keys(TOKEN).await.unwrap();
-    browser
-        .find(Locator::Css("form.login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_and_wait(
+        browser,
+        find(browser, Locator::Css("form.login button[type=submit]")).await,
+    )
+    .await;
     assert_eq!(path_and_query(browser).await, "/");
     assert!(text(browser, "h1").await.starts_with("Plans for"));
 }
@@ -420,40 +436,33 @@ async fn every_coachs_plan_is_shown(browser: &Client) {
 
 async fn a_chart_opens(browser: &Client, app: &TestApp) {
     browser.goto(&format!("{}/", app.base)).await.unwrap();
-    let link = browser
-        .find(Locator::Css("article.plan .charts a"))
-        .await
-        .unwrap();
+    let link = find(browser, Locator::Css("article.plan .charts a")).await;
     let href = link.attr("href").await.unwrap().unwrap();
     assert!(
         href.starts_with("/api/v1/charts/") && href.ends_with(".png"),
         "{href}"
     );
-    link.click().await.unwrap();
+    click_and_wait(browser, link).await;
     assert_eq!(path_and_query(browser).await, href);
     // Chrome shows an image as a document holding one <img>; the session cookie let it load.
-    let image = browser.find(Locator::Css("img")).await.unwrap();
+    let image = find(browser, Locator::Css("img")).await;
     assert_eq!(natural_width(&image).await, 32, "the full chart opened");
 }
 
 async fn the_previous_day_and_a_plans_history(browser: &Client, app: &TestApp) {
     browser.goto(&format!("{}/", app.base)).await.unwrap();
-    let today = browser
-        .find(Locator::Css("h1 time"))
+    let today = find(browser, Locator::Css("h1 time"))
         .await
-        .unwrap()
         .attr("datetime")
         .await
         .unwrap()
         .unwrap();
-    let previous = browser.find(Locator::Css("a[rel=prev]")).await.unwrap();
+    let previous = find(browser, Locator::Css("a[rel=prev]")).await;
     let href = previous.attr("href").await.unwrap().unwrap();
-    previous.click().await.unwrap();
+    click_and_wait(browser, previous).await;
     assert_eq!(path_and_query(browser).await, href);
-    let yesterday = browser
-        .find(Locator::Css("h1 time"))
+    let yesterday = find(browser, Locator::Css("h1 time"))
         .await
-        .unwrap()
         .attr("datetime")
         .await
         .unwrap()
@@ -468,13 +477,11 @@ async fn the_previous_day_and_a_plans_history(browser: &Client, app: &TestApp) {
         4,
         "the mock plans of the day before"
     );
-    browser
-        .find(Locator::LinkText("History and details"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_and_wait(
+        browser,
+        find(browser, Locator::LinkText("History and details")).await,
+    )
+    .await;
     assert!(path_and_query(browser).await.starts_with("/plans/"));
     assert_eq!(text(browser, "#history").await, "History");
     screenshot(browser, "plan").await;
@@ -482,13 +489,7 @@ async fn the_previous_day_and_a_plans_history(browser: &Client, app: &TestApp) {
 
 async fn logging_out(browser: &Client, app: &TestApp) {
     browser.goto(&format!("{}/", app.base)).await.unwrap();
-    browser
-        .find(Locator::LinkText("Log out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_and_wait(browser, find(browser, Locator::LinkText("Log out")).await).await;
     assert!(text(browser, "[role=alert]").await.contains("logged out"));
     browser.goto(&format!("{}/", app.base)).await.unwrap();
     assert_eq!(text(browser, "h1").await, "Log in", "the cookie is gone");
