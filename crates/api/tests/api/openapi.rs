@@ -176,7 +176,8 @@ async fn app_with_plans(app: &TestApp) -> (i64, String) {
 fn concrete(path: &str, plan_id: i64, chart: &str) -> String {
     let filled = path
         .replace("{id}", &plan_id.to_string())
-        .replace("{file}", chart);
+        .replace("{file}", chart)
+        .replace("{asset}", "dashboard.css");
     if path.starts_with("/api/coach-plans") {
         format!("{filled}?coach=d&date={TODAY}")
     } else {
