@@ -209,7 +209,10 @@ fn html_cached(req: &HttpRequest, cached: &Cached) -> HttpResponse {
     pages::with_headers(&mut response);
     response.insert_header((header::ETAG, cached.etag.as_str()));
     if status == StatusCode::NOT_MODIFIED {
-        response.finish()
+        // No body, so no content type (the page headers' `text/html` would describe nothing).
+        let mut response = response.finish();
+        response.headers_mut().remove(header::CONTENT_TYPE);
+        response
     } else {
         response.body(cached.body.clone())
     }
