@@ -490,6 +490,16 @@ async fn post_is_answered_exactly_where_the_document_lists_it() {
         } else {
             assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "POST {uri}");
         }
+        let put = app.request("PUT", &uri, &[]).await;
+        assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED, "PUT {uri}");
+        let allow = if doc["paths"][endpoint.path()]["post"].is_object() {
+            "GET, HEAD, POST, OPTIONS"
+        } else {
+            "GET, HEAD, OPTIONS"
+        };
+        assert_eq!(put.header("allow"), Some(allow), "PUT {uri}");
+        let preflight = app.request("OPTIONS", &uri, &[]).await;
+        assert_eq!(preflight.header("allow"), Some(allow), "OPTIONS {uri}");
     }
     assert_eq!(posted, ["/login", "/logout"]);
 }
