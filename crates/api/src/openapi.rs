@@ -4,8 +4,9 @@
 //! The route table stays the one source of routes: [`document`] adds each alias of
 //! [`ENDPOINTS`] as a copy of its route's operation, and the tests below fail when a route is
 //! missing from the document or the document names a path no route serves. With a bearer
-//! token configured, every operation that needs it says so (`security`, and its 401 answer);
-//! the document itself is public, like `/` and `/health*`, so tools can read the contract
+//! token configured, every operation that needs it says so (`security`: the bearer token, or
+//! on the dashboard's pages and chart images the session cookie too, and its 401 answer: the
+//! login page or JSON, as the server answers); the document itself is public, like `/` and `/health*`, so tools can read the contract
 //! before they hold a token.
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -88,7 +89,8 @@ struct Generated;
 /// The whole document: the generated part, each alias of [`ENDPOINTS`] as a copy of its
 /// route's operation, `X-Request-ID` on every answer, 500 on the `/api` routes that read
 /// storage, the configured coaches as the values of every `coach` parameter, and, when
-/// `token_required`, the bearer scheme and 401 on every route that is not public.
+/// `token_required`, the bearer and session cookie schemes, 401 on every route that is not
+/// public (and on `/` for its page), and `POST /login`'s form body, 303 and 401.
 pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
     let mut doc = Generated::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
