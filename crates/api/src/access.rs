@@ -38,6 +38,18 @@ pub(crate) const DASHBOARD_PATHS: [&str; 1] = ["/plans/{id}"];
 /// cookie.
 pub(crate) const SESSION_PATHS: [&str; 1] = ["/api/v1/charts/{file}"];
 
+/// Routes that also take POST (the dashboard's login and logout forms).
+pub(crate) const FORM_PATHS: [&str; 2] = ["/login", "/logout"];
+
+/// The `Allow` header of the route at `pattern` (a pattern of the route table).
+fn allowed_methods(pattern: Option<&str>) -> &'static str {
+    if pattern.is_some_and(|pattern| FORM_PATHS.contains(&pattern)) {
+        "GET, HEAD, POST, OPTIONS"
+    } else {
+        "GET, HEAD, OPTIONS"
+    }
+}
+
 /// What a route needs when a token is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
@@ -105,8 +117,9 @@ pub(crate) async fn refused(
     state: web::Data<AppState>,
     access: Access,
 ) -> Result<HttpResponse, ApiError> {
+    let allow = allowed_methods(req.match_pattern().as_deref());
     if req.method() == Method::OPTIONS {
-        return Ok(preflight());
+        return Ok(preflight(allow));
     }
     let lacking = match access {
         Access::Public => false,
@@ -130,6 +143,7 @@ pub(crate) async fn refused(
     Err(ApiError::MethodNotAllowed {
         method: shorten(req.method().as_str(), ECHO_CHARS),
         path: shorten(req.path(), ECHO_CHARS),
+        allow,
     })
 }
 
@@ -149,10 +163,11 @@ pub(crate) async fn not_found(
 }
 
 /// The answer to OPTIONS on a route that exists. Whether the origin is allowed is said by the
-/// `Access-Control-Allow-Origin` header added to every response.
-fn preflight() -> HttpResponse {
+/// `Access-Control-Allow-Origin` header added to every response. Cross-origin requests may
+/// only read (SPEC 6.1), so the login and logout forms' POST is in `Allow` but not CORS's list.
+fn preflight(allow: &'static str) -> HttpResponse {
     HttpResponse::NoContent()
-        .insert_header((header::ALLOW, "GET, HEAD, OPTIONS"))
+        .insert_header((header::ALLOW, allow))
         .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS"))
         .insert_header((
             header::ACCESS_CONTROL_ALLOW_HEADERS,

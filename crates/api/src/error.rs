@@ -22,9 +22,14 @@ pub(crate) enum ApiError {
     /// Nothing there.
     #[error("{0}")]
     NotFound(String),
-    /// The path exists, the method does not.
+    /// The path exists, the method does not. `allow` is what the route takes (the `Allow`
+    /// header).
     #[error("method {method} not allowed for {path}")]
-    MethodNotAllowed { method: String, path: String },
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allow: &'static str,
+    },
     /// A request URI longer than the API reads (in bytes, and the limit).
     #[error("the request URI is {0} bytes, more than {1}")]
     UriTooLong(usize, usize),
@@ -70,7 +75,7 @@ impl ApiError {
                 parameter: Some((*parameter).to_owned()),
             },
             Self::NotFound(message) => titled("Not Found", message.clone()),
-            Self::MethodNotAllowed { method, path } => titled(
+            Self::MethodNotAllowed { method, path, .. } => titled(
                 "Method Not Allowed",
                 format!("Method {method} not allowed for {path}"),
             ),
@@ -118,11 +123,8 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {
-            Self::MethodNotAllowed { .. } => {
-                response.insert_header((
-                    header::ALLOW,
-                    HeaderValue::from_static("GET, HEAD, OPTIONS"),
-                ));
+            Self::MethodNotAllowed { allow, .. } => {
+                response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
             }
             Self::Unauthorized => {
                 response

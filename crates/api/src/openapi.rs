@@ -4,8 +4,9 @@
 //! The route table stays the one source of routes: [`document`] adds each alias of
 //! [`ENDPOINTS`] as a copy of its route's operation, and the tests below fail when a route is
 //! missing from the document or the document names a path no route serves. With a bearer
-//! token configured, every operation that needs it says so (`security`, and its 401 answer);
-//! the document itself is public, like `/` and `/health*`, so tools can read the contract
+//! token configured, every operation that needs it says so (`security`: the bearer token, or
+//! on the dashboard's pages and chart images the session cookie too, and its 401 answer: the
+//! login page or JSON, as the server answers); the document itself is public, like `/` and `/health*`, so tools can read the contract
 //! before they hold a token.
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,10 +15,14 @@ use coach_plans_model::wire::ErrorBody;
 use utoipa::OpenApi as _;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Required, Response, ResponseBuilder};
 
+use crate::access::Access;
 use crate::cache::Cached;
 use crate::respond;
 use crate::routes::ENDPOINTS;
@@ -25,6 +30,9 @@ use crate::state::AppState;
 
 /// The name of the bearer security scheme in the document.
 const BEARER: &str = "bearer";
+
+/// The name of the dashboard's session cookie scheme in the document.
+const SESSION: &str = "session";
 
 /// The schema of every `coach` parameter: one named type, so a generated client has one enum.
 const COACH_NAME: &str = "CoachName";
@@ -45,7 +53,12 @@ internal in it.",
         license(name = "MIT"),
     ),
     paths(
-        crate::ops::index,
+        crate::dashboard::root,
+        crate::dashboard::plan,
+        crate::dashboard::login_page,
+        crate::dashboard::sign_in,
+        crate::dashboard::logout,
+        crate::dashboard::assets::serve,
         crate::ops::health,
         crate::ops::live,
         crate::ops::ready,
@@ -67,6 +80,7 @@ internal in it.",
         (name = "plans", description = "The native API (SPEC 6.2)"),
         (name = "charts", description = "Archived chart images (SPEC 14)"),
         (name = "operations", description = "Index, health, readiness and metrics (SPEC 6.1, 6.3)"),
+        (name = "dashboard", description = "The web dashboard's pages, login and stylesheet: HTML for browsers (SPEC 17)"),
         (name = "documentation", description = "This document"),
     )
 )]
@@ -75,7 +89,8 @@ struct Generated;
 /// The whole document: the generated part, each alias of [`ENDPOINTS`] as a copy of its
 /// route's operation, `X-Request-ID` on every answer, 500 on the `/api` routes that read
 /// storage, the configured coaches as the values of every `coach` parameter, and, when
-/// `token_required`, the bearer scheme and 401 on every route that is not public.
+/// `token_required`, the bearer and session cookie schemes, 401 on every route that is not
+/// public (and on `/` for its page), and `POST /login`'s form body, 303 and 401.
 pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
     let mut doc = Generated::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
@@ -98,13 +113,8 @@ pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
             doc.paths.paths.insert(endpoint.path().to_owned(), item);
         }
     }
-    let protected: Vec<&str> = ENDPOINTS
-        .iter()
-        .filter(|e| !e.is_public())
-        .map(|e| e.path())
-        .collect();
     for (path, item) in &mut doc.paths.paths {
-        let protect = token_required && protected.contains(&path.as_str());
+        let access = Access::of(path);
         // What the `/api` handlers read may fail; the operations routes answer from counters.
         let reads_storage = path.starts_with("/api/") && path != "/api/openapi.json";
         for operation in operations(item) {
@@ -137,17 +147,28 @@ pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
                     ),
                 );
             }
-            if protect {
-                operation.security = Some(vec![SecurityRequirement::new(BEARER, [""; 0])]);
-                operation.responses.responses.insert(
-                    "401".to_owned(),
-                    error_response(
-                        "No valid bearer token: send `Authorization: Bearer <token>`",
-                        Some(("WWW-Authenticate", "`Bearer`")),
-                    ),
-                );
+            if token_required {
+                protect(path, access, operation);
             }
         }
+    }
+    // `/logout` takes GET and POST alike (one handler, one annotation); operation ids are unique.
+    if let Some(post) = doc
+        .paths
+        .paths
+        .get_mut("/logout")
+        .and_then(|logout| logout.post.as_mut())
+    {
+        post.operation_id = Some("dashboard_logout_post".to_owned());
+    }
+    if token_required
+        && let Some(sign_in) = doc
+            .paths
+            .paths
+            .get_mut("/login")
+            .and_then(|login| login.post.as_mut())
+    {
+        document_sign_in(sign_in);
     }
     if let Some(components) = doc.components.as_mut() {
         components
@@ -161,13 +182,144 @@ pub(crate) fn document(token_required: bool, coaches: &[CoachId]) -> OpenApi {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "The server's api.auth_token (API_AUTH_TOKEN); `/`, `/health*` and this document need none",
+                        "The server's api.auth_token (API_AUTH_TOKEN); `/`, `/health*`, this document and the dashboard's login, logout and stylesheet need none",
                     ))
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            SESSION,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::dashboard::SESSION_COOKIE,
+                "The dashboard's session cookie, set by `POST /login` (HttpOnly, SameSite=Strict, 30 days): taken instead of the bearer token by the dashboard's pages and the chart images",
+            ))),
+        );
     }
     doc
+}
+
+/// With a token configured: what `operation` (of the route at `path`) needs, and its 401.
+fn protect(path: &str, access: Access, operation: &mut Operation) {
+    let bearer = || SecurityRequirement::new(BEARER, [""; 0]);
+    let session = || SecurityRequirement::new(SESSION, [""; 0]);
+    let (security, refusal) = match access {
+        // `/` answers programs without a token; the page it answers browsers needs a session.
+        Access::Public if path == "/" => (
+            vec![SecurityRequirement::default(), bearer(), session()],
+            login_page_response(
+                "The page only, without the session cookie or the bearer token: the login form",
+            ),
+        ),
+        Access::Public => return,
+        Access::Token => (
+            vec![bearer()],
+            error_response(
+                "No valid bearer token: send `Authorization: Bearer <token>`",
+                Some(("WWW-Authenticate", "`Bearer`")),
+            ),
+        ),
+        Access::TokenOrSession => (
+            vec![bearer(), session()],
+            error_response(
+                "Neither a valid bearer token nor the dashboard's session cookie",
+                Some(("WWW-Authenticate", "`Bearer`")),
+            ),
+        ),
+        Access::Dashboard => (
+            vec![bearer(), session()],
+            login_page_response(
+                "Neither the session cookie nor a valid bearer token: the login form, which comes back to this page",
+            ),
+        ),
+    };
+    operation.security = Some(security);
+    operation
+        .responses
+        .responses
+        .insert("401".to_owned(), refusal);
+}
+
+/// `POST /login` with a token configured: its form body, the 303 that signs in and the 401
+/// that does not.
+fn document_sign_in(operation: &mut Operation) {
+    let form = ObjectBuilder::new()
+        .property(
+            "token",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Password)))
+                .description(Some("The server's access token (api.auth_token)")),
+        )
+        .property(
+            "next",
+            ObjectBuilder::new().schema_type(Type::String).description(Some(
+                "Where to go after signing in: a path on this server (anything else goes to `/`)",
+            )),
+        )
+        .required("token");
+    operation.request_body = Some(RefOr::T(
+        RequestBodyBuilder::new()
+            .description(Some("The login form's fields"))
+            .content(
+                "application/x-www-form-urlencoded",
+                ContentBuilder::new().schema(Some(form)).build(),
+            )
+            .required(Some(Required::True))
+            .build(),
+    ));
+    let header = |what: &str| {
+        HeaderBuilder::new()
+            .schema(Some(string_schema()))
+            .description(Some(what))
+            .build()
+    };
+    operation.responses.responses.insert(
+        "303".to_owned(),
+        RefOr::T(
+            ResponseBuilder::new()
+                .description("The token is right: signed in, on to `next`")
+                .header("Location", header("`next`, or `/`"))
+                .header(
+                    "Set-Cookie",
+                    header("The session cookie: `coach_plans_session=<hash>; Path=/; Max-Age=2592000; HttpOnly; SameSite=Strict` (and `Secure` when api.public_url is https)"),
+                )
+                .header("Cache-Control", header("`no-store`"))
+                .header("X-Request-ID", header("The request's id, as in the server's log"))
+                .build(),
+        ),
+    );
+    operation.responses.responses.insert(
+        "401".to_owned(),
+        login_page_response("Not the token (or none given): the form again, saying so"),
+    );
+    operation.responses.responses.remove("200");
+}
+
+/// A 401 answered with the login form (HTML).
+fn login_page_response(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "text/html",
+                ContentBuilder::new().schema(Some(string_schema())).build(),
+            )
+            .header(
+                "WWW-Authenticate",
+                HeaderBuilder::new()
+                    .schema(Some(string_schema()))
+                    .description(Some("`Bearer`"))
+                    .build(),
+            )
+            .header(
+                "X-Request-ID",
+                HeaderBuilder::new()
+                    .schema(Some(string_schema()))
+                    .description(Some("The request's id, as in the server's log"))
+                    .build(),
+            )
+            .build(),
+    )
 }
 
 /// A response with the JSON error body, and a header when given (name, description).
@@ -190,7 +342,8 @@ fn error_response(description: &str, header: Option<(&str, &str)>) -> RefOr<Resp
     RefOr::T(response.build())
 }
 
-/// The operations of a path item (this API serves GET only; HEAD and OPTIONS follow from it).
+/// The operations of a path item (GET everywhere, POST on the dashboard's login and logout;
+/// HEAD and OPTIONS follow from GET).
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         &mut item.get,
@@ -281,6 +434,7 @@ mod tests {
     use coach_plans_model::Roster;
 
     use super::document;
+    use crate::access::Access;
     use crate::routes::ENDPOINTS;
 
     fn json(token_required: bool) -> Value {
@@ -308,10 +462,10 @@ mod tests {
                 .as_object()
                 .map(|o| o.keys().map(String::as_str).collect())
                 .unwrap_or_default();
-            assert_eq!(
-                methods,
-                ["get"],
-                "{}: the routes serve GET (and HEAD)",
+            // Which routes take POST is checked against the server in tests/api/openapi.rs.
+            assert!(
+                methods == ["get"] || methods == ["get", "post"],
+                "{}: the routes serve GET (and HEAD), the dashboard's forms POST too: {methods:?}",
                 endpoint.path()
             );
             assert_eq!(
@@ -320,6 +474,16 @@ mod tests {
                 "{}",
                 endpoint.path()
             );
+        }
+        let mut ids = BTreeSet::new();
+        for (path, item) in &paths {
+            for (method, operation) in item.as_object().into_iter().flatten() {
+                let id = operation["operationId"].as_str().unwrap_or_default();
+                assert!(
+                    ids.insert(id),
+                    "{method} {path}: operationId {id:?} is not unique"
+                );
+            }
         }
         let routes: BTreeSet<&str> = ENDPOINTS.iter().map(|e| e.path()).collect();
         let documented: BTreeSet<&str> = paths.keys().map(String::as_str).collect();
@@ -416,43 +580,111 @@ mod tests {
         let open = json(false);
         assert!(open["components"]["securitySchemes"].is_null());
         let doc = json(true);
-        assert_eq!(
-            doc["components"]["securitySchemes"]["bearer"]["scheme"],
-            "bearer"
-        );
+        let schemes = &doc["components"]["securitySchemes"];
+        assert_eq!(schemes["bearer"]["scheme"], "bearer");
+        assert_eq!(schemes["session"]["type"], "apiKey");
+        assert_eq!(schemes["session"]["in"], "cookie");
+        assert_eq!(schemes["session"]["name"], "coach_plans_session");
+        let bearer = serde_json::json!([{"bearer": []}]);
+        let either = serde_json::json!([{"bearer": []}, {"session": []}]);
+        let optional = serde_json::json!([{}, {"bearer": []}, {"session": []}]);
         for endpoint in ENDPOINTS {
-            let operation = &doc["paths"][endpoint.path()]["get"];
-            assert!(
-                open["paths"][endpoint.path()]["get"]["responses"]["401"].is_null(),
-                "no token, no 401: {}",
-                endpoint.path()
-            );
-            if endpoint.is_public() {
-                assert!(operation["security"].is_null(), "{}", endpoint.path());
+            let path = endpoint.path();
+            for method in ["get", "post"] {
+                let operation = &doc["paths"][path][method];
+                if operation.is_null() {
+                    continue;
+                }
                 assert!(
-                    operation["responses"]["401"].is_null(),
-                    "{}",
-                    endpoint.path()
+                    open["paths"][path][method]["responses"]["401"].is_null(),
+                    "no token, no 401: {method} {path}"
                 );
-            } else {
-                assert_eq!(
-                    operation["security"],
-                    serde_json::json!([{"bearer": []}]),
-                    "{}",
-                    endpoint.path()
+                assert!(open["paths"][path][method]["security"].is_null());
+                let refusal = &operation["responses"]["401"];
+                let (security, media) = match Access::of(path) {
+                    Access::Public if path == "/" => (&optional, "text/html"),
+                    Access::Public if (path, method) == ("/login", "post") => {
+                        (&Value::Null, "text/html")
+                    }
+                    Access::Public => {
+                        assert!(refusal.is_null(), "{method} {path}");
+                        assert!(operation["security"].is_null(), "{method} {path}");
+                        continue;
+                    }
+                    Access::Token => (&bearer, "application/json"),
+                    Access::TokenOrSession => (&either, "application/json"),
+                    Access::Dashboard => (&either, "text/html"),
+                };
+                assert_eq!(&operation["security"], security, "{method} {path}");
+                assert!(
+                    refusal["content"][media].is_object(),
+                    "{method} {path}: 401 {refusal}"
                 );
-                assert_eq!(
-                    operation["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
-                    "#/components/schemas/ErrorBody",
-                    "{}",
-                    endpoint.path()
-                );
+                assert!(refusal["headers"]["WWW-Authenticate"].is_object());
             }
         }
         assert!(
             ENDPOINTS
                 .iter()
                 .any(|e| e.path() == "/api/openapi.json" && e.is_public())
+        );
+    }
+
+    #[test]
+    fn the_login_form_is_documented_only_where_there_is_a_login() {
+        let open = json(false);
+        let sign_in = &open["paths"]["/login"]["post"];
+        assert!(sign_in["requestBody"].is_null());
+        assert!(sign_in["responses"]["200"]["content"]["text/html"].is_object());
+        let doc = json(true);
+        let sign_in = &doc["paths"]["/login"]["post"];
+        let form =
+            &sign_in["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"];
+        assert_eq!(form["required"], serde_json::json!(["token"]));
+        assert_eq!(form["properties"]["token"]["format"], "password");
+        assert_eq!(form["properties"]["next"]["type"], "string");
+        let see_other = &sign_in["responses"]["303"];
+        assert!(see_other["headers"]["Location"].is_object());
+        assert!(see_other["headers"]["Set-Cookie"].is_object());
+        assert!(sign_in["responses"]["200"].is_null());
+        assert!(sign_in["responses"]["401"]["content"]["text/html"].is_object());
+    }
+
+    #[test]
+    fn the_dashboard_routes_are_tagged_and_answer_html() {
+        let doc = json(false);
+        let index = &doc["paths"]["/"]["get"];
+        assert_eq!(
+            index["tags"],
+            serde_json::json!(["operations", "dashboard"])
+        );
+        let ok = &index["responses"]["200"]["content"];
+        assert_eq!(
+            ok["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Index"
+        );
+        assert_eq!(ok["text/html"]["schema"]["type"], "string");
+        for path in ["/plans/{id}", "/login", "/logout", "/assets/{asset}"] {
+            for (method, operation) in doc["paths"][path].as_object().into_iter().flatten() {
+                assert_eq!(
+                    operation["tags"],
+                    serde_json::json!(["dashboard"]),
+                    "{method} {path}"
+                );
+            }
+        }
+        assert!(
+            doc["paths"]["/plans/{id}"]["get"]["responses"]["404"]["content"]["text/html"]
+                .is_object()
+        );
+        let css = &doc["paths"]["/assets/{asset}"]["get"]["responses"];
+        assert!(css["200"]["content"]["text/css"].is_object());
+        assert!(css["200"]["headers"]["Cache-Control"].is_object());
+        assert!(css["304"]["headers"]["ETag"].is_object());
+        assert!(css["404"]["content"]["text/html"].is_object());
+        assert!(
+            doc["paths"]["/logout"]["post"]["responses"]["200"]["headers"]["Set-Cookie"]
+                .is_object()
         );
     }
 

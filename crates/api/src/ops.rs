@@ -21,15 +21,8 @@ use utoipa::ToSchema;
 use crate::respond::json;
 use crate::state::AppState;
 
-/// `GET /`: the service and its endpoints.
-#[utoipa::path(
-    get,
-    path = "/",
-    operation_id = "index",
-    tag = "operations",
-    summary = "What this service is, and its endpoints",
-    responses((status = 200, description = "The service's name, version and endpoints", body = Index))
-)]
+/// The JSON index: the service and its endpoints (what `GET /` answers programs; its
+/// document entry is [`crate::dashboard::root`]'s, as the route negotiates).
 pub(crate) async fn index() -> HttpResponse {
     let endpoints = [
         ("health", "/health"),

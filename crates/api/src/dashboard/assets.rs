@@ -51,6 +51,31 @@ pub(crate) fn stylesheet() -> &'static Asset {
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 /// `GET /assets/{asset}`: the file, or 404.
+#[utoipa::path(
+    get,
+    path = "/assets/{asset}",
+    operation_id = "dashboard_asset",
+    tag = "dashboard",
+    summary = "The dashboard's stylesheet",
+    description = "Embedded in the binary. Pages link it as `/assets/dashboard.css?v=<hash>`, so a new build's file is a new URL and answers may be cached for a year.",
+    params(
+        ("asset" = String, Path, description = "The file: `dashboard.css`; any other name answers the 404 page", example = "dashboard.css"),
+        ("v" = Option<String>, Query, description = "The content's hash, to make each version its own URL; not checked"),
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier answer: 304"),
+    ),
+    responses(
+        (status = 200, description = "The stylesheet", body = String, content_type = "text/css", headers(
+            ("ETag" = String, description = "Entity tag of the file"),
+            ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
+            ("X-Content-Type-Options" = String, description = "`nosniff`"),
+        )),
+        (status = 304, description = "The browser's copy (If-None-Match) is current", headers(
+            ("ETag" = String, description = "Entity tag of the file"),
+            ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
+        )),
+        (status = 404, description = "No such file (a page saying so)", body = String, content_type = "text/html"),
+    )
+)]
 pub(crate) async fn serve(req: HttpRequest) -> HttpResponse {
     let name = req.match_info().get("asset").unwrap_or_default();
     let Some(asset) = ASSETS.iter().find(|asset| asset.name == name) else {

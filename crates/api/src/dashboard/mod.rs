@@ -16,7 +16,7 @@
 //! The day page is cached like the API's JSON: rendered once per date and service generation
 //! in the shared read cache, with an entity tag.
 
-mod assets;
+pub(crate) mod assets;
 mod diff;
 mod pages;
 mod session;
@@ -24,6 +24,7 @@ mod session;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
+use coach_plans_model::wire::legacy::Index;
 use coach_plans_model::{Chart, ChartStatus, Plan, PlanId, shorten};
 use coach_plans_service::{PlanRef, ServiceError};
 
@@ -34,7 +35,7 @@ use crate::respond;
 use crate::state::AppState;
 
 pub(crate) use assets::serve as asset;
-pub(crate) use session::SessionCookie;
+pub(crate) use session::{COOKIE as SESSION_COOKIE, SessionCookie};
 
 use pages::{ChartState, ChartView, Chrome, CoachDay};
 
@@ -99,6 +100,37 @@ fn secure_cookies(state: &AppState) -> bool {
 }
 
 /// `GET /`: the day page for browsers, the JSON index for everything else.
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "index",
+    tags = ["operations", "dashboard"],
+    summary = "What this service is (JSON), or, for a browser, the dashboard's day page (HTML)",
+    description = "Negotiated by `Accept`: the JSON index unless `Accept` lists `text/html` (or `application/xhtml+xml`) with a quality above zero and above `application/json`'s, as browsers do; `*/*`, `application/json` or no `Accept` keep the JSON. The page shows every coach's plan for one date. With a token configured the JSON needs none, the page needs the session cookie or the bearer token (else 401 with the login form).",
+    params(
+        ("date" = Option<String>, Query, description = "The page only: the date to show, `YYYY-MM-DD` or `today` (the default); anything else answers the 400 page. The JSON index ignores it.", example = "2024-05-10"),
+        ("If-None-Match" = Option<String>, Header, description = "The page only: an ETag from an earlier answer: 304 when the page is unchanged"),
+    ),
+    responses(
+        (status = 200, description = "The JSON index, or the day page for a browser", content(
+            (Index = "application/json"),
+            (String = "text/html"),
+        ), headers(
+            ("Vary" = String, description = "`Accept, Cookie`"),
+            ("ETag" = String, description = "The page only: entity tag of the page"),
+            ("Cache-Control" = String, description = "The page only: `private, no-cache`"),
+            ("Content-Security-Policy" = String, description = "The page only: no scripts, images and styles from this server"),
+        )),
+        (status = 304, description = "The page only: the browser's copy (If-None-Match) is current", headers(
+            ("ETag" = String, description = "Entity tag of the page"),
+        )),
+        (status = 400, description = "The page only: `date` is not a date (a page saying so)", body = String, content_type = "text/html"),
+        (status = 500, description = "The page only: an internal failure (a page that says no more; the cause is in the server's log)", body = String, content_type = "text/html"),
+        (status = 503, description = "The page only: the database cannot be read just now (a page saying so)", body = String, content_type = "text/html", headers(
+            ("Retry-After" = String, description = "Seconds to wait: `5`"),
+        )),
+    )
+)]
 pub(crate) async fn root(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let mut response = if wants_html(req.headers()) {
         if signed_in(&state, req.headers()) {
@@ -177,7 +209,10 @@ fn html_cached(req: &HttpRequest, cached: &Cached) -> HttpResponse {
     pages::with_headers(&mut response);
     response.insert_header((header::ETAG, cached.etag.as_str()));
     if status == StatusCode::NOT_MODIFIED {
-        response.finish()
+        // No body, so no content type (the page headers' `text/html` would describe nothing).
+        let mut response = response.finish();
+        response.headers_mut().remove(header::CONTENT_TYPE);
+        response
     } else {
         response.body(cached.body.clone())
     }
@@ -213,6 +248,28 @@ fn chart_views<'p>(state: &AppState, charts: &'p [Chart]) -> Vec<ChartView<'p>> 
 }
 
 /// `GET /plans/{id}`: one plan (deleted ones included) and its history.
+#[utoipa::path(
+    get,
+    path = "/plans/{id}",
+    operation_id = "dashboard_plan",
+    tag = "dashboard",
+    summary = "One plan and its history, newest first, as a page",
+    description = "Deleted plans included. With a token configured: the session cookie or the bearer token, else 401 with the login form.",
+    params(
+        ("id" = i64, Path, minimum = 1, description = "The plan id (a positive whole number); anything else answers the 404 page", example = 1),
+    ),
+    responses(
+        (status = 200, description = "The plan's page", body = String, content_type = "text/html", headers(
+            ("Cache-Control" = String, description = "`private, no-cache`"),
+            ("Content-Security-Policy" = String, description = "No scripts; images and styles from this server"),
+        )),
+        (status = 404, description = "No such plan, or not a plan id (a page saying so)", body = String, content_type = "text/html"),
+        (status = 500, description = "An internal failure (a page that says no more; the cause is in the server's log)", body = String, content_type = "text/html"),
+        (status = 503, description = "The database cannot be read just now (a page saying so)", body = String, content_type = "text/html", headers(
+            ("Retry-After" = String, description = "Seconds to wait: `5`"),
+        )),
+    )
+)]
 pub(crate) async fn plan(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let raw = req.match_info().get("id").unwrap_or_default();
     let missing = || {
@@ -322,22 +379,62 @@ fn safe_next(next: &str) -> String {
     }
 }
 
-/// `GET /login`: the form. `POST /login` (`token`, `next`): the token checked in constant
-/// time; right, a session cookie and 303 to `next`; wrong, the form again (401) with a
-/// message. Without a configured token there is nothing to log in to: a page saying so.
+/// `GET|POST /login`: [`login_page`] or [`sign_in`].
 pub(crate) async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let Some(token) = state.settings.auth_token.as_ref() else {
-        return no_login_needed(&state);
-    };
-    if req.method() != actix_web::http::Method::POST {
-        return login_form(&state, StatusCode::OK, None, "/");
+    if req.method() == actix_web::http::Method::POST {
+        sign_in(&state, &body)
+    } else {
+        login_page(&state)
     }
+}
+
+/// `GET /login`: the form. Without a configured token there is nothing to log in to: a page
+/// saying so.
+#[utoipa::path(
+    get,
+    path = "/login",
+    operation_id = "dashboard_login",
+    tag = "dashboard",
+    summary = "The login form",
+    description = "With a token configured, the form that asks for it once; without one, a page saying no login is needed.",
+    responses(
+        (status = 200, description = "The login form, or the page saying no login is needed", body = String, content_type = "text/html", headers(
+            ("Cache-Control" = String, description = "`private, no-cache`"),
+            ("Content-Security-Policy" = String, description = "No scripts; images and styles from this server"),
+        )),
+    )
+)]
+pub(crate) fn login_page(state: &AppState) -> HttpResponse {
+    if state.settings.auth_token.is_none() {
+        return no_login_needed(state);
+    }
+    login_form(state, StatusCode::OK, None, "/")
+}
+
+/// `POST /login` (`token`, `next`, form-encoded): the token checked in constant time; right,
+/// a session cookie and 303 to `next`; wrong, the form again (401) with a message. Without a
+/// configured token, the page saying no login is needed, whatever the body.
+#[utoipa::path(
+    post,
+    path = "/login",
+    operation_id = "dashboard_sign_in",
+    tag = "dashboard",
+    summary = "Log in: the token for a session cookie",
+    description = "Without a token configured there is nothing to log in to: the page saying so, whatever the body.",
+    responses(
+        (status = 200, description = "No token is configured: the page saying no login is needed", body = String, content_type = "text/html"),
+    )
+)]
+pub(crate) fn sign_in(state: &AppState, body: &[u8]) -> HttpResponse {
+    let Some(token) = state.settings.auth_token.as_ref() else {
+        return no_login_needed(state);
+    };
     let (mut given, mut next) = (None, None);
-    for (key, value) in form_urlencoded::parse(&body) {
+    for (key, value) in form_urlencoded::parse(body) {
         match key.as_ref() {
             "token" if given.is_none() => given = Some(value),
             "next" if next.is_none() => next = Some(value),
@@ -347,7 +444,7 @@ pub(crate) async fn login(
     let next = safe_next(next.as_deref().unwrap_or("/"));
     if !given.is_some_and(|given| session::token_matches(token, given.trim())) {
         return login_form(
-            &state,
+            state,
             StatusCode::UNAUTHORIZED,
             Some("That is not the access token. Check it and try again."),
             &next,
@@ -355,7 +452,7 @@ pub(crate) async fn login(
     }
     let mut response = see_other(&next);
     if let Ok(cookie) =
-        HeaderValue::from_str(&session::sign_in_cookie(token, secure_cookies(&state)))
+        HeaderValue::from_str(&session::sign_in_cookie(token, secure_cookies(state)))
     {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
@@ -364,6 +461,20 @@ pub(crate) async fn login(
 
 /// `GET|POST /logout`: the session cookie cleared, and the login form (without a configured
 /// token, a page saying there is no login).
+#[utoipa::path(
+    method(get, post),
+    path = "/logout",
+    operation_id = "dashboard_logout",
+    tag = "dashboard",
+    summary = "Log out: the session cookie cleared",
+    description = "GET and POST alike (a link or a form). With a token configured, the login form saying you are logged out, and a `Set-Cookie` that expires the session cookie; without one, the page saying no login is needed.",
+    responses(
+        (status = 200, description = "The login form (or the page saying no login is needed)", body = String, content_type = "text/html", headers(
+            ("Set-Cookie" = String, description = "With a token configured: the session cookie, expired (`Max-Age=0`)"),
+            ("Cache-Control" = String, description = "`private, no-cache`"),
+        )),
+    )
+)]
 pub(crate) async fn logout(state: web::Data<AppState>) -> HttpResponse {
     if state.settings.auth_token.is_none() {
         return no_login_needed(&state);

@@ -414,7 +414,8 @@ fn cookie_pair(set_cookie: &str) -> &str {
     set_cookie.split(';').next().unwrap()
 }
 
-async fn log_in(app: &TestApp, body: &str) -> Reply {
+/// `POST /login` with this form body.
+pub(crate) async fn log_in(app: &TestApp, body: &str) -> Reply {
     let request = actix_web::test::TestRequest::post()
         .uri("/login")
         .insert_header(("Content-Type", "application/x-www-form-urlencoded"))

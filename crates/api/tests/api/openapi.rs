@@ -11,9 +11,11 @@
 use actix_web::http::StatusCode;
 use coach_plans_api::{ApiSettings, ENDPOINTS, StaticBotStatus};
 use coach_plans_config::Secret;
+use coach_plans_storage::StoreError;
 use serde_json::Value;
 
-use crate::helpers::{TODAY, TestApp, spawn_app, spawn_app_with};
+use crate::dashboard::log_in;
+use crate::helpers::{Reply, TODAY, TestApp, spawn_app, spawn_app_with};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\nthe chart's bytes";
 
@@ -119,10 +121,25 @@ fn conforms(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Vec<String> {
-    let responses = &doc["paths"][path]["get"]["responses"];
+    conforms_to("get", doc, path, uri, status, content_type, body)
+}
+
+/// [`conforms`] for an answer to `method` (lowercase, as the document spells it).
+fn conforms_to(
+    method: &str,
+    doc: &Value,
+    path: &str,
+    uri: &str,
+    status: StatusCode,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Vec<String> {
+    let responses = &doc["paths"][path][method]["responses"];
     let documented = &responses[status.as_str()];
     if !documented.is_object() {
-        return vec![format!("GET {uri}: {status} is not documented for {path}")];
+        return vec![format!(
+            "{method} {uri}: {status} is not documented for {path}"
+        )];
     }
     let Some(content_type) = content_type else {
         return if documented["content"].is_object() && !body.is_empty() {
@@ -176,7 +193,8 @@ async fn app_with_plans(app: &TestApp) -> (i64, String) {
 fn concrete(path: &str, plan_id: i64, chart: &str) -> String {
     let filled = path
         .replace("{id}", &plan_id.to_string())
-        .replace("{file}", chart);
+        .replace("{file}", chart)
+        .replace("{asset}", "dashboard.css");
     if path.starts_with("/api/coach-plans") {
         format!("{filled}?coach=d&date={TODAY}")
     } else {
@@ -307,6 +325,183 @@ async fn with_a_token_the_refusals_and_the_answers_are_documented() {
     let (problems, served) = check_all(&app, plan_id, &chart, &token, &[]).await;
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(served.iter().all(|s| *s == StatusCode::OK), "{served:?}");
+}
+
+/// What a browser sends.
+const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+/// Checks `reply` (to `method uri` of the route `path`) against the document, and that
+/// every header the document names for its status that the server always sends is there.
+fn conforms_reply(doc: &Value, method: &str, path: &str, uri: &str, reply: &Reply) -> Vec<String> {
+    let mut problems = conforms_to(
+        method,
+        doc,
+        path,
+        uri,
+        reply.status,
+        reply.header("content-type"),
+        &reply.body,
+    );
+    if reply.status == StatusCode::SEE_OTHER && reply.header("location").is_none() {
+        problems.push(format!("{method} {uri}: 303 without Location"));
+    }
+    problems
+}
+
+/// A browser (and `cookie`, when given) on every dashboard page: the pages, their 304, the
+/// 400 and 404 pages, the stylesheet, the login and logout forms, each checked.
+async fn browse(
+    app: &TestApp,
+    plan_id: i64,
+    cookie: Option<&str>,
+) -> (Vec<String>, Vec<StatusCode>) {
+    let doc = app.get("/api/openapi.json").await.json();
+    let mut headers = vec![("Accept", BROWSER)];
+    if let Some(cookie) = cookie {
+        headers.push(("Cookie", cookie));
+    }
+    let plan = format!("/plans/{plan_id}");
+    let pages = [
+        ("/", "/"),
+        ("/", "/?date=2024-05-10"),
+        ("/", "/?date=today"),
+        ("/", "/?date=2024-02-30"),
+        ("/plans/{id}", plan.as_str()),
+        ("/plans/{id}", "/plans/999999"),
+        ("/plans/{id}", "/plans/abc"),
+        ("/assets/{asset}", "/assets/dashboard.css"),
+        ("/assets/{asset}", "/assets/dashboard.js"),
+        ("/login", "/login"),
+        ("/logout", "/logout"),
+    ];
+    let (mut problems, mut statuses) = (Vec::new(), Vec::new());
+    for (path, uri) in pages {
+        let reply = app.request("GET", uri, &headers).await;
+        statuses.push(reply.status);
+        problems.extend(conforms_reply(&doc, "get", path, uri, &reply));
+        if let Some(etag) = reply
+            .header("etag")
+            .filter(|_| reply.status == StatusCode::OK)
+        {
+            let mut with_tag = headers.clone();
+            with_tag.push(("If-None-Match", etag));
+            let again = app.request("GET", uri, &with_tag).await;
+            statuses.push(again.status);
+            problems.extend(conforms_reply(&doc, "get", path, uri, &again));
+        }
+    }
+    let logout = app.request("POST", "/logout", &headers).await;
+    statuses.push(logout.status);
+    problems.extend(conforms_reply(&doc, "post", "/logout", "/logout", &logout));
+    (problems, statuses)
+}
+
+#[actix_web::test]
+async fn a_browser_on_every_dashboard_route_gets_what_the_document_says() {
+    let app = spawn_app();
+    let (plan_id, _chart) = app_with_plans(&app).await;
+    let (problems, statuses) = browse(&app, plan_id, None).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    for expected in [200, 304, 400, 404] {
+        assert!(
+            statuses.iter().any(|s| s.as_u16() == expected),
+            "no {expected} in {statuses:?}"
+        );
+    }
+    let doc = app.get("/api/openapi.json").await.json();
+    let sign_in = log_in(&app, "token=anything").await;
+    assert_eq!(
+        sign_in.status,
+        StatusCode::OK,
+        "no token, nothing to log in to"
+    );
+    let problems = conforms_reply(&doc, "post", "/login", "/login", &sign_in);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[actix_web::test]
+async fn with_a_token_a_browser_is_asked_to_log_in_then_served_as_documented() {
+    let settings = ApiSettings {
+        auth_token: Some(Secret::new("openapi-token")),
+        ..ApiSettings::default()
+    };
+    let app = spawn_app_with(settings, StaticBotStatus::mock());
+    let (plan_id, _chart) = app_with_plans(&app).await;
+    let doc = app.get("/api/openapi.json").await.json();
+    let (problems, refused) = browse(&app, plan_id, None).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(refused.contains(&StatusCode::UNAUTHORIZED), "{refused:?}");
+    let wrong = log_in(&app, "token=not-it&next=%2Fplans%2F1").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let right = log_in(&app, "token=openapi-token&next=%2Fplans%2F1").await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    for reply in [&wrong, &right] {
+        let problems = conforms_reply(&doc, "post", "/login", "/login", reply);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+    let cookie = right
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let (problems, served) = browse(&app, plan_id, Some(&cookie)).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(!served.contains(&StatusCode::UNAUTHORIZED), "{served:?}");
+    assert!(served.contains(&StatusCode::OK), "{served:?}");
+}
+
+#[actix_web::test]
+async fn dashboard_pages_while_storage_is_down_or_failing_are_documented() {
+    let app = spawn_app();
+    let (plan_id, _chart) = app_with_plans(&app).await;
+    app.store.before_each(|call| {
+        if call.is_read() {
+            Err(StoreError::Unavailable("database is locked".into()))
+        } else {
+            Ok(())
+        }
+    });
+    let (problems, down) = browse(&app, plan_id, None).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(down.contains(&StatusCode::SERVICE_UNAVAILABLE), "{down:?}");
+    app.fail_reads();
+    let (problems, failing) = browse(&app, plan_id, None).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        failing.contains(&StatusCode::INTERNAL_SERVER_ERROR),
+        "{failing:?}"
+    );
+}
+
+#[actix_web::test]
+async fn post_is_answered_exactly_where_the_document_lists_it() {
+    let app = spawn_app();
+    let (plan_id, chart) = app_with_plans(&app).await;
+    let doc = app.get("/api/openapi.json").await.json();
+    let mut posted = Vec::new();
+    for endpoint in ENDPOINTS {
+        let uri = concrete(endpoint.path(), plan_id, &chart);
+        let reply = app.request("POST", &uri, &[]).await;
+        if doc["paths"][endpoint.path()]["post"].is_object() {
+            posted.push(endpoint.path());
+            assert_ne!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "POST {uri}");
+            let problems = conforms_reply(&doc, "post", endpoint.path(), &uri, &reply);
+            assert!(problems.is_empty(), "{}", problems.join("\n"));
+        } else {
+            assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "POST {uri}");
+        }
+        let put = app.request("PUT", &uri, &[]).await;
+        assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED, "PUT {uri}");
+        let allow = if doc["paths"][endpoint.path()]["post"].is_object() {
+            "GET, HEAD, POST, OPTIONS"
+        } else {
+            "GET, HEAD, OPTIONS"
+        };
+        assert_eq!(put.header("allow"), Some(allow), "PUT {uri}");
+        let preflight = app.request("OPTIONS", &uri, &[]).await;
+        assert_eq!(preflight.header("allow"), Some(allow), "OPTIONS {uri}");
+    }
+    assert_eq!(posted, ["/login", "/logout"]);
 }
 
 #[test]
