@@ -31,7 +31,8 @@ type Manager = PostgresConnectionManager<MakeRustlsConnect>;
 
 /// Plans in a PostgreSQL database.
 pub struct PostgresStore {
-    pool: Pool<Manager>,
+    /// Always `Some` but in `drop`, which hands it to a thread of its own.
+    pool: Option<Pool<Manager>>,
     /// The URL with its password masked: how every message names the database.
     shown: String,
     /// Why the last write failed for want of the database; cleared by the next successful write.
@@ -43,6 +44,22 @@ impl fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore")
             .field("database", &self.shown)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PostgresStore {
+    /// Each connection of the synchronous client owns a small runtime, and tokio refuses to
+    /// drop a runtime on a thread that drives another (the server drops its store on one):
+    /// the pool is closed on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let closing = std::thread::Builder::new()
+                .name("postgres-close".to_owned())
+                .spawn(move || drop(pool));
+            if let Ok(closing) = closing {
+                let _ = closing.join();
+            }
+        }
     }
 }
 
@@ -97,7 +114,7 @@ impl PostgresStore {
             .map_err(|e| pool_error(&target.shown, e))?;
         Ok((
             Self {
-                pool,
+                pool: Some(pool),
                 shown: target.shown,
                 write_error: Mutex::new(None),
             },
@@ -118,7 +135,10 @@ impl PostgresStore {
     }
 
     pub(crate) fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
-        self.pool.get().map_err(|e| pool_error(&self.shown, e))
+        match &self.pool {
+            Some(pool) => pool.get().map_err(|e| pool_error(&self.shown, e)),
+            None => Err(StoreError::Other("the store is closed".into())),
+        }
     }
 
     /// Runs a write in one transaction and records whether the database took it. The commit

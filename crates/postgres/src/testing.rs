@@ -14,6 +14,24 @@ pub const SERVER_VARIABLE: &str = "COACH_PLANS_TEST_POSTGRES_URL";
 /// The server tests use when [`SERVER_VARIABLE`] is unset.
 pub const DEFAULT_SERVER: &str = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable";
 
+/// The variable `cargo xtask ci` sets, after its loud SKIPPED line, when there is no server
+/// and it is not CI: the end-to-end tests then return at once (see [`skipped`]).
+pub const SKIP_VARIABLE: &str = "COACH_PLANS_POSTGRES_SKIP";
+
+/// Whether this run was told to skip the PostgreSQL tests (`COACH_PLANS_POSTGRES_SKIP=1`, set by
+/// `cargo xtask ci` outside CI when no server is reachable); says so on standard error. A
+/// test without a server and without this fails, naming the server it could not reach.
+pub fn skipped(test: &str) -> bool {
+    let skip = std::env::var(SKIP_VARIABLE).is_ok_and(|v| v == "1");
+    if skip {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("SKIPPED {test}: no PostgreSQL server ({SKIP_VARIABLE}=1)");
+        }
+    }
+    skip
+}
+
 /// The URL of the server tests use (of its maintenance database).
 pub fn server_url() -> String {
     std::env::var(SERVER_VARIABLE)
