@@ -107,6 +107,15 @@ impl Suites {
     }
 }
 
+/// Whether the test server accepts connections; `Err` says which server and why not.
+pub(crate) fn server_reachable() -> Result<(), String> {
+    let url = std::env::var(SERVER_VARIABLE)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SERVER.to_owned());
+    reachable(&url).map_err(|why| format!("no PostgreSQL server at {} ({why})", masked(&url)))
+}
+
 /// The URL with any password masked.
 fn masked(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
