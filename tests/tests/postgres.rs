@@ -226,3 +226,40 @@ fn serve_stores_plans_in_postgres_and_logs_never_show_the_password() {
         "{log}"
     );
 }
+
+#[test]
+fn a_refused_password_is_a_clear_error_from_the_binary_that_never_shows_it() {
+    if coach_plans_postgres::testing::skipped(
+        "a_refused_password_is_a_clear_error_from_the_binary_that_never_shows_it",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A server that asks for the password and refuses it as PostgreSQL does (28P01).
+    let (port, received) = coach_plans_postgres::testing::refusing_server();
+    let url = format!("postgres://coach:Sup3rSecret@127.0.0.1:{port}/plans?sslmode=disable");
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("LOG_FILE", "logs/coach-plans.log"),
+        ("CONNECTION_TIMEOUT", "2"),
+    ];
+    let migrate = run(dir.path(), &["migrate"], &env);
+    assert_eq!(
+        received.recv().unwrap(),
+        "Sup3rSecret",
+        "the password was sent"
+    );
+    assert_eq!(migrate.status.code(), Some(1), "{}", stderr(&migrate));
+    let said = format!("{}{}", stdout(&migrate), stderr(&migrate));
+    assert!(said.contains("password authentication failed"), "{said}");
+    assert!(said.contains("postgres://coach:***@127.0.0.1"), "{said}");
+    assert!(!said.contains("Sup3rSecret"), "{said}");
+    let copy = run(
+        dir.path(),
+        &["copy", "--from", &url, "--to", "sqlite:out.db"],
+        &env,
+    );
+    assert_eq!(copy.status.code(), Some(1), "{}", stderr(&copy));
+    assert!(stderr(&copy).contains("password authentication failed"));
+    assert!(!stderr(&copy).contains("Sup3rSecret") && !stdout(&copy).contains("Sup3rSecret"));
+}

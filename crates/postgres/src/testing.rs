@@ -3,8 +3,10 @@
 //! `COACH_PLANS_TEST_POSTGRES_URL` or, without it, `postgres://postgres@127.0.0.1:5432` (user
 //! postgres, trust authentication).
 
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError, mpsc};
 
 use coach_plans_config::{DatabaseConfig, DatabaseUrl};
 
@@ -240,4 +242,59 @@ fn with_database(url: &str, name: &str) -> String {
         Some(query) => format!("{scheme}://{authority}/{name}?{query}"),
         None => format!("{scheme}://{authority}/{name}"),
     }
+}
+
+/// A server on 127.0.0.1 (its port is returned) speaking just enough of PostgreSQL's protocol
+/// to ask for a password in clear text and refuse it as a real one does (SQLSTATE 28P01): the
+/// test server trusts every local login, so it cannot refuse a password itself. Sends each
+/// password it received on the channel returned.
+pub fn refusing_server() -> (u16, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .port();
+    let (sent, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut len = [0u8; 4];
+            if conn.read_exact(&mut len).is_err() {
+                continue;
+            }
+            let mut startup = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+            let _ = conn.read_exact(&mut startup);
+            // AuthenticationCleartextPassword.
+            let _ = conn.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]);
+            let mut tag = [0u8; 1];
+            if conn.read_exact(&mut tag).is_err() || conn.read_exact(&mut len).is_err() {
+                continue;
+            }
+            let mut password = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+            let _ = conn.read_exact(&mut password);
+            let _ = sent.send(
+                String::from_utf8_lossy(&password)
+                    .trim_end_matches('\0')
+                    .to_owned(),
+            );
+            let mut fields = Vec::new();
+            for (code, value) in [
+                (b'S', "FATAL"),
+                (b'V', "FATAL"),
+                (b'C', "28P01"),
+                (b'M', "password authentication failed for user \"coach\""),
+            ] {
+                fields.push(code);
+                fields.extend_from_slice(value.as_bytes());
+                fields.push(0);
+            }
+            fields.push(0);
+            let mut message = vec![b'E'];
+            message.extend_from_slice(
+                &(u32::try_from(fields.len() + 4).unwrap_or(u32::MAX)).to_be_bytes(),
+            );
+            message.extend_from_slice(&fields);
+            let _ = conn.write_all(&message);
+        }
+    });
+    (port, received)
 }

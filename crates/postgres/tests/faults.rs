@@ -3,11 +3,9 @@
 //! build, a refused password.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::str::FromStr as _;
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use coach_plans_config::{DatabaseConfig, DatabaseUrl};
@@ -191,58 +189,9 @@ fn another_applications_tables_are_refused() {
     assert!(error.to_string().contains("invoices"), "{error}");
 }
 
-/// A server speaking just enough of PostgreSQL's protocol to ask for a password in clear text
-/// and refuse it as a real one does (SQLSTATE 28P01): the test server trusts every local login,
-/// so it cannot refuse a password itself. Sends each password it received.
-fn refusing_server() -> (u16, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (sent, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut len = [0u8; 4];
-            if conn.read_exact(&mut len).is_err() {
-                continue;
-            }
-            let mut startup = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
-            let _ = conn.read_exact(&mut startup);
-            // AuthenticationCleartextPassword.
-            let _ = conn.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]);
-            let mut tag = [0u8; 1];
-            if conn.read_exact(&mut tag).is_err() || conn.read_exact(&mut len).is_err() {
-                continue;
-            }
-            let mut password = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
-            let _ = conn.read_exact(&mut password);
-            let _ = sent.send(
-                String::from_utf8_lossy(&password)
-                    .trim_end_matches('\0')
-                    .to_owned(),
-            );
-            let mut fields = Vec::new();
-            for (code, value) in [
-                (b'S', "FATAL"),
-                (b'V', "FATAL"),
-                (b'C', "28P01"),
-                (b'M', "password authentication failed for user \"coach\""),
-            ] {
-                fields.push(code);
-                fields.extend_from_slice(value.as_bytes());
-                fields.push(0);
-            }
-            fields.push(0);
-            let mut message = vec![b'E'];
-            message.extend_from_slice(&(u32::try_from(fields.len() + 4).unwrap()).to_be_bytes());
-            message.extend_from_slice(&fields);
-            let _ = conn.write_all(&message);
-        }
-    });
-    (port, received)
-}
-
 #[test]
 fn a_wrong_password_is_a_clear_error_that_never_shows_the_password() {
-    let (port, received) = refusing_server();
+    let (port, received) = coach_plans_postgres::testing::refusing_server();
     let state = tempfile::tempdir().unwrap();
     let config = DatabaseConfig {
         url: Some(DatabaseUrl::new(format!(
