@@ -263,3 +263,37 @@ fn a_refused_password_is_a_clear_error_from_the_binary_that_never_shows_it() {
     assert!(stderr(&copy).contains("password authentication failed"));
     assert!(!stderr(&copy).contains("Sup3rSecret") && !stdout(&copy).contains("Sup3rSecret"));
 }
+
+#[test]
+fn serve_starts_with_postgres_down_and_reports_it_without_the_password() {
+    if coach_plans_postgres::testing::skipped(
+        "serve_starts_with_postgres_down_and_reports_it_without_the_password",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on this port: PostgreSQL is down at start.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://coach:Sup3rSecret@127.0.0.1:{port}/plans?sslmode=disable");
+    let server = Server::start(dir.path(), &["--mock"], &with_url(dir.path(), &url));
+    let health = server.get("/health");
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert_eq!(health.json()["components"]["database"]["status"], "down");
+    assert!(
+        health.body.contains("postgres://coach:***@127.0.0.1"),
+        "{}",
+        health.body
+    );
+    assert!(!health.body.contains("Sup3rSecret"), "{}", health.body);
+    let stdout = server.stdout();
+    assert_eq!(server.stop(), Some(0));
+    let log = std::fs::read_to_string(dir.path().join("logs/coach-plans.log")).unwrap();
+    assert!(
+        !log.contains("Sup3rSecret") && !stdout.contains("Sup3rSecret"),
+        "{log}"
+    );
+}
