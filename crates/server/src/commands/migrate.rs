@@ -42,12 +42,7 @@ fn preview(config: &Config) -> Result<(), StoreError> {
         None => say!("schema version: none (an empty database)"),
         Some(version) => say!("schema version: {version} (this build: {})", status.latest),
     }
-    if status.pending.is_empty() {
-        say!("up to date: nothing to do");
-    }
-    for (version, summary) in &status.pending {
-        say!("would apply migration {version}: {summary}");
-    }
+    say_pending(&status.pending);
     if status.needs_backup() {
         say!(
             "would back up the file first, beside it, as {}.v{}-backup-<UTC time>",
@@ -66,17 +61,7 @@ fn preview(config: &Config) -> Result<(), StoreError> {
 
 fn migrate(config: &Config) -> Result<(), StoreError> {
     let (_store, report) = SqliteStore::open(&config.database)?;
-    match report.before {
-        Some(version) => say!("schema version before: {version}"),
-        None => say!("schema version before: none (new database)"),
-    }
-    say!("schema version after: {}", report.after);
-    if report.applied.is_empty() {
-        say!("up to date: nothing to do");
-    } else {
-        let applied: Vec<String> = report.applied.iter().map(i64::to_string).collect();
-        say!("applied migrations: {}", applied.join(", "));
-    }
+    say_applied(report.before, report.after, &report.applied);
     match &report.backup {
         Some(backup) => say!("backup: {}", backup.display()),
         None => say!("backup: none needed"),
@@ -93,28 +78,38 @@ fn preview_postgres(config: &Config) -> Result<(), StoreError> {
         None => say!("schema version: none (an empty database)"),
         Some(version) => say!("schema version: {version} (this build: {})", status.latest),
     }
-    if status.pending.is_empty() {
-        say!("up to date: nothing to do");
-    }
-    for (version, summary) in &status.pending {
-        say!("would apply migration {version}: {summary}");
-    }
+    say_pending(&status.pending);
     say!("dry run: nothing was changed");
     Ok(())
 }
 
 fn migrate_postgres(config: &Config) -> Result<(), StoreError> {
     let (_store, report) = PostgresStore::open(&config.database)?;
-    match report.before {
+    say_applied(report.before, report.after, &report.applied);
+    Ok(())
+}
+
+/// The migrations a dry run found to apply, either store.
+fn say_pending(pending: &[(i64, &str)]) {
+    if pending.is_empty() {
+        say!("up to date: nothing to do");
+    }
+    for (version, summary) in pending {
+        say!("would apply migration {version}: {summary}");
+    }
+}
+
+/// What a migration did, either store.
+fn say_applied(before: Option<i64>, after: i64, applied: &[i64]) {
+    match before {
         Some(version) => say!("schema version before: {version}"),
         None => say!("schema version before: none (new database)"),
     }
-    say!("schema version after: {}", report.after);
-    if report.applied.is_empty() {
+    say!("schema version after: {after}");
+    if applied.is_empty() {
         say!("up to date: nothing to do");
     } else {
-        let applied: Vec<String> = report.applied.iter().map(i64::to_string).collect();
+        let applied: Vec<String> = applied.iter().map(i64::to_string).collect();
         say!("applied migrations: {}", applied.join(", "));
     }
-    Ok(())
 }
