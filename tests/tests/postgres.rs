@@ -218,6 +218,12 @@ fn serve_stores_plans_in_postgres_and_logs_never_show_the_password() {
         !dir.path().join("data/plans.db").exists(),
         "no SQLite file when database.url is set"
     );
+    // Read back over HTTP: the compatibility lookup (on the HTTP worker) and the listing.
+    let one = server.get("/api/coach-plans/?coach=d");
+    assert_eq!(one.status, 200, "{}", one.body);
+    let all = server.get("/api/v1/plans?date=today");
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert!(all.body.matches("\"coach\"").count() >= 4, "{}", all.body);
     let stdout = server.stdout();
     assert_eq!(server.stop(), Some(0));
     let log = std::fs::read_to_string(dir.path().join("logs/coach-plans.log")).unwrap();

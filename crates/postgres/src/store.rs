@@ -63,6 +63,22 @@ impl Drop for PostgresStore {
     }
 }
 
+/// Runs `call` where the synchronous client may block: a thread that drives a tokio runtime
+/// (an HTTP worker reading one plan on its own thread, as the service's point lookup does)
+/// cannot, since the client runs a small runtime of its own for each statement; such a caller
+/// waits for a scoped thread that makes the call. Elsewhere it runs in place.
+fn off_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return call();
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(call)
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 /// The URL of `config` (`database.url`), or an error saying it is missing.
 fn url_of(config: &DatabaseConfig) -> Result<&str, StoreError> {
     config.url.as_ref().map(|url| url.expose()).ok_or_else(|| {
@@ -143,7 +159,15 @@ impl PostgresStore {
 
     /// Runs a write in one transaction and records whether the database took it. The commit
     /// returns once the server has flushed it (`synchronous_commit=on`).
-    pub(crate) fn write<T>(
+    pub(crate) fn write<T: Send>(
+        &self,
+        change: impl FnOnce(&mut Transaction<'_>, &str) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError> {
+        off_runtime(|| self.write_here(change))
+    }
+
+    /// [`PostgresStore::write`] on the calling thread, which must not drive a tokio runtime.
+    pub(crate) fn write_here<T>(
         &self,
         change: impl FnOnce(&mut Transaction<'_>, &str) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -399,160 +423,170 @@ impl PlanStore for PostgresStore {
     }
 
     fn plan(&self, id: PlanId) -> Result<Option<Plan>, StoreError> {
-        read_plan(&mut *self.conn()?, &self.shown, id.get(), false, false)
+        off_runtime(|| read_plan(&mut *self.conn()?, &self.shown, id.get(), false, false))
     }
 
     fn live_plan(&self, coach: &CoachId, date: PlanDate) -> Result<Option<Plan>, StoreError> {
-        live_plan_with_charts(
-            &mut *self.conn()?,
-            &self.shown,
-            &coach.api_key(),
-            &date.to_string(),
-        )
+        off_runtime(|| {
+            live_plan_with_charts(
+                &mut *self.conn()?,
+                &self.shown,
+                &coach.api_key(),
+                &date.to_string(),
+            )
+        })
     }
 
     fn plans_for(&self, coach: &CoachId, date: PlanDate) -> Result<Vec<Plan>, StoreError> {
-        let mut conn = self.conn()?;
-        let (coach, date) = (coach.api_key(), date.to_string());
-        let sql = format!(
-            "SELECT {PLAN_COLUMNS} FROM coach_plans WHERE coach_name = $1 AND date = $2
-             ORDER BY is_deleted, id DESC"
-        );
-        let rows = conn
-            .query_typed(&sql, &[(&coach, Type::TEXT), (&date, Type::TEXT)])
-            .map_err(|e| sql_error(&self.shown, e))?
-            .iter()
-            .map(|row| PlanRow::read(row, 0))
-            .collect::<Result<_, _>>()?;
-        plans_with_charts(&mut *conn, &self.shown, rows)
+        off_runtime(|| {
+            let mut conn = self.conn()?;
+            let (coach, date) = (coach.api_key(), date.to_string());
+            let sql = format!(
+                "SELECT {PLAN_COLUMNS} FROM coach_plans WHERE coach_name = $1 AND date = $2
+                 ORDER BY is_deleted, id DESC"
+            );
+            let rows = conn
+                .query_typed(&sql, &[(&coach, Type::TEXT), (&date, Type::TEXT)])
+                .map_err(|e| sql_error(&self.shown, e))?
+                .iter()
+                .map(|row| PlanRow::read(row, 0))
+                .collect::<Result<_, _>>()?;
+            plans_with_charts(&mut *conn, &self.shown, rows)
+        })
     }
 
     fn list_plans(&self, query: &PlanQuery) -> Result<Vec<Plan>, StoreError> {
-        let mut sql = format!("SELECT {PLAN_COLUMNS} FROM coach_plans WHERE NOT is_deleted");
-        let mut args: Vec<(Box<dyn ToSql + Sync>, Type)> = Vec::new();
-        let mut arg = |sql: &mut String, clause: &str, value: Box<dyn ToSql + Sync>, ty| {
-            args.push((value, ty));
-            sql.push_str(&clause.replace('?', &format!("${}", args.len())));
-        };
-        let text = |value: String| -> Box<dyn ToSql + Sync> { Box::new(value) };
-        if let Some(coach) = &query.coach {
-            arg(
-                &mut sql,
-                " AND coach_name = ?",
-                text(coach.api_key()),
-                Type::TEXT,
-            );
-        }
-        if let Some(from) = query.from {
-            arg(
-                &mut sql,
-                " AND date >= ?",
-                text(from.to_string()),
-                Type::TEXT,
-            );
-        }
-        if let Some(to) = query.to {
-            arg(&mut sql, " AND date <= ?", text(to.to_string()), Type::TEXT);
-        }
-        match &query.author {
-            None => {}
-            Some(AuthorFilter::Id(id)) => {
+        off_runtime(|| {
+            let mut sql = format!("SELECT {PLAN_COLUMNS} FROM coach_plans WHERE NOT is_deleted");
+            let mut args: Vec<(Box<dyn ToSql + Sync>, Type)> = Vec::new();
+            let mut arg = |sql: &mut String, clause: &str, value: Box<dyn ToSql + Sync>, ty| {
+                args.push((value, ty));
+                sql.push_str(&clause.replace('?', &format!("${}", args.len())));
+            };
+            let text = |value: String| -> Box<dyn ToSql + Sync> { Box::new(value) };
+            if let Some(coach) = &query.coach {
                 arg(
                     &mut sql,
-                    " AND author_id = ?",
-                    text(id.to_string()),
+                    " AND coach_name = ?",
+                    text(coach.api_key()),
                     Type::TEXT,
                 );
             }
-            Some(AuthorFilter::Name(name)) => {
-                arg(&mut sql, " AND author = ?", text(name.clone()), Type::TEXT);
-            }
-            Some(AuthorFilter::Person { id, name }) => {
+            if let Some(from) = query.from {
                 arg(
                     &mut sql,
-                    " AND (author_id = ?",
-                    text(id.to_string()),
+                    " AND date >= ?",
+                    text(from.to_string()),
+                    Type::TEXT,
+                );
+            }
+            if let Some(to) = query.to {
+                arg(&mut sql, " AND date <= ?", text(to.to_string()), Type::TEXT);
+            }
+            match &query.author {
+                None => {}
+                Some(AuthorFilter::Id(id)) => {
+                    arg(
+                        &mut sql,
+                        " AND author_id = ?",
+                        text(id.to_string()),
+                        Type::TEXT,
+                    );
+                }
+                Some(AuthorFilter::Name(name)) => {
+                    arg(&mut sql, " AND author = ?", text(name.clone()), Type::TEXT);
+                }
+                Some(AuthorFilter::Person { id, name }) => {
+                    arg(
+                        &mut sql,
+                        " AND (author_id = ?",
+                        text(id.to_string()),
+                        Type::TEXT,
+                    );
+                    arg(
+                        &mut sql,
+                        " OR (author_id IS NULL AND author = ?))",
+                        text(name.clone()),
+                        Type::TEXT,
+                    );
+                }
+            }
+            if let Some(after) = query.after {
+                arg(
+                    &mut sql,
+                    " AND (date < ?",
+                    text(after.date.to_string()),
                     Type::TEXT,
                 );
                 arg(
                     &mut sql,
-                    " OR (author_id IS NULL AND author = ?))",
-                    text(name.clone()),
+                    " OR (date = ?",
+                    text(after.date.to_string()),
                     Type::TEXT,
                 );
+                arg(
+                    &mut sql,
+                    " AND id < ?))",
+                    Box::new(after.id.get()),
+                    Type::INT8,
+                );
             }
-        }
-        if let Some(after) = query.after {
             arg(
                 &mut sql,
-                " AND (date < ?",
-                text(after.date.to_string()),
-                Type::TEXT,
-            );
-            arg(
-                &mut sql,
-                " OR (date = ?",
-                text(after.date.to_string()),
-                Type::TEXT,
-            );
-            arg(
-                &mut sql,
-                " AND id < ?))",
-                Box::new(after.id.get()),
+                " ORDER BY date DESC, id DESC LIMIT ?",
+                Box::new(i64::from(query.limit)),
                 Type::INT8,
             );
-        }
-        arg(
-            &mut sql,
-            " ORDER BY date DESC, id DESC LIMIT ?",
-            Box::new(i64::from(query.limit)),
-            Type::INT8,
-        );
-        let params: Vec<Param<'_>> = args
-            .iter()
-            .map(|(value, ty)| (value.as_ref() as &(dyn ToSql + Sync), ty.clone()))
-            .collect();
-        let mut conn = self.conn()?;
-        let rows = conn
-            .query_typed(&sql, &params)
-            .map_err(|e| sql_error(&self.shown, e))?
-            .iter()
-            .map(|row| PlanRow::read(row, 0))
-            .collect::<Result<_, _>>()?;
-        plans_with_charts(&mut *conn, &self.shown, rows)
+            let params: Vec<Param<'_>> = args
+                .iter()
+                .map(|(value, ty)| (value.as_ref() as &(dyn ToSql + Sync), ty.clone()))
+                .collect();
+            let mut conn = self.conn()?;
+            let rows = conn
+                .query_typed(&sql, &params)
+                .map_err(|e| sql_error(&self.shown, e))?
+                .iter()
+                .map(|row| PlanRow::read(row, 0))
+                .collect::<Result<_, _>>()?;
+            plans_with_charts(&mut *conn, &self.shown, rows)
+        })
     }
 
     fn history(&self, id: PlanId) -> Result<Vec<HistoryEntry>, StoreError> {
-        let raw_id = id.get();
-        let sql = format!(
-            "SELECT {HISTORY_COLUMNS} FROM plan_history WHERE plan_id = $1 ORDER BY id DESC"
-        );
-        self.conn()?
-            .query_typed(&sql, &[(&raw_id, Type::INT8)])
-            .map_err(|e| sql_error(&self.shown, e))?
-            .iter()
-            .map(history_from_row)
-            .collect()
+        off_runtime(|| {
+            let raw_id = id.get();
+            let sql = format!(
+                "SELECT {HISTORY_COLUMNS} FROM plan_history WHERE plan_id = $1 ORDER BY id DESC"
+            );
+            self.conn()?
+                .query_typed(&sql, &[(&raw_id, Type::INT8)])
+                .map_err(|e| sql_error(&self.shown, e))?
+                .iter()
+                .map(history_from_row)
+                .collect()
+        })
     }
 
     fn stats(&self) -> Result<StoreStats, StoreError> {
-        let mut conn = self.conn()?;
-        let counters = counters(&mut *conn, &self.shown)?;
-        let counter = |name: &str| counter(&counters, name);
-        let latest: Option<String> = col(
-            &conn
-                .query_typed_one(
-                    "SELECT MAX(date) FROM coach_plans WHERE NOT is_deleted",
-                    &[],
-                )
-                .map_err(|e| sql_error(&self.shown, e))?,
-            0,
-        )?;
-        Ok(StoreStats {
-            live_plans: counter("live_plans"),
-            live_charts: counter("live_charts"),
-            history_entries: counter("history_entries"),
-            latest_plan_date: latest.as_deref().and_then(|d| PlanDate::parse(d).ok()),
+        off_runtime(|| {
+            let mut conn = self.conn()?;
+            let counters = counters(&mut *conn, &self.shown)?;
+            let counter = |name: &str| counter(&counters, name);
+            let latest: Option<String> = col(
+                &conn
+                    .query_typed_one(
+                        "SELECT MAX(date) FROM coach_plans WHERE NOT is_deleted",
+                        &[],
+                    )
+                    .map_err(|e| sql_error(&self.shown, e))?,
+                0,
+            )?;
+            Ok(StoreStats {
+                live_plans: counter("live_plans"),
+                live_charts: counter("live_charts"),
+                history_entries: counter("history_entries"),
+                latest_plan_date: latest.as_deref().and_then(|d| PlanDate::parse(d).ok()),
+            })
         })
     }
 
@@ -610,33 +644,35 @@ impl PlanStore for PostgresStore {
     }
 
     fn charts_to_archive(&self, limit: u32) -> Result<Vec<ChartRef>, StoreError> {
-        let limit = i64::from(limit);
-        let rows = self
-            .conn()?
-            .query_typed(
-                "SELECT c.id, c.plan_id, c.position, c.chart_url, c.attempts
-                 FROM plan_charts AS c JOIN coach_plans AS p ON p.id = c.plan_id
-                 WHERE c.status = 'pending' AND NOT p.is_deleted
-                 ORDER BY c.id LIMIT $1",
-                &[(&limit, Type::INT8)],
-            )
-            .map_err(|e| sql_error(&self.shown, e))?;
-        rows.iter()
-            .map(|row| {
-                let id: i64 = col(row, 0)?;
-                let bad = |what: &str| corrupt("plan_charts", id, what);
-                Ok(ChartRef {
-                    id: ChartId::new(id).ok_or_else(|| bad("id is not positive"))?,
-                    plan_id: PlanId::new(col(row, 1)?)
-                        .ok_or_else(|| bad("plan id is not positive"))?,
-                    position: u32::try_from(col::<i32>(row, 2)?)
-                        .map_err(|_| bad("position out of range"))?,
-                    url: col(row, 3)?,
-                    attempts: u32::try_from(col::<i32>(row, 4)?)
-                        .map_err(|_| bad("attempts out of range"))?,
+        off_runtime(|| {
+            let limit = i64::from(limit);
+            let rows = self
+                .conn()?
+                .query_typed(
+                    "SELECT c.id, c.plan_id, c.position, c.chart_url, c.attempts
+                     FROM plan_charts AS c JOIN coach_plans AS p ON p.id = c.plan_id
+                     WHERE c.status = 'pending' AND NOT p.is_deleted
+                     ORDER BY c.id LIMIT $1",
+                    &[(&limit, Type::INT8)],
+                )
+                .map_err(|e| sql_error(&self.shown, e))?;
+            rows.iter()
+                .map(|row| {
+                    let id: i64 = col(row, 0)?;
+                    let bad = |what: &str| corrupt("plan_charts", id, what);
+                    Ok(ChartRef {
+                        id: ChartId::new(id).ok_or_else(|| bad("id is not positive"))?,
+                        plan_id: PlanId::new(col(row, 1)?)
+                            .ok_or_else(|| bad("plan id is not positive"))?,
+                        position: u32::try_from(col::<i32>(row, 2)?)
+                            .map_err(|_| bad("position out of range"))?,
+                        url: col(row, 3)?,
+                        attempts: u32::try_from(col::<i32>(row, 4)?)
+                            .map_err(|_| bad("attempts out of range"))?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     fn record_chart_archived(
@@ -751,11 +787,13 @@ impl PlanStore for PostgresStore {
 
     /// Read from the counters the triggers keep: no scan.
     fn chart_counts(&self) -> Result<ChartCounts, StoreError> {
-        let counters = counters(&mut *self.conn()?, &self.shown)?;
-        Ok(ChartCounts {
-            pending: counter(&counters, "live_charts_pending"),
-            archived: counter(&counters, "live_charts_archived"),
-            failed: counter(&counters, "live_charts_failed"),
+        off_runtime(|| {
+            let counters = counters(&mut *self.conn()?, &self.shown)?;
+            Ok(ChartCounts {
+                pending: counter(&counters, "live_charts_pending"),
+                archived: counter(&counters, "live_charts_archived"),
+                failed: counter(&counters, "live_charts_failed"),
+            })
         })
     }
 }

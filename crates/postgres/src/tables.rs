@@ -151,7 +151,8 @@ impl TableStore for PostgresStore {
         tables: &Tables,
         progress: &mut dyn FnMut(usize),
     ) -> Result<(), StoreError> {
-        self.write(|tx, shown| {
+        // `copy` runs on no runtime: the progress callback stays on this thread.
+        self.write_here(|tx, shown| {
             // No one else writes while we check and copy.
             tx.batch_execute("LOCK TABLE coach_plans, plan_charts, plan_history IN EXCLUSIVE MODE")
                 .map_err(|e| sql_error(shown, e))?;

@@ -228,3 +228,23 @@ fn a_wrong_password_is_a_clear_error_that_never_shows_the_password() {
     assert!(!why.contains("Sup3rSecret"), "{why}");
     assert!(!format!("{store:?}").contains("Sup3rSecret"));
 }
+
+#[test]
+fn calls_from_a_thread_driving_a_runtime_work_as_the_http_workers_point_lookup_makes_them() {
+    let db = TestDatabase::create();
+    let (store, _) = PostgresStore::open(&db.config()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let found = runtime.block_on(async {
+        let created = store
+            .create_plan(new_plan("d", "2024-05-10", "from a runtime"))
+            .unwrap();
+        let found = store.live_plan(&coach("d"), date("2024-05-10")).unwrap();
+        assert_eq!(found.as_ref(), Some(&created));
+        found
+    });
+    assert!(found.is_some());
+    // And the store can be dropped there too.
+    runtime.block_on(async move { drop(store) });
+}
