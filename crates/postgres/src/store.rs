@@ -66,7 +66,9 @@ impl Drop for PostgresStore {
 /// Runs `call` where the synchronous client may block: a thread that drives a tokio runtime
 /// (an HTTP worker reading one plan on its own thread, as the service's point lookup does)
 /// cannot, since the client runs a small runtime of its own for each statement; such a caller
-/// waits for a scoped thread that makes the call. Elsewhere it runs in place.
+/// waits for a scoped thread that makes the call. tokio does not tell a worker from its
+/// blocking pool (both see a runtime handle), so calls from `spawn_blocking` take the scoped
+/// thread too (tens of microseconds); threads of no runtime (commands, tests) call in place.
 fn off_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
     if tokio::runtime::Handle::try_current().is_err() {
         return call();
