@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod ci;
+mod postgres;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

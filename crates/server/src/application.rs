@@ -17,7 +17,6 @@ use coach_plans_mock::{BANNER, MockBot, MockChartSource};
 use coach_plans_service::{
     ArchivePolicy, ArchiverHandle, ChartArchiver, ChartSource, ChartStore, PlanService,
 };
-use coach_plans_sqlite::ResilientSqlite;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -37,7 +36,7 @@ const SELF_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Application {
     address: SocketAddr,
     service: PlanService,
-    store: Arc<ResilientSqlite>,
+    store: wiring::ServedStore,
     http: ServerHandle,
     server_task: JoinHandle<std::io::Result<()>>,
     bot_state: BotState,
@@ -77,7 +76,7 @@ impl Application {
         })?;
         let settings = wiring::service_settings(&config)?;
         let store = wiring::open_store(&config.database, &settings)?;
-        let service = PlanService::new(store.clone(), settings);
+        let service = PlanService::new(store.plans(), settings);
         let chart_store = open_chart_store(&config);
 
         let (stop_bot, stop_rx) = watch::channel(false);

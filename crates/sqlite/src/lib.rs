@@ -5,6 +5,7 @@ mod migrations;
 mod resilient;
 mod rows;
 mod store;
+mod tables;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -145,7 +145,7 @@ impl SqliteStore {
         &self.path
     }
 
-    fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
+    pub(crate) fn conn(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
         self.pool.get().map_err(pool_error)
     }
 
