@@ -101,7 +101,7 @@ fn migrate_upgrades_a_python_database_after_a_backup() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let said = text(&out.stdout);
     assert!(
-        said.contains("schema version before: 1") && said.contains("schema version after: 3"),
+        said.contains("schema version before: 1") && said.contains("schema version after: 4"),
         "{said}"
     );
     let backup_line = said.lines().find(|l| l.starts_with("backup: ")).unwrap();

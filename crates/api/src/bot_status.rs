@@ -20,6 +20,7 @@ impl StaticBotStatus {
             status: BotStatus::Mock,
             last_event_at: None,
             reason: None,
+            backfill: None,
         })
     }
 
@@ -29,6 +30,7 @@ impl StaticBotStatus {
             status: BotStatus::Connected,
             last_event_at: None,
             reason: None,
+            backfill: None,
         })
     }
 
@@ -38,6 +40,7 @@ impl StaticBotStatus {
             status: BotStatus::Disconnected,
             last_event_at: None,
             reason: Some(reason.into()),
+            backfill: None,
         })
     }
 }

@@ -186,6 +186,7 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                 latest_plan: stats.latest_plan_date.map(|d| d.to_string()),
             },
             charts,
+            backfill: state.bot.bot_health().backfill,
         },
     )
 }
@@ -305,7 +306,37 @@ pub(crate) async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
             ),
         ]
     });
-    for (name, kind, help, value) in gauges.into_iter().chain(chart_gauges.into_iter().flatten()) {
+    let backfill_gauges = bot.backfill.as_ref().map(|backfill| {
+        let last = backfill
+            .last_backfill_at
+            .parse::<jiff::Timestamp>()
+            .map_or(0.0, |at| at.as_millisecond() as f64 / 1000.0);
+        [
+            (
+                "coach_plans_backfill_messages_recovered_total",
+                "counter",
+                "Discord commands missed while disconnected and handled late (SPEC 15).",
+                backfill.messages_recovered as f64,
+            ),
+            (
+                "coach_plans_backfill_last_timestamp_seconds",
+                "gauge",
+                "When the last backfill after a new gateway session finished (Unix time).",
+                last,
+            ),
+            (
+                "coach_plans_backfill_channels_skipped",
+                "gauge",
+                "Channels whose history the last backfill could not read.",
+                backfill.channels_skipped as f64,
+            ),
+        ]
+    });
+    for (name, kind, help, value) in gauges
+        .into_iter()
+        .chain(chart_gauges.into_iter().flatten())
+        .chain(backfill_gauges.into_iter().flatten())
+    {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"

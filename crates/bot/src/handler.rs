@@ -1,7 +1,7 @@
 //! The command handler: plain messages in, plain replies out. No Discord library types here.
 
 use coach_plans_config::DiscordConfig;
-use coach_plans_model::{Attachment, Channel, ChannelId, MessageId, RoleId, UserId};
+use coach_plans_model::{Attachment, Channel, ChannelId, MessageId, PlanId, RoleId, UserId};
 use coach_plans_service::{
     Actor, NewPost, PlanEdit, PlanRef, PlanService, RefusedChange, ServiceError,
 };
@@ -60,7 +60,7 @@ impl IncomingMessage {
         }
     }
 
-    fn actor(&self) -> Actor {
+    pub(crate) fn actor(&self) -> Actor {
         Actor {
             id: self.author_id,
             name: self.author_name.clone(),
@@ -146,13 +146,22 @@ impl CommandHandler {
     /// Handles one message and returns the replies to send, in order, each at most 2000
     /// characters. No replies means the message is not for us (ignore it silently).
     pub async fn handle(&self, message: &IncomingMessage) -> Vec<String> {
+        self.handle_tracked(message).await.0
+    }
+
+    /// [`handle`](Self::handle), also giving the plan a `!plan` or `!edit` created or changed
+    /// (what an edit of the message later revises).
+    pub(crate) async fn handle_tracked(
+        &self,
+        message: &IncomingMessage,
+    ) -> (Vec<String>, Option<PlanId>) {
         if !self.listens_to(message) {
-            return Vec::new();
+            return (Vec::new(), None);
         }
         let roster = self.service.roster();
         let prefix = self.settings.prefix.as_str();
-        let reply = match parse(&message.content, prefix, roster) {
-            None => return Vec::new(),
+        let (reply, plan) = match parse(&message.content, prefix, roster) {
+            None => return (Vec::new(), None),
             Some(Err(error)) => {
                 log::debug!(
                     "command refused: {error} (author {} ({}), channel {})",
@@ -160,11 +169,13 @@ impl CommandHandler {
                     message.author_id,
                     message.channel_id
                 );
-                reply::parse_error(prefix, &error, roster, !message.attachments.is_empty())
+                let reply =
+                    reply::parse_error(prefix, &error, roster, !message.attachments.is_empty());
+                (reply, None)
             }
             Some(Ok(command)) => self.run(command, message).await,
         };
-        split_reply(&reply, MAX_MESSAGE_CHARS)
+        (split_reply(&reply, MAX_MESSAGE_CHARS), plan)
     }
 
     /// The replies telling an author that a change held while the database was unavailable was
@@ -175,10 +186,12 @@ impl CommandHandler {
         split_reply(&text, MAX_MESSAGE_CHARS)
     }
 
-    async fn run(&self, command: Command, message: &IncomingMessage) -> String {
+    async fn run(&self, command: Command, message: &IncomingMessage) -> (String, Option<PlanId>) {
         let name = command.name();
         log_received(&command, message);
-        match self.execute(command, message).await {
+        let mut plan = None;
+        let outcome = self.execute(command, message, &mut plan).await;
+        let reply = match outcome {
             Ok(reply) => reply,
             Err(error) => {
                 match &error {
@@ -195,13 +208,15 @@ impl CommandHandler {
                 }
                 reply::service_error(&error, self.service.roster(), self.service.today())
             }
-        }
+        };
+        (reply, plan)
     }
 
     async fn execute(
         &self,
         command: Command,
         message: &IncomingMessage,
+        plan: &mut Option<PlanId>,
     ) -> Result<String, ServiceError> {
         let service = &self.service;
         let roster = service.roster();
@@ -217,6 +232,7 @@ impl CommandHandler {
                     message_id: message.id,
                 };
                 let saved = service.post_plan(&actor, post).await?;
+                *plan = Some(saved.plan.id);
                 reply::saved(roster, CommandName::Plan, &saved, false)
             }
             Command::Edit { target, text } => {
@@ -227,6 +243,7 @@ impl CommandHandler {
                     message_id: message.id,
                 };
                 let saved = service.edit_plan(&actor, edit).await?;
+                *plan = Some(saved.plan.id);
                 // The charts were replaced if any attachment became a chart.
                 let charts_replaced = message.attachments.len() > saved.skipped.len();
                 reply::saved(roster, CommandName::Edit, &saved, charts_replaced)

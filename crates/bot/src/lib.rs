@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod edits;
 mod handler;
 mod parse;
 mod reply;

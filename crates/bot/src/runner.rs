@@ -1,6 +1,6 @@
 //! The gateway runner: a twilight shard and HTTP client around the [`CommandHandler`].
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use backon::{ExponentialBuilder, Retryable as _};
 use coach_plans_model::{Attachment, ChannelId, MessageId, RoleId, UserId};
 use coach_plans_service::RefusedChange;
+use coach_plans_storage::{DeliveryLog, MemoryDeliveryLog};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use twilight_gateway::error::ReceiveMessageErrorType;
@@ -27,6 +28,8 @@ use crate::handler::{CommandHandler, IncomingMessage};
 use crate::settings::{GatewaySettings, InvalidSettings};
 use crate::state::BotState;
 
+mod delivery;
+
 /// Guild messages and their content: Message Content is a privileged intent that must be
 /// enabled in the Discord developer portal (docs/discord-setup.md).
 const INTENTS: Intents = Intents::GUILD_MESSAGES.union(Intents::MESSAGE_CONTENT);
@@ -35,6 +38,7 @@ const INTENTS: Intents = Intents::GUILD_MESSAGES.union(Intents::MESSAGE_CONTENT)
 const EVENTS: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::RESUMED)
     .union(EventTypeFlags::MESSAGE_CREATE)
+    .union(EventTypeFlags::MESSAGE_UPDATE)
     .union(EventTypeFlags::GATEWAY_RECONNECT)
     .union(EventTypeFlags::GATEWAY_INVALIDATE_SESSION);
 
@@ -94,12 +98,22 @@ pub enum BotError {
 
 /// The Discord bot: connects with the settings, feeds every message to the handler and posts
 /// its replies. See [`DiscordBot::run`].
-#[derive(Debug)]
 pub struct DiscordBot {
     settings: GatewaySettings,
     handler: CommandHandler,
     state: BotState,
     refusals: Option<mpsc::UnboundedReceiver<RefusedChange>>,
+    deliveries: Arc<dyn DeliveryLog>,
+}
+
+impl std::fmt::Debug for DiscordBot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiscordBot")
+            .field("settings", &self.settings)
+            .field("handler", &self.handler)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DiscordBot {
@@ -110,7 +124,19 @@ impl DiscordBot {
             handler,
             state: BotState::new(),
             refusals: None,
+            deliveries: Arc::new(MemoryDeliveryLog::new()),
         }
+    }
+
+    /// Keeps what the bot knows about Discord messages (each channel's last processed message,
+    /// the commands handled and the plan each made) in this log, durably, instead of in
+    /// memory: then a message is handled once across restarts too, the backfill after a
+    /// restart starts where the bot stopped, and edits of messages handled before a restart
+    /// still revise their plans.
+    #[must_use]
+    pub fn with_delivery_log(mut self, deliveries: Arc<dyn DeliveryLog>) -> Self {
+        self.deliveries = deliveries;
+        self
     }
 
     /// Tells the authors of these refused changes (held while the database was unavailable,
@@ -195,6 +221,9 @@ impl DiscordBot {
             http: Arc::clone(&http),
             channel_names: HashMap::new(),
             handled: RecentIds::default(),
+            deliveries: Arc::clone(&self.deliveries),
+            backfill_max_age: self.settings.backfill_max_age,
+            state: self.state.clone(),
             replies,
             sender: tokio::spawn(send_replies(Arc::clone(&http), outbox)),
         };
@@ -209,8 +238,7 @@ impl DiscordBot {
 
         let mut session = Session {
             bot_user_id: None,
-            readies: 0,
-            last_seen: HashMap::new(),
+            last_seen: BTreeMap::new(),
         };
         let outcome = loop {
             let item = tokio::select! {
@@ -240,7 +268,6 @@ impl DiscordBot {
             self.state.touch();
             match event {
                 Event::Ready(ready) => {
-                    session.readies += 1;
                     session.bot_user_id = UserId::new(ready.user.id.get());
                     self.state.set_connected();
                     log::info!(
@@ -248,12 +275,13 @@ impl DiscordBot {
                         ready.user.name,
                         ready.user.id
                     );
-                    if session.readies > 1 && self.settings.catch_up {
-                        let anchors = session.catch_up_anchors(&self.handler);
-                        if !anchors.is_empty() {
-                            let _ = jobs.send(Job::CatchUp(anchors));
-                        }
-                    }
+                    // A new session: Discord replays nothing missed before it. Commands
+                    // arriving meanwhile queue behind the backfill, so each channel's
+                    // messages are handled in order.
+                    let _ = jobs.send(Job::Backfill {
+                        seen: session.last_seen.clone(),
+                        session_start: jiff::Timestamp::now(),
+                    });
                 }
                 Event::Resumed => {
                     self.state.set_connected();
@@ -301,9 +329,21 @@ impl DiscordBot {
                     }
                     let _ = jobs.send(Job::Message(Box::new(message)));
                 }
+                Event::MessageUpdate(updated) => {
+                    let Some(message) = incoming(&updated) else {
+                        continue;
+                    };
+                    if session.bot_user_id != Some(message.author_id)
+                        && self.handler.listens_to(&message)
+                    {
+                        let _ = jobs.send(Job::Update(Box::new(message)));
+                    }
+                }
                 _ => {}
             }
         };
+        // Where the bot got to in each channel, for the backfill after the next start.
+        let _ = jobs.send(Job::SaveCursors(session.last_seen));
         drop(jobs);
         drop(shard);
         if let Some(refusals) = refusals {
@@ -423,28 +463,25 @@ async fn close_gracefully(shard: &mut Shard<InMemoryQueue>) {
 /// What the event loop remembers across connections.
 struct Session {
     bot_user_id: Option<UserId>,
-    readies: u32,
-    /// The last message seen in each channel the bot listens to.
-    last_seen: HashMap<ChannelId, MessageId>,
-}
-
-impl Session {
-    fn catch_up_anchors(&self, handler: &CommandHandler) -> Vec<(ChannelId, MessageId)> {
-        let allowed = &handler.settings().channels;
-        let mut anchors: Vec<_> = self
-            .last_seen
-            .iter()
-            .filter(|(channel, _)| allowed.is_empty() || allowed.contains(channel))
-            .map(|(channel, id)| (*channel, *id))
-            .collect();
-        anchors.sort();
-        anchors
-    }
+    /// The last message seen in each channel the bot listens to (commands or not): written to
+    /// the delivery log at shutdown, and a start for the next backfill.
+    last_seen: BTreeMap<ChannelId, MessageId>,
 }
 
 enum Job {
+    /// A message from the gateway.
     Message(Box<IncomingMessage>),
-    CatchUp(Vec<(ChannelId, MessageId)>),
+    /// A message was edited.
+    Update(Box<IncomingMessage>),
+    /// A new session began: read what was missed.
+    Backfill {
+        /// The last message seen live in each channel.
+        seen: BTreeMap<ChannelId, MessageId>,
+        /// When the session began: messages older than this are handled late.
+        session_start: jiff::Timestamp,
+    },
+    /// The bot is stopping: keep where it got to.
+    SaveCursors(BTreeMap<ChannelId, MessageId>),
 }
 
 /// Carries out commands one at a time, in the order received, so that a post followed by an
@@ -455,6 +492,9 @@ struct Worker {
     http: Arc<Client>,
     channel_names: HashMap<ChannelId, (Option<String>, Instant)>,
     handled: RecentIds,
+    deliveries: Arc<dyn DeliveryLog>,
+    backfill_max_age: Duration,
+    state: BotState,
     replies: mpsc::UnboundedSender<Outgoing>,
     sender: JoinHandle<()>,
 }
@@ -470,31 +510,20 @@ impl Worker {
     async fn run(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
         while let Some(job) = jobs.recv().await {
             match job {
-                Job::Message(message) => self.message(*message).await,
-                Job::CatchUp(anchors) => self.catch_up(anchors).await,
+                Job::Message(message) => {
+                    self.deliver(*message, None).await;
+                }
+                Job::Update(message) => self.update(*message).await,
+                Job::Backfill {
+                    seen,
+                    session_start,
+                } => self.backfill(seen, session_start).await,
+                Job::SaveCursors(seen) => self.save_cursors(seen).await,
             }
         }
         // The last replies go out before the worker ends.
         drop(self.replies);
         let _ = self.sender.await;
-    }
-
-    async fn message(&mut self, mut message: IncomingMessage) {
-        if let Some(id) = message.id
-            && !self.handled.insert(id)
-        {
-            return;
-        }
-        message.channel_name = self.channel_name(message.channel_id).await;
-        let replies = self.handler.handle(&message).await;
-        if !replies.is_empty() {
-            let outgoing = Outgoing {
-                channel: message.channel_id,
-                reply_to: message.id,
-                replies,
-            };
-            let _ = self.replies.send(outgoing);
-        }
     }
 
     /// The channel's name, from a small cache filled by `GET /channels/{id}`. A failed lookup
@@ -527,51 +556,6 @@ impl Worker {
         self.channel_names
             .insert(channel, (name.clone(), Instant::now()));
         name
-    }
-
-    /// Reads what was posted while no session could be resumed and handles the commands in it.
-    async fn catch_up(&mut self, anchors: Vec<(ChannelId, MessageId)>) {
-        for (channel, after) in anchors {
-            let http = Arc::clone(&self.http);
-            let fetch = async move {
-                let response = http
-                    .channel_messages(Id::new(channel.get()))
-                    .after(Id::new(after.get()))
-                    .limit(100)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                response.models().await.map_err(|e| e.to_string())
-            };
-            let mut missed = match tokio::time::timeout(SHUTDOWN_GRACE, fetch).await {
-                Ok(Ok(missed)) => missed,
-                Ok(Err(error)) => {
-                    log::warn!("could not read the messages missed in channel {channel}: {error}");
-                    continue;
-                }
-                Err(_) => {
-                    log::warn!("reading the messages missed in channel {channel} timed out");
-                    continue;
-                }
-            };
-            missed.sort_by_key(|m| m.id);
-            let prefix = self.handler.settings().prefix.clone();
-            let commands: Vec<IncomingMessage> = missed
-                .iter()
-                .filter_map(incoming)
-                .filter(|m| {
-                    self.handler.listens_to(m) && m.content.trim_start().starts_with(&prefix)
-                })
-                .collect();
-            if !commands.is_empty() {
-                log::info!(
-                    "handling {} command(s) missed in channel {channel} while disconnected",
-                    commands.len()
-                );
-            }
-            for message in commands {
-                self.message(message).await;
-            }
-        }
     }
 }
 

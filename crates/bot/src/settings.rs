@@ -20,9 +20,10 @@ pub struct GatewaySettings {
     /// Identify at once instead of pacing identifies 5 s apart as Discord requires. Only for a
     /// fake Discord.
     pub fast_identify: bool,
-    /// After a new session follows a lost one, read the allowed channels' messages since the
-    /// last one seen and handle the commands missed meanwhile (Discord does not replay them).
-    pub catch_up: bool,
+    /// On every new gateway session, read back each channel's messages since the last one
+    /// processed, at most this far back, and handle the commands missed meanwhile (Discord
+    /// does not replay them); zero turns this off. `discord.backfill_max_age_hours`.
+    pub backfill_max_age: Duration,
 }
 
 /// A setting the runner cannot work with.
@@ -46,7 +47,7 @@ pub enum InvalidSettings {
 }
 
 impl GatewaySettings {
-    /// Discord's own endpoints, 5 attempts starting 5 s apart, catch-up on.
+    /// Discord's own endpoints, 5 attempts starting 5 s apart, backfill up to 72 hours.
     pub fn new(token: Secret) -> Self {
         Self {
             token,
@@ -55,7 +56,7 @@ impl GatewaySettings {
             reconnect_attempts: 5,
             reconnect_delay: Duration::from_secs(5),
             fast_identify: false,
-            catch_up: true,
+            backfill_max_age: Duration::from_secs(72 * 3600),
         }
     }
 
@@ -70,6 +71,7 @@ impl GatewaySettings {
             api_url: config.api_url.clone(),
             reconnect_attempts: config.reconnect_attempts,
             reconnect_delay: config.reconnect_delay,
+            backfill_max_age: Duration::from_secs(u64::from(config.backfill_max_age_hours) * 3600),
             ..Self::new(token)
         };
         settings.rest_proxy()?;

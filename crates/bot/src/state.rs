@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use coach_plans_model::wire::{BotHealth, BotStatus};
+use coach_plans_model::wire::{BackfillHealth, BotHealth, BotStatus};
 use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
@@ -10,6 +10,16 @@ struct Inner {
     status: BotStatus,
     reason: Option<String>,
     last_event_at: Option<jiff::Timestamp>,
+    backfill: Option<Backfills>,
+}
+
+/// What the backfills so far did.
+#[derive(Debug, Clone, Copy)]
+struct Backfills {
+    last_at: jiff::Timestamp,
+    count: u64,
+    recovered: u64,
+    skipped: u64,
 }
 
 /// The bot's connection state: connected, disconnected (with a reason for the operator) or mock,
@@ -44,6 +54,7 @@ impl BotState {
             status,
             reason,
             last_event_at: None,
+            backfill: None,
         });
         Self {
             inner: Arc::new(tx),
@@ -59,6 +70,12 @@ impl BotState {
                 .last_event_at
                 .map(|at| coach_plans_service::format_timestamp(at).to_string()),
             reason: inner.reason.clone(),
+            backfill: inner.backfill.map(|b| BackfillHealth {
+                last_backfill_at: coach_plans_service::format_timestamp(b.last_at).to_string(),
+                backfills: b.count,
+                messages_recovered: b.recovered,
+                channels_skipped: b.skipped,
+            }),
         }
     }
 
@@ -68,7 +85,7 @@ impl BotState {
     }
 
     /// Waits until the state satisfies `condition` (checked at once, then on every change of
-    /// status or reason).
+    /// status or reason, and after every backfill).
     pub async fn wait_until(&self, mut condition: impl FnMut(&BotHealth) -> bool) {
         let mut rx = self.inner.subscribe();
         loop {
@@ -97,6 +114,22 @@ impl BotState {
         self.inner.send_modify(|inner| {
             inner.status = BotStatus::Disconnected;
             inner.reason = Some(reason);
+        });
+    }
+
+    /// Records a finished backfill: `recovered` commands handled late, `skipped` channels
+    /// whose history could not be read. Waiters are woken.
+    #[cfg(feature = "gateway")]
+    pub(crate) fn backfilled(&self, recovered: u64, skipped: u64) {
+        let now = jiff::Timestamp::now();
+        self.inner.send_modify(|inner| {
+            let (count, total) = inner.backfill.map_or((0, 0), |b| (b.count, b.recovered));
+            inner.backfill = Some(Backfills {
+                last_at: now,
+                count: count + 1,
+                recovered: total + recovered,
+                skipped,
+            });
         });
     }
 

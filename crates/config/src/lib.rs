@@ -82,6 +82,10 @@ pub struct DiscordConfig {
     /// `discord.api_url` / `DISCORD_API_URL`: an http:// or https:// base URL replacing Discord's
     /// REST API; `None` means Discord's own.
     pub api_url: Option<String>,
+    /// `discord.backfill_max_age_hours` / `BACKFILL_MAX_AGE_HOURS`, default 72: after a new
+    /// gateway session, messages missed while disconnected are read back this far at most; 0
+    /// turns the backfill off.
+    pub backfill_max_age_hours: u32,
 }
 
 /// `database.*`: what the storage crate needs.
@@ -296,6 +300,7 @@ impl Default for DiscordConfig {
             admin_role_ids: Vec::new(),
             gateway_url: None,
             api_url: None,
+            backfill_max_age_hours: 72,
         }
     }
 }

@@ -86,6 +86,11 @@ pub(crate) const SETTINGS: &[Setting] = &[
     file_only("discord.admin_role_ids"),
     var("discord.gateway_url", "DISCORD_GATEWAY_URL", Read::Trimmed).check(websocket_url),
     var("discord.api_url", "DISCORD_API_URL", Read::Trimmed).check(http_url),
+    var(
+        "discord.backfill_max_age_hours",
+        "BACKFILL_MAX_AGE_HOURS",
+        WHOLE,
+    ),
     var("database.path", "DATABASE_PATH", Read::AsIs).check(not_empty),
     var(
         "database.connection_timeout",
@@ -587,6 +592,7 @@ mod tests {
             "discord.bot_token" => ("MTIz.file-token", "MTIz.env-token", "'***'"),
             "discord.command_prefix" => ("'?'", "?", "'?'"),
             "discord.reconnect_attempts" => ("2", "2", "2"),
+            "discord.backfill_max_age_hours" => ("24", "24", "24"),
             "discord.reconnect_delay_seconds" => ("0.5", " 0.5", "0.5"),
             "discord.channels" => ("['12', 13]", "", "['12', '13']"),
             "discord.admin_user_ids" => ("[34]", "", "['34']"),

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod gateway;
+mod history;
 mod message;
 mod rest;
 
@@ -93,6 +94,8 @@ pub struct Seen {
     pub messages: Vec<SentMessage>,
     /// Files the CDN answered with their bytes (expired links not counted).
     pub cdn_downloads: usize,
+    /// History requests answered with 429 ([`FakeDiscord::rate_limit_history`]).
+    pub rate_limited: usize,
 }
 
 impl Seen {
@@ -259,8 +262,7 @@ impl FakeDiscord {
     /// Discord does) and adds it to the channel's history. Returns the message id.
     pub fn send_message(&self, message: FakeMessage) -> u64 {
         let mut state = self.shared.lock();
-        state.next_message_id += 1;
-        let id = MESSAGE_ID_BASE + state.next_message_id;
+        let id = state.new_id();
         let json = message.to_json(id);
         state.history.push((message.channel_id, id, json.clone()));
         state.dispatch("MESSAGE_CREATE", &json, true);
@@ -273,8 +275,7 @@ impl FakeDiscord {
     /// while the bot was away, which Discord never replays. Returns the message id.
     pub fn add_missed_message(&self, message: FakeMessage) -> u64 {
         let mut state = self.shared.lock();
-        state.next_message_id += 1;
-        let id = MESSAGE_ID_BASE + state.next_message_id;
+        let id = state.new_id();
         let json = message.to_json(id);
         state.history.push((message.channel_id, id, json));
         id
@@ -329,11 +330,7 @@ impl FakeDiscord {
         bytes: impl Into<bytes::Bytes>,
     ) -> String {
         let mut state = self.shared.lock();
-        state.next_message_id += 1;
-        let path = format!(
-            "/attachments/{channel_id}/{}/{filename}",
-            MESSAGE_ID_BASE + state.next_message_id
-        );
+        let path = format!("/attachments/{channel_id}/{}/{filename}", state.new_id());
         state.cdn.insert(path.clone(), bytes.into());
         let generation = state.link_generation;
         drop(state);
@@ -423,9 +420,6 @@ where
     }
 }
 
-/// Fake message ids start here, so they look like snowflakes and sort by age.
-const MESSAGE_ID_BASE: u64 = 1_200_000_000_000_000_000;
-
 struct Shared {
     token: String,
     gateway_url: String,
@@ -466,9 +460,12 @@ struct State {
     next_connection: u64,
     seen: Seen,
     channels: HashMap<u64, Option<String>>,
-    /// Every message ever sent to a channel: channel id, message id, JSON.
+    /// Every message ever sent to a channel, by id: channel id, message id, JSON.
     history: Vec<(u64, u64, String)>,
+    /// The last message id given (a snowflake).
     next_message_id: u64,
+    /// REST faults planned by the test.
+    faults: history::Faults,
     /// Files the CDN serves, by path (`/attachments/...`).
     cdn: HashMap<String, bytes::Bytes>,
     /// Links signed before this generation have expired.

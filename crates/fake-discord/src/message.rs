@@ -153,7 +153,7 @@ impl FakeMessage {
                 "bot": self.bot,
             },
             "content": self.content,
-            "timestamp": "2024-05-10T13:30:00.000000+00:00",
+            "timestamp": super::history::timestamp_of(id),
             "edited_timestamp": null,
             "tts": false,
             "mention_everyone": false,

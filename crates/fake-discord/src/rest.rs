@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use super::{BOT_USER_ID, GUILD_ID, MESSAGE_ID_BASE, RecordedRequest, SentMessage, Shared};
+use super::{BOT_USER_ID, GUILD_ID, RecordedRequest, SentMessage, Shared};
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     super::serve_each(listener, move |stream| {
@@ -105,33 +105,10 @@ fn route(
             },
             Err(_) => unknown("Unknown Channel", 10003),
         },
-        (&Method::GET, ["channels", id, "messages"]) => {
-            let Ok(channel) = id.parse::<u64>() else {
-                return unknown("Unknown Channel", 10003);
-            };
-            let param = |name: &str| {
-                query
-                    .split('&')
-                    .find_map(|pair| pair.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-            };
-            let after = param("after")
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
-            let limit = param("limit")
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(50)
-                .clamp(1, 100);
-            // Discord answers newest first; with `after` it returns the oldest `limit` after it.
-            let mut found: Vec<&str> = state
-                .history
-                .iter()
-                .filter(|(c, id, _)| *c == channel && *id > after)
-                .take(limit)
-                .map(|(_, _, json)| json.as_str())
-                .collect();
-            found.reverse();
-            text_reply(StatusCode::OK, format!("[{}]", found.join(",")))
-        }
+        (&Method::GET, ["channels", id, "messages"]) => match id.parse::<u64>() {
+            Ok(channel) => super::history::list(state, channel, query),
+            Err(_) => unknown("Unknown Channel", 10003),
+        },
         (&Method::POST, ["channels", id, "messages"]) => {
             let Ok(channel_id) = id.parse::<u64>() else {
                 return unknown("Unknown Channel", 10003);
@@ -171,8 +148,7 @@ fn route(
                 reply_to,
                 may_mention,
             });
-            state.next_message_id += 1;
-            let message_id = MESSAGE_ID_BASE + state.next_message_id;
+            let message_id = state.new_id();
             json_reply(
                 StatusCode::OK,
                 &json!({
@@ -180,7 +156,7 @@ fn route(
                     "channel_id": channel_id.to_string(),
                     "author": { "id": BOT_USER_ID.to_string(), "username": "coach-plans", "discriminator": "0", "bot": true },
                     "content": content,
-                    "timestamp": "2024-05-10T13:30:01.000000+00:00",
+                    "timestamp": super::history::timestamp_of(message_id),
                     "edited_timestamp": null,
                     "tts": false,
                     "mention_everyone": false,

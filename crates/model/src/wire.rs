@@ -176,6 +176,10 @@ pub mod legacy {
         /// Chart archiving figures (SPEC 14); absent from servers that do not archive charts.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub charts: Option<ChartMetrics>,
+        /// What the Discord bot read back after new gateway sessions (SPEC 15); absent before
+        /// the first backfill and in mock mode.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub backfill: Option<super::BackfillHealth>,
     }
 
     /// Chart archiving figures in `GET /metrics`.
@@ -306,6 +310,22 @@ pub struct BotHealth {
     /// Why the bot is disconnected, in words for an operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What the bot read back after its gateway sessions (SPEC 15); absent before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillHealth>,
+}
+
+/// The bot's reading back of messages missed while it was disconnected (SPEC 15).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillHealth {
+    /// When the last backfill finished (RFC 3339, UTC).
+    pub last_backfill_at: String,
+    /// Backfills finished since the bot started (one per new gateway session).
+    pub backfills: u64,
+    /// Commands handled late by every backfill since the bot started.
+    pub messages_recovered: u64,
+    /// Channels whose history could not be read in the last backfill (a 403, a timeout).
+    pub channels_skipped: u64,
 }
 
 /// The Discord bot's connection state.

@@ -141,7 +141,10 @@ impl Application {
                 token: settings.token.clone(),
             };
             archiver = spawn_archiver(Arc::new(NetworkChartSource::new(fetcher, Some(refresher))));
-            let bot = DiscordBot::new(settings, handler).with_refusals(refused);
+            // The bot's cursors and handled messages live in the same database (migration 4).
+            let bot = DiscordBot::new(settings, handler)
+                .with_refusals(refused)
+                .with_delivery_log(store.clone());
             let state = bot.state();
             let mut stop = stop_rx;
             let task = tokio::spawn(async move {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod delivery;
 mod errors;
 mod migrations;
 mod resilient;

@@ -37,10 +37,15 @@ const MIGRATIONS: &[Migration] = &[
         summary: "archive state of each chart (pending, archived, failed), counted per state",
         sql: V3,
     },
+    Migration {
+        version: 4,
+        summary: "the Discord bot's cursor per channel and the command messages it handled",
+        sql: V4,
+    },
 ];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 const V1: &str = "
 CREATE TABLE schema_version (
@@ -228,6 +233,25 @@ BEGIN
 END;
 ";
 
+// Migration 4: what the Discord bot remembers (SPEC 15), apart from the plans. Discord ids
+// are INTEGER here (snowflakes fit in 63 bits until 2084) so cursors compare as numbers. No
+// foreign key to coach_plans: a plan id recorded here may be one the fallback handed out
+// while the database was down, and the record must never stop a plan from being written.
+const V4: &str = "
+CREATE TABLE discord_cursors (
+    channel_id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL
+);
+CREATE TABLE discord_deliveries (
+    message_id INTEGER PRIMARY KEY,
+    channel_id INTEGER NOT NULL,
+    author_id INTEGER NOT NULL,
+    plan_id INTEGER,
+    content TEXT NOT NULL,
+    handled_at TEXT NOT NULL
+);
+";
+
 /// What opening a database did to its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MigrationReport {
@@ -308,7 +332,15 @@ fn unrecognized(path: &Path, reason: impl Into<String>) -> StoreError {
 fn tables_of(version: i64) -> &'static [&'static str] {
     match version {
         1 => &["coach_plans", "plan_charts", "plan_history"],
+        2 | 3 => &[
+            "coach_plans",
+            "plan_charts",
+            "plan_history",
+            "plan_counters",
+        ],
         _ => &[
+            "discord_cursors",
+            "discord_deliveries",
             "coach_plans",
             "plan_charts",
             "plan_history",

@@ -151,7 +151,7 @@ impl SqliteStore {
 
     /// Runs a write in one immediate transaction (taking the write lock up front, so two
     /// writers never deadlock upgrading read locks) and records whether the database took it.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         change: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {

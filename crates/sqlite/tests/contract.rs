@@ -34,3 +34,44 @@ fn fresh_fallback() -> (ResilientSqlite, tempfile::TempDir) {
             .unwrap();
     (store, dir)
 }
+
+mod sqlite_delivery_log {
+    coach_plans_storage::delivery_log_contract_tests!(super::fresh_sqlite());
+}
+
+/// What the bot recorded is still there after the database is closed and opened again.
+#[test]
+fn the_delivery_log_survives_reopening() {
+    use coach_plans_model::{ChannelId, MessageId, PlanId, UserId};
+    use coach_plans_storage::{Delivery, DeliveryLog};
+
+    let dir = tempfile::tempdir().unwrap();
+    let delivery = Delivery {
+        message: MessageId::new(1_300_000_000_000_000_001).unwrap(),
+        channel: ChannelId::new(500).unwrap(),
+        author: UserId::new(42).unwrap(),
+        plan: PlanId::new(7),
+        content: "!plan d NVDA above 950".to_owned(),
+    };
+    {
+        let (store, _) = SqliteStore::open(&config(&dir)).unwrap();
+        assert!(store.record(&delivery).unwrap());
+    }
+    let (store, _) = SqliteStore::open(&config(&dir)).unwrap();
+    assert_eq!(
+        store.delivery(delivery.message).unwrap(),
+        Some(delivery.clone())
+    );
+    assert!(
+        !store.record(&delivery).unwrap(),
+        "recorded once, across restarts"
+    );
+    assert_eq!(
+        store.cursors().unwrap(),
+        vec![(delivery.channel, delivery.message)]
+    );
+}
+
+mod fallback_delivery_log {
+    coach_plans_storage::delivery_log_contract_tests!(super::fresh_fallback());
+}

@@ -74,7 +74,7 @@ fn the_python_database_is_adopted_with_every_row_kept() {
     let (store, report) = SqliteStore::open(&config(&path)).unwrap();
     assert_eq!(
         (report.before, report.after, report.applied.clone()),
-        (Some(1), 3, vec![2, 3])
+        (Some(1), 4, vec![2, 3, 4])
     );
 
     let backup = report.backup.expect("an upgrade makes a backup");
@@ -109,7 +109,7 @@ fn the_python_database_is_adopted_with_every_row_kept() {
         versions[0],
         rows(&original, "SELECT version, applied_at FROM schema_version")[0]
     );
-    assert_eq!(versions.len(), 3);
+    assert_eq!(versions.len(), 4);
 
     // Through the store: charts in order, the deleted plan still deleted, history kept.
     let plan = store
@@ -205,7 +205,7 @@ fn a_database_of_the_previous_schema_gains_chart_archive_state() {
         )
         .unwrap();
     let (store, report) = SqliteStore::open(&config(&path)).unwrap();
-    assert_eq!((report.before, report.applied), (Some(2), vec![3]));
+    assert_eq!((report.before, report.applied), (Some(2), vec![3, 4]));
     assert!(report.backup.is_some(), "an upgrade makes a backup");
     let plan = store
         .live_plan(&coach("d"), date("2024-05-10"))
@@ -271,7 +271,7 @@ fn reopening_an_upgraded_database_changes_nothing() {
     let (store, report) = SqliteStore::open(&config(&path)).unwrap();
     assert_eq!(
         (report.before, report.applied.len(), report.backup),
-        (Some(3), 0, None)
+        (Some(4), 0, None)
     );
     assert_eq!(store.plan(id).unwrap().unwrap().text.as_str(), "kept");
 }
@@ -283,13 +283,13 @@ fn a_new_database_is_created_with_its_directories() {
     let status = SqliteStore::inspect(&path).unwrap();
     assert_eq!(
         (status.exists, status.version, status.pending.len()),
-        (false, None, 3)
+        (false, None, 4)
     );
     assert!(!path.exists(), "inspecting creates nothing");
     let (store, report) = SqliteStore::open(&config(&path)).unwrap();
     assert_eq!(
         (report.before, report.after, report.applied, report.backup),
-        (None, 3, vec![1, 2, 3], None)
+        (None, 4, vec![1, 2, 3, 4], None)
     );
     assert!(path.exists());
     let mode: String = Connection::open(&path)
@@ -318,7 +318,7 @@ fn a_newer_schema_is_refused_and_left_byte_identical() {
             err,
             StoreError::IncompatibleSchema {
                 found: 99,
-                supported: 3,
+                supported: 4,
                 ..
             }
         ),
@@ -420,7 +420,7 @@ fn a_newer_schema_in_wal_mode_is_refused_without_new_files_beside_it() {
         }
     }
     let conn = Connection::open(&path).unwrap();
-    conn.execute("INSERT INTO schema_version VALUES (4, 'the future')", [])
+    conn.execute("INSERT INTO schema_version VALUES (5, 'the future')", [])
         .unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -430,7 +430,7 @@ fn a_newer_schema_in_wal_mode_is_refused_without_new_files_beside_it() {
     assert_eq!(snapshot(dir.path()).len(), 1, "closing removed the log");
     let err = assert_refused(dir.path(), &path);
     assert!(
-        matches!(err, StoreError::IncompatibleSchema { found: 4, .. }),
+        matches!(err, StoreError::IncompatibleSchema { found: 5, .. }),
         "{err:?}"
     );
 }

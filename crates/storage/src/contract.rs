@@ -22,6 +22,7 @@ use crate::testing::{chart, coach, date, new_plan, revision, ts, user};
 use crate::{AuthorFilter, ChartCounts, ChartRef, PlanQuery, PlanStore, StoreError, sha256_of};
 
 pub mod charts;
+pub mod delivery;
 
 /// What a contract case runs against: a store, alone or with something that must outlive it
 /// (the temporary directory of its files), as `(store, guard)`; the store is dropped first.

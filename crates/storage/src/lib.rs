@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod charts;
+mod delivery;
 mod error;
 mod fallback;
 pub mod files;
@@ -19,6 +20,7 @@ pub use charts::{
     BlobStats, BlobWriter, ChartStore, ChartStoreError, DirChartStore, MemoryChartStore,
     StoredBlob, sha256_of,
 };
+pub use delivery::{Delivery, DeliveryLog, MemoryDeliveryLog};
 pub use error::{Cause, StoreError};
 pub use fallback::{
     FallbackBuilder, FallbackSettings, HeldChangeRules, OnlyTheAuthor, PROVISIONAL_ID_BASE,

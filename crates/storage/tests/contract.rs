@@ -26,3 +26,7 @@ fn fallback_around_memory() -> (ResilientStore<MemoryStore>, tempfile::TempDir) 
         .unwrap();
     (store, dir)
 }
+
+mod memory_delivery_log {
+    coach_plans_storage::delivery_log_contract_tests!(coach_plans_storage::MemoryDeliveryLog::new());
+}

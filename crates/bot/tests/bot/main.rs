@@ -3,6 +3,9 @@
 // Test helpers outside #[test] functions unwrap too: a failed setup should fail the test loudly.
 #![allow(clippy::unwrap_used)]
 
+// Backfill and edits against the fake Discord (SPEC 15).
+#[cfg(feature = "gateway")]
+mod backfill;
 mod commands;
 // The runner's tests need the `gateway` feature (on by default).
 #[cfg(feature = "gateway")]

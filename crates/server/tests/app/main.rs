@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod backfill;
 mod charts;
 mod discord;
 mod mock;

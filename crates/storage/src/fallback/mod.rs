@@ -48,6 +48,7 @@ use crate::store::{
 };
 use crate::{NewPlan, Revision, StoreError};
 
+mod delivery;
 mod held;
 mod journal;
 mod write_through;
