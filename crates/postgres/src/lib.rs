@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod connect;
+mod delivery;
 mod errors;
 mod migrations;
 mod resilient;

@@ -1,7 +1,8 @@
 //! Numbered, transactional, forward-only schema migrations, recorded in `schema_version` as
 //! SQLite's are. Migration 1 is the schema SQLite reaches at its version 3 (the Python
 //! version's tables and ours), written for PostgreSQL: the same tables, columns and names, so
-//! `copy` moves rows between the two one for one.
+//! `copy` moves rows between the two one for one. Migration 2 is SQLite's migration 4: the
+//! Discord bot's delivery log.
 
 use std::path::PathBuf;
 
@@ -17,14 +18,21 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    summary: "plans, charts with their archive state, history, and counters kept by triggers",
-    sql: V1,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        summary: "plans, charts with their archive state, history, and counters kept by triggers",
+        sql: V1,
+    },
+    Migration {
+        version: 2,
+        summary: "the Discord bot's cursor per channel and the command messages it handled",
+        sql: V2,
+    },
+];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST: i64 = 1;
+pub(crate) const LATEST: i64 = 2;
 
 /// Any number, the same in every build: migrations of one database by several processes at
 /// once (replicas starting together) take turns on this transaction-level advisory lock.
@@ -154,6 +162,26 @@ BEGIN
 END $$;
 CREATE TRIGGER count_history AFTER INSERT ON plan_history
     FOR EACH ROW EXECUTE FUNCTION count_history();
+";
+
+// Migration 2: what the Discord bot remembers (SPEC 15), apart from the plans; SQLite's
+// migration 4, column for column. Discord ids are BIGINT (snowflakes fit in 63 bits until 2084)
+// so cursors compare as numbers. No foreign key to coach_plans: a plan id recorded here may be
+// one the fallback handed out while the database was down, and the record must never stop a
+// plan from being written.
+const V2: &str = "
+CREATE TABLE discord_cursors (
+    channel_id BIGINT PRIMARY KEY,
+    message_id BIGINT NOT NULL
+);
+CREATE TABLE discord_deliveries (
+    message_id BIGINT PRIMARY KEY,
+    channel_id BIGINT NOT NULL,
+    author_id BIGINT NOT NULL,
+    plan_id BIGINT,
+    content TEXT NOT NULL,
+    handled_at TEXT NOT NULL
+);
 ";
 
 /// What opening a database did to its schema.

@@ -69,7 +69,7 @@ impl Drop for PostgresStore {
 /// waits for a scoped thread that makes the call. tokio does not tell a worker from its
 /// blocking pool (both see a runtime handle), so calls from `spawn_blocking` take the scoped
 /// thread too (tens of microseconds); threads of no runtime (commands, tests) call in place.
-fn off_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn off_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
     if tokio::runtime::Handle::try_current().is_err() {
         return call();
     }

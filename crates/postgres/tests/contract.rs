@@ -1,5 +1,6 @@
-//! The contract of `PlanStore` (from the storage crate's kit), run against PostgreSQL alone
-//! and behind the fallback the server runs, each test in a database of its own.
+//! The contracts of `PlanStore` and `DeliveryLog` (from the storage crate's kit), run against
+//! PostgreSQL alone and behind the fallback the server runs, each test in a database of its
+//! own.
 #![allow(clippy::unwrap_used)]
 
 use coach_plans_postgres::testing::TestDatabase;
@@ -12,6 +13,14 @@ mod postgres {
 
 mod fallback_around_postgres {
     coach_plans_storage::contract_tests!(super::fresh_fallback());
+}
+
+mod postgres_delivery_log {
+    coach_plans_storage::delivery_log_contract_tests!(super::fresh_postgres());
+}
+
+mod fallback_delivery_log {
+    coach_plans_storage::delivery_log_contract_tests!(super::fresh_fallback());
 }
 
 fn fresh_postgres() -> (PostgresStore, TestDatabase) {
