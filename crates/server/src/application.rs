@@ -141,10 +141,11 @@ impl Application {
                 token: settings.token.clone(),
             };
             archiver = spawn_archiver(Arc::new(NetworkChartSource::new(fetcher, Some(refresher))));
-            // The bot's cursors and handled messages live in the same database (migration 4).
+            // The bot's cursors and handled messages live in the same database (SQLite's
+            // migration 4, PostgreSQL's migration 2).
             let bot = DiscordBot::new(settings, handler)
                 .with_refusals(refused)
-                .with_delivery_log(store.clone());
+                .with_delivery_log(store.deliveries());
             let state = bot.state();
             let mut stop = stop_rx;
             let task = tokio::spawn(async move {

@@ -6,7 +6,7 @@ use coach_plans_config::{Config, DatabaseConfig};
 use coach_plans_postgres::{PostgresStore, ResilientPostgres};
 use coach_plans_service::{HeldChangeCheck, PlanService, ServiceSettings};
 use coach_plans_sqlite::{ResilientSqlite, SqliteStore};
-use coach_plans_storage::{PlanStore, RefusedChange, StillHeld, StoreError};
+use coach_plans_storage::{DeliveryLog, PlanStore, RefusedChange, StillHeld, StoreError};
 
 use crate::commands::{fail, say};
 use crate::exit::Exit;
@@ -53,6 +53,15 @@ pub(crate) enum ServedStore {
 impl ServedStore {
     /// The store, for the service.
     pub(crate) fn plans(&self) -> Arc<dyn PlanStore> {
+        match self {
+            Self::Sqlite(store) => store.clone(),
+            Self::Postgres(store) => store.clone(),
+        }
+    }
+
+    /// The Discord bot's delivery log in the same database (through the fallback, which
+    /// answers `Unavailable` while the database is away).
+    pub(crate) fn deliveries(&self) -> Arc<dyn DeliveryLog> {
         match self {
             Self::Sqlite(store) => store.clone(),
             Self::Postgres(store) => store.clone(),
