@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::{cargo, workspace_root};
 
+mod backfill;
 mod postgres;
 mod random;
 
@@ -32,6 +33,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "random") {
         return random::run(args);
     }
+    if args.iter().any(|a| a == "backfill") {
+        return backfill::run();
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let http_only = args.iter().any(|a| a == "http");
     if let Some(unknown) = args
@@ -39,7 +43,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         .find(|a| !matches!(a.as_str(), "--quick" | "http" | "random" | "charts"))
     {
         return Err(format!(
-            "unknown bench argument '{unknown}': `--quick`, `http`, `random` and `charts` are known"
+            "unknown bench argument '{unknown}': `--quick`, `http`, `random`, `charts` and `backfill` are known"
         ));
     }
     if args.iter().any(|a| a == "charts") {
@@ -361,6 +365,7 @@ fn measure_charts(release: &Path, quick: bool) -> Result<Vec<String>, String> {
 /// The examples that measure storage, the client cache and the bot.
 fn build_tools_outside_http() -> Result<(), String> {
     build_chart_bench()?;
+    backfill::build()?;
     cargo(
         &[
             "build",
@@ -414,6 +419,7 @@ fn measure_outside_http(
         &examples.join("message_latency"),
         &["500", "--sqlite"],
     )?));
+    lines.extend(backfill::measure(examples)?);
     Ok(())
 }
 
@@ -667,6 +673,15 @@ fn render(lines: &[String]) -> String {
                 field(line, "median_us"),
                 field(line, "p99_us"),
                 field(line, "count")
+            )),
+            "backfill" => out.push_str(&format!(
+                "- bot, backfill after a lost session ({} store): {} missed plans stored in {} s (median of {} runs; min {} s, max {} s)\n",
+                field(line, "store"),
+                field(line, "plans"),
+                field(line, "median_s"),
+                field(line, "runs"),
+                field(line, "min_s"),
+                field(line, "max_s")
             )),
             "chart_archive" => out.push_str(&format!(
                 "- charts: `!plan` with {} charts of {} bytes each to all archived (fake Discord's CDN on this machine): median {} ms, p90 {} ms over {} plans\n",

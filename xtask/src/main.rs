@@ -38,7 +38,8 @@ tasks:
   deps    the dependency checks alone: SPEC 2's rules on each crate's dependency tree
   bench   every performance figure of SPEC 13 in one run (release builds first, then several
           minutes of measuring), written to target/bench/report.md; `bench --quick` uses
-          100,000 plans and 2 s loads; `bench http` only the HTTP figures with 1,000 plans";
+          100,000 plans and 2 s loads; `bench http` only the HTTP figures with 1,000 plans;
+          `bench backfill` only the backfill of 1,000 missed plans";
 
 /// The workspace root (the parent of this crate's directory).
 fn workspace_root() -> PathBuf {
