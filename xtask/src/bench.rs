@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::{cargo, workspace_root};
 
 mod backfill;
+mod postgres;
 mod random;
 mod slash;
 
@@ -165,6 +166,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         None,
     )?);
     drop(quiet);
+    // PostgreSQL beside SQLite: storage figures and one plan over HTTP (issue 14).
+    lines.extend(postgres::measure(
+        &release,
+        &work,
+        options.plans,
+        http_only,
+        |server, path, label| load(server, path, label, None),
+    )?);
     if http_only {
         return write_report(&out_dir, &lines);
     }
@@ -628,6 +637,20 @@ fn render(lines: &[String]) -> String {
     }
     out.push_str("\n## Storage (SQLite, synchronous=FULL)\n\n| plans stored | lookup p50 µs | lookup p99 µs | durable save p50 µs | save p99 µs |\n|---|---|---|---|---|\n");
     for line in lines.iter().filter(|l| field(l, "bench") == "storage") {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            field(line, "plans"),
+            field(line, "lookup_p50_us"),
+            field(line, "lookup_p99_us"),
+            field(line, "save_p50_us"),
+            field(line, "save_p99_us"),
+        ));
+    }
+    out.push_str("\n## Storage (PostgreSQL on this machine, synchronous_commit=on)\n\n| plans stored | lookup p50 µs | lookup p99 µs | durable save p50 µs | save p99 µs |\n|---|---|---|---|---|\n");
+    for line in lines
+        .iter()
+        .filter(|l| field(l, "bench") == "storage_postgres")
+    {
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             field(line, "plans"),

@@ -3,6 +3,8 @@
 use crate::{cargo, cargo_output};
 
 pub(crate) fn run() -> Result<(), String> {
+    // The PostgreSQL suites need a server: found, or CI fails (at once), or a loud SKIPPED.
+    let postgres = crate::postgres::Suites::detect()?;
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     check_dependency_rules()?;
     cargo(
@@ -57,16 +59,16 @@ pub(crate) fn run() -> Result<(), String> {
         &[],
     )?;
     crate::browser::check()?;
-    cargo(
-        &["test", "--workspace", "--all-features", "--no-fail-fast"],
-        &[],
-    )?;
+    let mut test = vec!["test", "--workspace", "--all-features", "--no-fail-fast"];
+    test.extend(postgres.excluded());
+    cargo(&test, postgres.env())?;
     // SPEC 17: the served OpenAPI document against the running mock server.
     crate::schemathesis::run()?;
     cargo(
         &["doc", "--workspace", "--no-deps", "--all-features"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    postgres.report();
     eprintln!("xtask ci: all checks passed");
     Ok(())
 }
@@ -115,7 +117,10 @@ const DATABASE_DRIVER: Family = Family {
         "libsqlite3-sys",
         "r2d2_sqlite",
         "postgres",
+        "postgres-protocol",
         "tokio-postgres",
+        "tokio-postgres-rustls",
+        "r2d2_postgres",
         "sqlx",
         "sqlx-*",
         "diesel",
@@ -210,6 +215,13 @@ const RULES: &[TreeRule] = &[
     TreeRule {
         package: "coach-plans-mock",
         forbidden: &[DATABASE_DRIVER],
+        enforced: true,
+        pending: "",
+    },
+    // PostgreSQL's TLS is rustls (tokio-postgres-rustls), never OpenSSL.
+    TreeRule {
+        package: "coach-plans-postgres",
+        forbidden: &[OPENSSL],
         enforced: true,
         pending: "",
     },
@@ -455,20 +467,25 @@ serde v1.0.228 (*)
                 .iter()
                 .filter(|rule| rule.package == package && rule.enforced)
                 .collect();
-            let tree = format!("{package} v0.1.0 (/x)\nlibsqlite3-sys v0.35.0\n");
-            let failed = rules
-                .iter()
-                .any(|rule| judge(std::slice::from_ref(*rule), |_| Ok(tree.clone())).is_err());
-            assert!(
-                failed,
-                "{package}: no enforced rule refuses a database driver"
-            );
+            for driver in [
+                "libsqlite3-sys v0.35.0",
+                "postgres v0.19.14",
+                "tokio-postgres v0.7.18",
+            ] {
+                let tree = format!("{package} v0.1.0 (/x)\n{driver}\n");
+                let failed = rules
+                    .iter()
+                    .any(|rule| judge(std::slice::from_ref(*rule), |_| Ok(tree.clone())).is_err());
+                assert!(failed, "{package}: no enforced rule refuses {driver}");
+            }
         }
     }
 
     #[test]
     fn every_constrained_crate_of_spec_2_has_a_rule_and_pending_ones_say_why() {
-        for package in ["client", "storage", "service", "bot", "api", "mock"] {
+        for package in [
+            "client", "storage", "service", "bot", "api", "mock", "postgres",
+        ] {
             let package = format!("coach-plans-{package}");
             assert!(
                 RULES.iter().any(|rule| rule.package == package),

@@ -10,6 +10,7 @@ mod bench;
 mod browser;
 mod ci;
 mod schemathesis;
+mod postgres;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();

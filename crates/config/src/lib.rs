@@ -19,7 +19,7 @@ pub use env_file::parse_env_file;
 pub use error::{ConfigError, ConfigWarning};
 pub use hosts::ChartHost;
 pub use load::LoadOptions;
-pub use secret::Secret;
+pub use secret::{DatabaseUrl, Secret, mask_url_password};
 
 /// The whole configuration, after defaults, the YAML file and the environment were applied and
 /// everything was validated.
@@ -136,6 +136,15 @@ pub struct DatabaseConfig {
     /// unavailable are journaled, and refused changes kept. Default: the database's directory.
     /// systemd sets `STATE_DIRECTORY` for a unit with `StateDirectory=`.
     pub state_dir: Option<PathBuf>,
+    /// `database.url` / `DATABASE_URL`: a `postgres://` or `postgresql://` URL selecting the
+    /// PostgreSQL store instead of SQLite at `path`; its password is masked wherever it is
+    /// printed. `None` (the default): SQLite.
+    pub url: Option<DatabaseUrl>,
+    /// `database.statement_timeout` / `DATABASE_STATEMENT_TIMEOUT` (seconds), default 30: the
+    /// longest a PostgreSQL statement may run before the server cancels it (the call then
+    /// fails as the database being unavailable, and the fallback holds a write).
+    #[serde(with = "units::seconds")]
+    pub statement_timeout: Duration,
 }
 
 /// `api.*`.
@@ -328,6 +337,8 @@ impl Default for DatabaseConfig {
             mmap_mib: 0,
             retry_max_delay: Duration::from_secs(60),
             state_dir: None,
+            url: None,
+            statement_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -122,6 +122,13 @@ pub(crate) const SETTINGS: &[Setting] = &[
         "STATE_DIRECTORY",
         Read::FirstDirectory,
     ),
+    var("database.url", "DATABASE_URL", Read::Secret).check(postgres_url),
+    var(
+        "database.statement_timeout",
+        "DATABASE_STATEMENT_TIMEOUT",
+        Read::Seconds,
+    )
+    .check(some_seconds),
     var("api.host", "API_HOST", Read::AsIs).check(host),
     var(
         "api.port",
@@ -399,6 +406,18 @@ fn some_seconds(value: &Value) -> Result<(), String> {
     }
 }
 
+/// A PostgreSQL URL. The message never repeats the value: it may hold a password.
+fn postgres_url(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        None => Ok(()),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Ok(()),
+        Some(_) => Err(
+            "must be a postgres:// or postgresql:// URL (for SQLite, set database.path instead)"
+                .to_owned(),
+        ),
+    }
+}
+
 fn not_empty(value: &Value) -> Result<(), String> {
     match value.as_str() {
         Some("") => Err("must not be empty".to_owned()),
@@ -607,6 +626,12 @@ mod tests {
             "database.mmap_mib" => ("64", "64", "64"),
             "database.retry_max_delay" => ("7.5", "7.5", "7.5"),
             "database.state_dir" => ("/var/lib/cp", "/var/lib/cp:/other", "/var/lib/cp"),
+            "database.url" => (
+                "postgres://coach:file-token@db/plans",
+                "postgres://coach:env-token@db/plans ",
+                "postgres://coach:***@db/plans",
+            ),
+            "database.statement_timeout" => ("5", "5", "5.0"),
             "api.host" => ("0.0.0.0", "0.0.0.0", "0.0.0.0"),
             "api.port" => ("6000", "6000", "6000"),
             "api.cors_origins" => ("['https://a.example']", "", "['https://a.example']"),
@@ -685,7 +710,7 @@ mod tests {
         }
         assert_eq!(
             matches!(setting.read, Read::Secret),
-            expected == "'***'",
+            expected.contains("***"),
             "{key}: a secret's row reads it as one, and only a secret is printed masked"
         );
     }

@@ -17,7 +17,6 @@ use coach_plans_mock::{BANNER, MockBot, MockChartSource};
 use coach_plans_service::{
     ArchivePolicy, ArchiverHandle, ChartArchiver, ChartSource, ChartStore, PlanService,
 };
-use coach_plans_sqlite::ResilientSqlite;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -37,7 +36,7 @@ const SELF_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Application {
     address: SocketAddr,
     service: PlanService,
-    store: Arc<ResilientSqlite>,
+    store: wiring::ServedStore,
     http: ServerHandle,
     server_task: JoinHandle<std::io::Result<()>>,
     bot_state: BotState,
@@ -77,7 +76,7 @@ impl Application {
         })?;
         let settings = wiring::service_settings(&config)?;
         let store = wiring::open_store(&config.database, &settings)?;
-        let service = PlanService::new(store.clone(), settings);
+        let service = PlanService::new(store.plans(), settings);
         let chart_store = open_chart_store(&config);
 
         let (stop_bot, stop_rx) = watch::channel(false);
@@ -142,10 +141,11 @@ impl Application {
                 token: settings.token.clone(),
             };
             archiver = spawn_archiver(Arc::new(NetworkChartSource::new(fetcher, Some(refresher))));
-            // The bot's cursors and handled messages live in the same database (migration 4).
+            // The bot's cursors and handled messages live in the same database (SQLite's
+            // migration 4, PostgreSQL's migration 2).
             let bot = DiscordBot::new(settings, handler)
                 .with_refusals(refused)
-                .with_delivery_log(store.clone());
+                .with_delivery_log(store.deliveries());
             let state = bot.state();
             let mut stop = stop_rx;
             let task = tokio::spawn(async move {

@@ -102,6 +102,21 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Copy every plan, chart and history entry from one database to another.
+    ///
+    /// Each database is `sqlite:PATH` or a `postgres://` (`postgresql://`) URL; both are
+    /// created or upgraded as `migrate` would. The target must be empty: everything is written
+    /// in one transaction, read back and compared before the commit, and compared again
+    /// afterwards (counts and a content digest, printed). Ids, deleted plans, history and the
+    /// charts' archive state are kept. Stop the server first so nothing changes meanwhile.
+    Copy {
+        /// The database to copy from (`sqlite:./data/coach_plans.db`, `postgres://…`).
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The empty database to copy into.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Write mock plans into the database without starting the server.
     Simulate {
         /// The last date to post for (default: today in plans.timezone).
@@ -126,6 +141,7 @@ impl Cli {
             Some(Command::ImportLegacy { .. }) => Some("import-legacy"),
             Some(Command::Simulate { .. }) => Some("simulate"),
             Some(Command::ArchiveCharts { .. }) => Some("archive-charts"),
+            Some(Command::Copy { .. }) => Some("copy"),
             Some(Command::Serve { .. } | Command::CheckConfig { .. }) | None => None,
         };
         match ignores_mock {

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use coach_plans_config::{Config, DatabaseConfig};
+use coach_plans_postgres::{PostgresStore, ResilientPostgres};
 use coach_plans_service::{HeldChangeCheck, PlanService, ServiceSettings};
 use coach_plans_sqlite::{ResilientSqlite, SqliteStore};
-use coach_plans_storage::{PlanStore, StoreError};
+use coach_plans_storage::{DeliveryLog, PlanStore, RefusedChange, StillHeld, StoreError};
 
 use crate::commands::{fail, say};
 use crate::exit::Exit;
@@ -13,21 +14,113 @@ use crate::exit::Exit;
 /// Opens the configured database, upgrading it if needed. A database that cannot be reached
 /// now does not stop the server: changes are held in the journal until it can (SPEC 5.1), and
 /// checked against the service's rules when written through.
+///
+/// `database.url` set selects PostgreSQL; otherwise SQLite at `database.path`. Either sits
+/// behind the same fallback, with the same rules.
 pub(crate) fn open_store(
     config: &DatabaseConfig,
     settings: &ServiceSettings,
-) -> Result<Arc<ResilientSqlite>, Exit> {
-    coach_plans_sqlite::open_resilient(config, Arc::new(HeldChangeCheck::new(settings)))
-        .map(Arc::new)
+) -> Result<ServedStore, Exit> {
+    let rules = Arc::new(HeldChangeCheck::new(settings));
+    if config.url.is_some() {
+        // The synchronous PostgreSQL client runs a runtime of its own, which cannot start on a
+        // thread that drives ours (startup runs on one): connect on a thread of its own.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| coach_plans_postgres::open_resilient(config, rules))
+                .join()
+        })
+        .unwrap_or_else(|_| Err(StoreError::Other("opening PostgreSQL panicked".into())))
+        .map(|store| ServedStore::Postgres(Arc::new(store)))
         .map_err(cannot_open)
+    } else {
+        coach_plans_sqlite::open_resilient(config, rules)
+            .map(|store| ServedStore::Sqlite(Arc::new(store)))
+            .map_err(cannot_open)
+    }
 }
 
-/// Opens the configured database directly, for commands that must write it now
-/// (`import-legacy`, `simulate`): no fallback to memory.
+/// The store `serve` runs: SQLite or PostgreSQL, behind the fallback that holds changes while
+/// it is unavailable.
+#[derive(Clone)]
+pub(crate) enum ServedStore {
+    /// `database.path`.
+    Sqlite(Arc<ResilientSqlite>),
+    /// `database.url`.
+    Postgres(Arc<ResilientPostgres>),
+}
+
+impl ServedStore {
+    /// The store, for the service.
+    pub(crate) fn plans(&self) -> Arc<dyn PlanStore> {
+        match self {
+            Self::Sqlite(store) => store.clone(),
+            Self::Postgres(store) => store.clone(),
+        }
+    }
+
+    /// The Discord bot's delivery log in the same database (through the fallback, which
+    /// answers `Unavailable` while the database is away).
+    pub(crate) fn deliveries(&self) -> Arc<dyn DeliveryLog> {
+        match self {
+            Self::Sqlite(store) => store.clone(),
+            Self::Postgres(store) => store.clone(),
+        }
+    }
+
+    /// See [`coach_plans_storage::ResilientStore::on_refused`].
+    pub(crate) fn on_refused(&self, listener: impl Fn(&RefusedChange) + Send + Sync + 'static) {
+        match self {
+            Self::Sqlite(store) => store.on_refused(listener),
+            Self::Postgres(store) => store.on_refused(listener),
+        }
+    }
+
+    /// See [`coach_plans_storage::ResilientStore::close`].
+    fn close(&self) -> Option<StillHeld> {
+        match self {
+            Self::Sqlite(store) => store.close(),
+            Self::Postgres(store) => store.close(),
+        }
+    }
+}
+
+/// Opens the configured database directly, for commands that must write it now (`simulate`,
+/// `archive-charts`): PostgreSQL when `database.url` is set, SQLite otherwise; no fallback to
+/// memory.
+pub(crate) fn open_direct(config: &DatabaseConfig) -> Result<Arc<dyn PlanStore>, Exit> {
+    if config.url.is_some() {
+        PostgresStore::open(config)
+            .map(|(store, _)| Arc::new(store) as Arc<dyn PlanStore>)
+            .map_err(cannot_open)
+    } else {
+        open_sqlite(config).map(|store| store as Arc<dyn PlanStore>)
+    }
+}
+
+/// Opens the SQLite database of `database.path` directly (`import-legacy`, which backs the
+/// file up beside itself first). With `database.url` set this is a usage error: the command
+/// would write a file the server does not read.
 pub(crate) fn open_sqlite(config: &DatabaseConfig) -> Result<Arc<SqliteStore>, Exit> {
+    if let Some(url) = &config.url {
+        report_once(&format!(
+            "this command writes the SQLite database of database.path, but database.url is set ({url}); \
+             run it on a SQLite file, then move its plans with `coach-plans copy --from sqlite:FILE --to {url}`"
+        ));
+        return Err(Exit::Config);
+    }
     SqliteStore::open(config)
         .map(|(store, _)| Arc::new(store))
         .map_err(cannot_open)
+}
+
+/// The configured database as it may be shown: the URL with its password masked, or the
+/// SQLite file.
+pub(crate) fn database_name(config: &DatabaseConfig) -> String {
+    match &config.url {
+        Some(url) => url.masked(),
+        None => config.path.display().to_string(),
+    }
 }
 
 /// Reports a database that could not be opened: exit 3 when it was refused (newer than this
@@ -89,7 +182,7 @@ pub(crate) fn service(config: &Config, store: Arc<dyn PlanStore>) -> Result<Plan
 
 /// Called once at shutdown, after the last request: writes held changes through, or says where
 /// they stay (the journal, written through at the next start), so nothing accepted is lost.
-pub(crate) async fn close_store(store: Arc<ResilientSqlite>) {
+pub(crate) async fn close_store(store: ServedStore) {
     match tokio::task::spawn_blocking(move || store.close()).await {
         Ok(Some(held)) => say!(
             "the database is unavailable: {} held change(s) stay in {} and are written through when coach-plans next starts",

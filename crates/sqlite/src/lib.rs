@@ -6,6 +6,7 @@ mod migrations;
 mod resilient;
 mod rows;
 mod store;
+mod tables;
 
 #[cfg(feature = "testing")]
 pub mod testing;

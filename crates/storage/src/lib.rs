@@ -9,6 +9,7 @@ mod memory;
 mod new_plan;
 mod revision;
 mod store;
+pub mod tables;
 
 #[cfg(feature = "contract")]
 pub mod contract;

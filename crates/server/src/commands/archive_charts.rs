@@ -24,7 +24,7 @@ use crate::wiring;
 const NO_TOKEN: &str = "the link has expired and no Discord bot token is configured (DISCORD_BOT_TOKEN) to ask for a fresh one";
 
 pub(crate) fn run(config: &Config, dry_run: bool) -> Exit {
-    let store = match wiring::open_sqlite(&config.database) {
+    let store = match wiring::open_direct(&config.database) {
         Ok(store) => store,
         Err(exit) => return exit,
     };

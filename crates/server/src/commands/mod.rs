@@ -7,6 +7,7 @@ use crate::exit::Exit;
 
 mod archive_charts;
 mod check_config;
+mod copy;
 mod import_legacy;
 mod migrate;
 mod serve;
@@ -46,6 +47,7 @@ pub(crate) fn run(cli: Cli) -> Exit {
                     | Command::ImportLegacy { .. }
                     | Command::Simulate { .. }
                     | Command::ArchiveCharts { .. }
+                    | Command::Copy { .. }
             )
         ),
     }) {
@@ -62,6 +64,7 @@ pub(crate) fn run(cli: Cli) -> Exit {
             import_legacy::run(&config, &file, dry_run)
         }
         Some(Command::ArchiveCharts { dry_run }) => archive_charts::run(&config, dry_run),
+        Some(Command::Copy { from, to }) => copy::run(&config, &from, &to),
         Some(Command::Simulate {
             date,
             days,

@@ -11,7 +11,7 @@ use crate::exit::Exit;
 use crate::wiring;
 
 pub(crate) fn run(config: &Config, date: Option<PlanDate>, days: u32, coaches: &[String]) -> Exit {
-    let store = match wiring::open_sqlite(&config.database) {
+    let store = match wiring::open_direct(&config.database) {
         Ok(store) => store,
         Err(exit) => return exit,
     };
@@ -52,7 +52,7 @@ pub(crate) fn run(config: &Config, date: Option<PlanDate>, days: u32, coaches: &
         report.posted.len(),
         report.already_present,
         report.refused.len(),
-        config.database.path.display()
+        wiring::database_name(&config.database)
     );
     for refused in &report.refused {
         say!("refused: {refused}");

@@ -1,10 +1,13 @@
 //! SPEC 15 end to end, in-process: the real twilight shard and HTTP client against the fake
-//! Discord, the real SQLite store (its delivery log included), read back through the API.
+//! Discord, the real SQLite store or PostgreSQL (its delivery log included), read back through
+//! the API.
 
 use std::time::Duration;
 
+use coach_plans_config::DatabaseUrl;
 use coach_plans_fake_discord::{FakeDiscord, FakeMessage};
 use coach_plans_model::{CoachId, PlanDate};
+use coach_plans_postgres::testing::TestDatabase;
 use coach_plans_server::Exit;
 
 use crate::helpers::{TestApp, spawn_app_in, token};
@@ -13,8 +16,18 @@ const CHANNEL: u64 = 500_000_000_000_000_001;
 const DANA: u64 = 400_000_000_000_000_042;
 
 async fn app_on(fake: &FakeDiscord, dir: tempfile::TempDir) -> TestApp {
+    app_with(fake, dir, None).await
+}
+
+/// The application on `dir`'s files, on the PostgreSQL database `database_url` when given.
+async fn app_with(
+    fake: &FakeDiscord,
+    dir: tempfile::TempDir,
+    database_url: Option<&str>,
+) -> TestApp {
     let readies = fake.seen().readies;
     let app = spawn_app_in(dir, |config| {
+        config.database.url = database_url.map(|url| DatabaseUrl::new(url.to_owned()));
         config.discord.bot_token = token(fake.token());
         config.discord.gateway_url = Some(fake.gateway_url());
         config.discord.api_url = Some(fake.api_url());
@@ -56,12 +69,40 @@ async fn plan_text(app: &TestApp, coach: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_posted_while_the_bot_was_away_land_once_in_order_with_a_late_reply() {
+    posted_while_away(None).await;
+}
+
+/// The same on PostgreSQL (`database.url`): the bot's delivery log is in the database, so a
+/// restart reads back only what it never handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_plans_posted_while_the_bot_was_away_land_once_with_a_late_reply() {
+    if coach_plans_postgres::testing::skipped("backfill on PostgreSQL") {
+        return;
+    }
+    // The synchronous client used to set the database up cannot run on the runtime's threads.
+    let db = std::thread::spawn(TestDatabase::create).join().unwrap();
+    posted_while_away(Some(db.url())).await;
+    let recorded: i64 = std::thread::spawn(move || {
+        db.client()
+            .query_one("SELECT COUNT(*) FROM discord_deliveries", &[])
+            .unwrap()
+            .get(0)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        recorded, 5,
+        "every command message handled is in PostgreSQL's log"
+    );
+}
+
+async fn posted_while_away(database_url: Option<&str>) {
     let fake = FakeDiscord::builder()
         .wait_timeout(Duration::from_secs(30))
         .start()
         .await
         .unwrap();
-    let app = app_on(&fake, tempfile::tempdir().unwrap()).await;
+    let app = app_with(&fake, tempfile::tempdir().unwrap(), database_url).await;
     let first = fake.send_message(dana("!plan d 2024-05-10 before the outage"));
     replies_to(&fake, first, 1).await;
 
@@ -89,7 +130,7 @@ async fn plans_posted_while_the_bot_was_away_land_once_in_order_with_a_late_repl
     let (exit, dir) = app.stop_keeping_files().await;
     assert_eq!(exit, Exit::Ok);
     let while_stopped = fake.add_missed_message(dana("!plan n 2024-05-10 while stopped"));
-    let app = app_on(&fake, dir).await;
+    let app = app_with(&fake, dir, database_url).await;
     let late = replies_to(&fake, while_stopped, 1).await;
     assert!(late[0].contains("🕒 Handled late"), "{}", late[0]);
     assert_eq!(plan_text(&app, "n").await.as_deref(), Some("while stopped"));

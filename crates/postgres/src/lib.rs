@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+
+mod connect;
+mod delivery;
+mod errors;
+mod migrations;
+mod resilient;
+mod rows;
+mod store;
+mod tables;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use connect::is_postgres_url;
+pub use migrations::{MigrationReport, SchemaStatus};
+pub use resilient::{ResilientPostgres, fallback_settings, open_resilient, opener};
+pub use store::PostgresStore;

@@ -1,0 +1,250 @@
+//! PostgreSQL's faults against a real server (each test in a database of its own): a server
+//! down at start, sessions killed by the server, a statement timeout, a schema newer than this
+//! build, a refused password.
+#![allow(clippy::unwrap_used)]
+
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use coach_plans_config::{DatabaseConfig, DatabaseUrl};
+use coach_plans_postgres::testing::TestDatabase;
+use coach_plans_postgres::{PostgresStore, open_resilient};
+use coach_plans_storage::testing::{coach, date, new_plan};
+use coach_plans_storage::{OnlyTheAuthor, PlanStore, StoreError};
+
+/// Polls `condition` until it holds, failing the test after `seconds` (the server's retries
+/// and reconnections are external to the test, so there is nothing to wait on directly).
+fn eventually(seconds: u64, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: not within {seconds} s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The host and port of the test server.
+fn server_address(db: &TestDatabase) -> (String, u16) {
+    let config = postgres::Config::from_str(db.url()).unwrap();
+    let host = match &config.get_hosts()[0] {
+        postgres::config::Host::Tcp(host) => host.clone(),
+        other => panic!("the test server must be reached over TCP, not {other:?}"),
+    };
+    (host, config.get_ports().first().copied().unwrap_or(5432))
+}
+
+/// A port nothing listens on (just released by us).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Forwards every connection to `127.0.0.1:port` to the test server, from now on: the server
+/// "coming back" at the address the store was given.
+fn forward(port: u16, to: (String, u16)) {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect((to.0.as_str(), to.1)) else {
+                continue;
+            };
+            for (mut from, mut into) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut into);
+                    let _ = into.shutdown(Shutdown::Write);
+                });
+            }
+        }
+    });
+}
+
+#[test]
+fn a_server_down_at_start_holds_plans_and_writes_them_through_once_it_is_up() {
+    let db = TestDatabase::create();
+    let port = free_port();
+    let state = tempfile::tempdir().unwrap();
+    let config = DatabaseConfig {
+        url: Some(DatabaseUrl::new(
+            db.url_through(&format!("127.0.0.1:{port}")),
+        )),
+        state_dir: Some(state.path().to_owned()),
+        connection_timeout: Duration::from_secs(2),
+        retry_max_delay: Duration::from_millis(300),
+        ..DatabaseConfig::default()
+    };
+    let store = open_resilient(&config, Arc::new(OnlyTheAuthor)).unwrap();
+    let health = store.health();
+    assert!(!health.writable, "{health:?}");
+    assert!(
+        health
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&port.to_string()),
+        "the error names the server: {health:?}"
+    );
+    let held = store
+        .create_plan(new_plan("d", "2024-05-10", "held while down"))
+        .unwrap();
+    assert!(store.is_holding());
+    assert!(state.path().join("postgres.journal").exists());
+
+    forward(port, server_address(&db));
+    eventually(20, "the held plan written through", || {
+        store.health().writable && !store.is_holding()
+    });
+    let (direct, _) = PostgresStore::open(&db.config()).unwrap();
+    let stored = direct
+        .live_plan(&coach("d"), date("2024-05-10"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.text, held.text);
+    assert_eq!(store.close(), None, "nothing left held");
+}
+
+#[test]
+fn sessions_killed_by_the_server_are_replaced_and_no_call_fails() {
+    let db = TestDatabase::create();
+    let (store, _) = PostgresStore::open(&db.config()).unwrap();
+    let first = store
+        .create_plan(new_plan("d", "2024-05-10", "before"))
+        .unwrap();
+    assert!(db.terminate_connections() >= 1, "the pool had a session");
+    // The next calls get fresh sessions: reads and writes succeed, and the store is healthy.
+    assert_eq!(store.plan(first.id).unwrap(), Some(first));
+    store
+        .create_plan(new_plan("i", "2024-05-10", "after"))
+        .unwrap();
+    assert!(store.health().writable);
+    assert!(db.terminate_connections() >= 1);
+    assert_eq!(store.stats().unwrap().live_plans, 2);
+}
+
+#[test]
+fn a_statement_past_the_timeout_fails_as_unavailable_and_the_next_one_works() {
+    let db = TestDatabase::create();
+    let config = DatabaseConfig {
+        statement_timeout: Duration::from_millis(300),
+        ..db.config()
+    };
+    let (store, _) = PostgresStore::open(&config).unwrap();
+    let mut locker = db.client();
+    let mut lock = locker.transaction().unwrap();
+    lock.batch_execute("LOCK TABLE plan_counters IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let error = store
+        .create_plan(new_plan("d", "2024-05-10", "waits"))
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    assert!(error.to_string().contains("statement timeout"), "{error}");
+    assert!(!store.health().writable, "a failed write shows in health");
+    lock.rollback().unwrap();
+    store
+        .create_plan(new_plan("d", "2024-05-10", "goes through"))
+        .unwrap();
+    assert!(store.health().writable);
+    assert_eq!(
+        store.stats().unwrap().live_plans,
+        1,
+        "the timed-out write left nothing"
+    );
+}
+
+#[test]
+fn a_schema_newer_than_this_build_is_refused_and_left_untouched() {
+    let db = TestDatabase::create();
+    drop(PostgresStore::open(&db.config()).unwrap());
+    db.execute("INSERT INTO schema_version (version, applied_at) VALUES (99, 'later')");
+    let error = PostgresStore::open(&db.config()).unwrap_err();
+    assert!(error.is_refused_database(), "{error:?}");
+    assert!(error.to_string().contains("version 99"), "{error}");
+    let error = PostgresStore::inspect(&db.config()).unwrap_err();
+    assert!(error.is_refused_database(), "{error:?}");
+    let versions: Vec<i64> = db
+        .client()
+        .query("SELECT version FROM schema_version ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(versions, [1, 2, 99]);
+}
+
+#[test]
+fn another_applications_tables_are_refused() {
+    let db = TestDatabase::create();
+    db.execute("CREATE TABLE invoices (id int)");
+    let error = PostgresStore::open(&db.config()).unwrap_err();
+    assert!(
+        matches!(error, StoreError::Unrecognized { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("invoices"), "{error}");
+}
+
+#[test]
+fn a_wrong_password_is_a_clear_error_that_never_shows_the_password() {
+    let (port, received) = coach_plans_postgres::testing::refusing_server();
+    let state = tempfile::tempdir().unwrap();
+    let config = DatabaseConfig {
+        url: Some(DatabaseUrl::new(format!(
+            "postgres://coach:Sup3rSecret@127.0.0.1:{port}/plans?sslmode=disable"
+        ))),
+        state_dir: Some(state.path().to_owned()),
+        connection_timeout: Duration::from_secs(2),
+        ..DatabaseConfig::default()
+    };
+    let error = PostgresStore::open(&config).unwrap_err();
+    assert_eq!(
+        received.recv().unwrap(),
+        "Sup3rSecret",
+        "the password was sent"
+    );
+    let shown = error.to_string();
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    assert!(
+        shown.contains("password authentication failed") && shown.contains("28P01"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("postgres://coach:***@127.0.0.1:{port}/plans")),
+        "{shown}"
+    );
+    assert!(!shown.contains("Sup3rSecret"), "{shown}");
+    assert!(!format!("{error:?}").contains("Sup3rSecret"));
+
+    // The server's fallback holds plans meanwhile; its health says why, without the password.
+    let store = open_resilient(&config, Arc::new(OnlyTheAuthor)).unwrap();
+    let health = store.health();
+    let why = health.error.unwrap_or_default();
+    assert!(why.contains("password authentication failed"), "{why}");
+    assert!(!why.contains("Sup3rSecret"), "{why}");
+    assert!(!format!("{store:?}").contains("Sup3rSecret"));
+}
+
+#[test]
+fn calls_from_a_thread_driving_a_runtime_work_as_the_http_workers_point_lookup_makes_them() {
+    let db = TestDatabase::create();
+    let (store, _) = PostgresStore::open(&db.config()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let found = runtime.block_on(async {
+        let created = store
+            .create_plan(new_plan("d", "2024-05-10", "from a runtime"))
+            .unwrap();
+        let found = store.live_plan(&coach("d"), date("2024-05-10")).unwrap();
+        assert_eq!(found.as_ref(), Some(&created));
+        found
+    });
+    assert!(found.is_some());
+    // And the store can be dropped there too.
+    runtime.block_on(async move { drop(store) });
+}
