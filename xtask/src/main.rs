@@ -9,8 +9,8 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod browser;
 mod ci;
-mod schemathesis;
 mod postgres;
+mod schemathesis;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
