@@ -32,15 +32,11 @@ fn binary(var: &str, default: &str) -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
-}
-
 /// Reports whether the browser suite will run; an error under `CI=true` without the browser.
 pub(crate) fn check() -> Result<(), String> {
     let found = binary("CHROMIUM", "/usr/bin/chromium")
         .zip(binary("CHROMEDRIVER", "/usr/bin/chromedriver"));
-    match verdict(found.is_some(), in_ci()) {
+    match verdict(found.is_some(), crate::in_ci()) {
         Verdict::Runs => {
             if let Some((chromium, driver)) = found {
                 eprintln!(

@@ -48,6 +48,12 @@ tasks:
           `bench slash` a /plan slash command to its callback (target/bench/slash.md);
           `bench backfill` only the backfill of 1,000 missed plans";
 
+/// Whether this runs under CI (`CI=true`, or `1` as some CI systems set it): suites that need a
+/// service or a tool fail there instead of printing SKIPPED.
+pub(crate) fn in_ci() -> bool {
+    env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
 /// The workspace root (the parent of this crate's directory).
 fn workspace_root() -> PathBuf {
     // `cargo xtask` (cargo run) says where the xtask package is at run time; the path built in

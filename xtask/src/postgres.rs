@@ -51,7 +51,7 @@ impl Suites {
             Ok(()) => Ok(Self::Run(shown)),
             Err(why) => {
                 let why = format!("no PostgreSQL server at {shown} ({why})");
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                if crate::in_ci() {
                     Err(format!(
                         "{why}: the PostgreSQL suites cannot run. Install and start one with `{INSTALL}`, \
                          or point {SERVER_VARIABLE} at a server (trust or password authentication; \

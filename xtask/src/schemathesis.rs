@@ -50,7 +50,7 @@ pub(crate) fn run() -> Result<(), String> {
         let message = format!(
             "schemathesis contract test: python3 with its venv module is missing; install it with `{INSTALL}`"
         );
-        if running_in_ci() {
+        if crate::in_ci() {
             return Err(message);
         }
         eprintln!("\n*** SKIPPED {message} ***\n");
@@ -78,10 +78,6 @@ pub(crate) fn run() -> Result<(), String> {
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)
-}
-
-fn running_in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 /// `python3`, when it runs and has the venv module.

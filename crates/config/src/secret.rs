@@ -170,7 +170,8 @@ mod database_url_tests {
             let url = DatabaseUrl::new(url);
             assert_eq!(url.to_string(), shown);
             assert_eq!(format!("{url:?}"), format!("DatabaseUrl({shown})"));
-            let yaml = serde_yaml::to_string(&url).unwrap_or_default();
+            let yaml = serde_yaml::to_string(&url).unwrap();
+            assert!(yaml.contains(shown), "{yaml}");
             assert!(
                 !yaml.contains("s3cret") && !yaml.contains("p%40ss"),
                 "{yaml}"

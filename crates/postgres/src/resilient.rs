@@ -8,6 +8,7 @@ use coach_plans_config::DatabaseConfig;
 use coach_plans_storage::{FallbackSettings, HeldChangeRules, ResilientStore, StoreError};
 
 use crate::PostgresStore;
+use crate::store::off_runtime;
 
 /// The PostgreSQL store behind the fallback that holds changes while it is unavailable: what
 /// the server runs when `database.url` is set.
@@ -45,12 +46,13 @@ pub fn fallback_settings(config: &DatabaseConfig) -> FallbackSettings {
 }
 
 /// Connects to (and migrates) the database of `config` each time it is called: the opener the
-/// fallback calls at start and again while the database has never opened.
+/// fallback calls at start and again while the database has never opened (from whatever thread
+/// asks, a runtime's included: see `off_runtime`).
 pub fn opener(
     config: &DatabaseConfig,
 ) -> impl Fn() -> Result<PostgresStore, StoreError> + Send + Sync + 'static {
     let config = config.clone();
-    move || PostgresStore::open(&config).map(|(store, _)| store)
+    move || off_runtime(|| PostgresStore::open(&config).map(|(store, _)| store))
 }
 
 #[cfg(test)]

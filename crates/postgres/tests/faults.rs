@@ -248,3 +248,20 @@ fn calls_from_a_thread_driving_a_runtime_work_as_the_http_workers_point_lookup_m
     // And the store can be dropped there too.
     runtime.block_on(async move { drop(store) });
 }
+
+#[test]
+fn the_fallbacks_opener_connects_from_a_thread_driving_a_runtime() {
+    // The fallback calls its opener again when it recovers, e.g. from `close` at shutdown on a
+    // `spawn_blocking` thread; the synchronous client cannot start there by itself.
+    let db = TestDatabase::create();
+    let open = coach_plans_postgres::opener(&db.config());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let store = runtime.block_on(async { open() }).unwrap();
+    assert_eq!(
+        store.live_plan(&coach("d"), date("2024-05-10")).unwrap(),
+        None
+    );
+    runtime.block_on(async move { drop(store) });
+}

@@ -23,16 +23,11 @@ pub(crate) fn open_store(
 ) -> Result<ServedStore, Exit> {
     let rules = Arc::new(HeldChangeCheck::new(settings));
     if config.url.is_some() {
-        // The synchronous PostgreSQL client runs a runtime of its own, which cannot start on a
-        // thread that drives ours (startup runs on one): connect on a thread of its own.
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| coach_plans_postgres::open_resilient(config, rules))
-                .join()
-        })
-        .unwrap_or_else(|_| Err(StoreError::Other("opening PostgreSQL panicked".into())))
-        .map(|store| ServedStore::Postgres(Arc::new(store)))
-        .map_err(cannot_open)
+        // The opener connects off the runtime thread startup runs on (the synchronous client
+        // cannot block one).
+        coach_plans_postgres::open_resilient(config, rules)
+            .map(|store| ServedStore::Postgres(Arc::new(store)))
+            .map_err(cannot_open)
     } else {
         coach_plans_sqlite::open_resilient(config, rules)
             .map(|store| ServedStore::Sqlite(Arc::new(store)))
