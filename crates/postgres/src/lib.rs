@@ -4,6 +4,7 @@ mod connect;
 mod delivery;
 mod errors;
 mod migrations;
+mod replicas;
 mod resilient;
 mod rows;
 mod store;
@@ -14,5 +15,8 @@ pub mod testing;
 
 pub use connect::is_postgres_url;
 pub use migrations::{MigrationReport, SchemaStatus};
+pub use replicas::{
+    CHANGES_CHANNEL, Coordinator, ElectionSettings, GATEWAY_LOCK, elect_leader, listen_for_changes,
+};
 pub use resilient::{ResilientPostgres, fallback_settings, open_resilient, opener};
 pub use store::PostgresStore;

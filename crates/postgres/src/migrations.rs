@@ -2,7 +2,7 @@
 //! SQLite's are. Migration 1 is the schema SQLite reaches at its version 3 (the Python
 //! version's tables and ours), written for PostgreSQL: the same tables, columns and names, so
 //! `copy` moves rows between the two one for one. Migration 2 is SQLite's migration 4: the
-//! Discord bot's delivery log.
+//! Discord bot's delivery log. Migration 3 notifies other replicas of every change.
 
 use std::path::PathBuf;
 
@@ -29,10 +29,15 @@ const MIGRATIONS: &[Migration] = &[
         summary: "the Discord bot's cursor per channel and the command messages it handled",
         sql: V2,
     },
+    Migration {
+        version: 3,
+        summary: "a notification on every change of plans, history or charts, for the other replicas' caches",
+        sql: V3,
+    },
 ];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 /// Any number, the same in every build: migrations of one database by several processes at
 /// once (replicas starting together) take turns on this transaction-level advisory lock.
@@ -182,6 +187,24 @@ CREATE TABLE discord_deliveries (
     content TEXT NOT NULL,
     handled_at TEXT NOT NULL
 );
+";
+
+// Migration 3: every statement that changes plans, their history or their charts notifies
+// `coach_plans_changes` with the table's schema (replicas.rs); PostgreSQL delivers it when the transaction commits, once
+// per transaction however many statements made it, so each replica's read caches drop what the
+// write made old (SPEC 16). Statement-level: a bulk `copy` notifies once.
+const V3: &str = "
+CREATE FUNCTION notify_plans_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('coach_plans_changes', TG_TABLE_SCHEMA);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER notify_plans AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON coach_plans
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_plans_changed();
+CREATE TRIGGER notify_charts AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON plan_charts
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_plans_changed();
+CREATE TRIGGER notify_history AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON plan_history
+    FOR EACH STATEMENT EXECUTE FUNCTION notify_plans_changed();
 ";
 
 /// What opening a database did to its schema.

@@ -88,7 +88,7 @@ fn url_of(config: &DatabaseConfig) -> Result<&str, StoreError> {
     })
 }
 
-fn target_of(config: &DatabaseConfig) -> Result<Target, StoreError> {
+pub(crate) fn target_of(config: &DatabaseConfig) -> Result<Target, StoreError> {
     target(
         url_of(config)?,
         Session {

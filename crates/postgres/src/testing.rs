@@ -193,12 +193,49 @@ impl TestDatabase {
     /// Ends every session connected through [`TestDatabase::url`], as an administrator or a
     /// restart would (`pg_terminate_backend`); returns how many were ended.
     pub fn terminate_connections(&self) -> i64 {
+        self.terminate_where("")
+    }
+
+    /// Ends the sessions connected through [`TestDatabase::url`] whose application name ends
+    /// with ` role` (the replicas' `gateway lock` or `change listener`); returns how many.
+    pub fn terminate_sessions_of(&self, role: &str) -> i64 {
+        self.terminate_where(role)
+    }
+
+    /// Ends the session holding this database's Discord gateway lock (the leading replica's),
+    /// leaving the followers' sessions alone; returns how many were ended (0 or 1).
+    pub fn terminate_gateway_lock_holder(&self) -> i64 {
+        let mut admin = admin().unwrap_or_else(|e| panic!("{e}"));
+        admin
+            .query_one(
+                "SELECT COUNT(pg_terminate_backend(a.pid))
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                   AND l.classid = $3::int::oid AND a.datname = $1
+                   AND a.application_name LIKE $2 || ' %'",
+                &[
+                    &self.database,
+                    &format!("coach_plans_{}", self.schema),
+                    &crate::GATEWAY_LOCK,
+                ],
+            )
+            .and_then(|row| row.try_get(0))
+            .unwrap_or_else(|e| panic!("cannot end the lock holder of {}: {e}", self.schema))
+    }
+
+    fn terminate_where(&self, role: &str) -> i64 {
         let mut admin = admin().unwrap_or_else(|e| panic!("{e}"));
         admin
             .query_one(
                 "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE datname = $1 AND application_name = $2 AND pid <> pg_backend_pid()",
-                &[&self.database, &format!("coach_plans_{}", self.schema)],
+                 WHERE datname = $1 AND pid <> pg_backend_pid()
+                   AND (application_name = $2 OR application_name LIKE $2 || ' %')
+                   AND ($3 = '' OR application_name LIKE '% ' || $3)",
+                &[
+                    &self.database,
+                    &format!("coach_plans_{}", self.schema),
+                    &role,
+                ],
             )
             .and_then(|row| row.try_get(0))
             .unwrap_or_else(|e| panic!("cannot end the sessions of {}: {e}", self.schema))
