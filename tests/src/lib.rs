@@ -1,6 +1,8 @@
 //! Helpers for the end-to-end tests in `tests/`: they run the built `coach-plans` binary and
 //! talk to it only through its command line, files, HTTP and logs.
 
+pub mod discord;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -1,7 +1,7 @@
 //! The Discord bot's state as the health endpoints see it. The API does not depend on the bot
 //! crate; the server adapts the bot's state to this trait.
 
-use coach_plans_model::wire::{BotHealth, BotStatus};
+use coach_plans_model::wire::{BotHealth, BotStatus, Role};
 
 /// Something that knows the Discord bot's state. Called on every health request: keep it cheap.
 pub trait BotStatusSource: Send + Sync + 'static {
@@ -18,6 +18,7 @@ impl StaticBotStatus {
     pub fn mock() -> Self {
         Self(BotHealth {
             status: BotStatus::Mock,
+            role: None,
             last_event_at: None,
             reason: None,
             backfill: None,
@@ -28,8 +29,20 @@ impl StaticBotStatus {
     pub fn connected() -> Self {
         Self(BotHealth {
             status: BotStatus::Connected,
+            role: None,
             last_event_at: None,
             reason: None,
+            backfill: None,
+        })
+    }
+
+    /// A follower replica: another replica holds the gateway.
+    pub fn standby() -> Self {
+        Self(BotHealth {
+            status: BotStatus::Standby,
+            role: Some(Role::Follower),
+            last_event_at: None,
+            reason: Some("another replica holds the Discord gateway".to_owned()),
             backfill: None,
         })
     }
@@ -38,6 +51,7 @@ impl StaticBotStatus {
     pub fn disconnected(reason: impl Into<String>) -> Self {
         Self(BotHealth {
             status: BotStatus::Disconnected,
+            role: None,
             last_event_at: None,
             reason: Some(reason.into()),
             backfill: None,

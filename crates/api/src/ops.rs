@@ -12,7 +12,7 @@ use coach_plans_model::wire::legacy::{
 };
 use coach_plans_model::wire::{
     BotHealth, BotStatus, ChartHealth, ComponentStatus, DatabaseHealth, HealthComponents,
-    HealthReport, HealthStatus,
+    HealthReport, HealthStatus, Role,
 };
 use coach_plans_service::{ChartCounts, StoreStats};
 use serde::Serialize;
@@ -118,6 +118,7 @@ pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
     let status = if !store.writable {
         HealthStatus::Unhealthy
     } else if bot.status == BotStatus::Disconnected || charts.is_some_and(|c| c.failed > 0) {
+        // A follower's standby is how it should be: not degraded.
         HealthStatus::Degraded
     } else {
         HealthStatus::Healthy
@@ -182,13 +183,13 @@ pub(crate) struct Readiness {
 }
 
 /// `GET /health/ready`: 200 when the database takes writes and the bot is connected (or in
-/// mock mode), else 503.
+/// mock mode, or a follower replica's bot stands by), else 503.
 #[utoipa::path(
     get,
     path = "/health/ready",
     operation_id = "health_ready",
     tag = "operations",
-    summary = "Readiness: the database takes writes and the bot is connected (or in mock mode)",
+    summary = "Readiness: the database takes writes and the bot is connected (or in mock mode, or standing by on a follower replica)",
     responses(
         (status = 200, description = "Ready", body = Readiness),
         (status = 503, description = "Not ready", body = Readiness),
@@ -197,7 +198,12 @@ pub(crate) struct Readiness {
 pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let store = state.service.store_health();
     let BotHealth { status: bot, .. } = state.bot.bot_health();
-    let ready = store.writable && matches!(bot, BotStatus::Connected | BotStatus::Mock);
+    // A follower serves the API as the leader does: ready too.
+    let ready = store.writable
+        && matches!(
+            bot,
+            BotStatus::Connected | BotStatus::Mock | BotStatus::Standby
+        );
     let body = Readiness {
         status: if ready { "ready" } else { "not ready" },
         database: if store.writable {
@@ -235,6 +241,7 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     };
     let stats = stats(&state).await;
     let charts = chart_metrics(&state).await;
+    let bot = state.bot.bot_health();
     json(
         StatusCode::OK,
         &Metrics {
@@ -253,7 +260,8 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
                 latest_plan: stats.latest_plan_date.map(|d| d.to_string()),
             },
             charts,
-            backfill: state.bot.bot_health().backfill,
+            backfill: bot.backfill,
+            role: bot.role,
         },
     )
 }
@@ -289,7 +297,7 @@ pub(crate) async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
     let charts = chart_metrics(&state).await;
     let mut out = String::with_capacity(4096);
     state.metrics.render(&mut out);
-    let gauges: [(&str, &str, &str, f64); 10] = [
+    let gauges: [(&str, &str, &str, f64); 11] = [
         (
             "coach_plans_plans_stored",
             "gauge",
@@ -328,6 +336,12 @@ pub(crate) async fn prometheus(state: web::Data<AppState>) -> HttpResponse {
                 bot.status,
                 BotStatus::Connected | BotStatus::Mock
             ))),
+        ),
+        (
+            "coach_plans_leader",
+            "gauge",
+            "0 on a follower replica (another holds the Discord gateway), else 1.",
+            f64::from(u8::from(bot.role != Some(Role::Follower))),
         ),
         (
             "coach_plans_read_cache_hits_total",

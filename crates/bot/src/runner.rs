@@ -116,11 +116,16 @@ pub enum BotError {
 
 /// The Discord bot: connects with the settings, feeds every message to the handler and posts
 /// its replies. See [`DiscordBot::run`].
+///
+/// Clones share the state, the delivery log and the refusals: a replica that takes the gateway
+/// over more than once (SPEC 16) runs a clone each time it leads.
+#[derive(Clone)]
 pub struct DiscordBot {
     settings: GatewaySettings,
     handler: CommandHandler,
     state: BotState,
-    refusals: Option<mpsc::UnboundedReceiver<RefusedChange>>,
+    /// Taken by the running bot for as long as it runs.
+    refusals: Option<Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<RefusedChange>>>>,
     deliveries: Arc<dyn DeliveryLog>,
 }
 
@@ -161,7 +166,7 @@ impl DiscordBot {
     /// then refused when written through), with a reply to the message that made each one.
     #[must_use]
     pub fn with_refusals(mut self, refusals: mpsc::UnboundedReceiver<RefusedChange>) -> Self {
-        self.refusals = Some(refusals);
+        self.refusals = Some(Arc::new(tokio::sync::Mutex::new(refusals)));
         self
     }
 
@@ -602,10 +607,11 @@ impl Worker {
 
 /// Replies to the message behind each refused held change, telling its author.
 async fn tell_refused(
-    mut refusals: mpsc::UnboundedReceiver<RefusedChange>,
+    refusals: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<RefusedChange>>>,
     replies: mpsc::UnboundedSender<Outgoing>,
     handler: CommandHandler,
 ) {
+    let mut refusals = refusals.lock().await;
     while let Some(change) = refusals.recv().await {
         let Some(channel) = change.plan.channel.id else {
             continue;

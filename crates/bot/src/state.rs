@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
-use coach_plans_model::wire::{BackfillHealth, BotHealth, BotStatus};
+use coach_plans_model::wire::{BackfillHealth, BotHealth, BotStatus, Role};
 use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 struct Inner {
     status: BotStatus,
+    /// Set once the replica takes part in an election (PostgreSQL).
+    role: Option<Role>,
     reason: Option<String>,
     last_event_at: Option<jiff::Timestamp>,
     backfill: Option<Backfills>,
@@ -52,6 +54,7 @@ impl BotState {
     fn with(status: BotStatus, reason: Option<String>) -> Self {
         let (tx, _) = watch::channel(Inner {
             status,
+            role: None,
             reason,
             last_event_at: None,
             backfill: None,
@@ -66,6 +69,7 @@ impl BotState {
         let inner = self.inner.borrow();
         BotHealth {
             status: inner.status,
+            role: inner.role,
             last_event_at: inner
                 .last_event_at
                 .map(|at| coach_plans_service::format_timestamp(at).to_string()),
@@ -77,6 +81,30 @@ impl BotState {
                 channels_skipped: b.skipped,
             }),
         }
+    }
+
+    /// Whether this replica holds the gateway (SPEC 16); `None` outside an election.
+    pub fn role(&self) -> Option<Role> {
+        self.inner.borrow().role
+    }
+
+    /// This replica leaves the gateway to another one on the same database (a follower), or
+    /// is about to hold it (the leader, connecting).
+    pub fn set_role(&self, role: Role) {
+        self.inner.send_modify(|inner| {
+            inner.role = Some(role);
+            match role {
+                Role::Follower => {
+                    inner.status = BotStatus::Standby;
+                    inner.reason = Some("another replica holds the Discord gateway".to_owned());
+                }
+                Role::Leader => {
+                    inner.status = BotStatus::Disconnected;
+                    inner.reason =
+                        Some("connecting: this replica took the gateway over".to_owned());
+                }
+            }
+        });
     }
 
     /// The connection status alone.

@@ -187,6 +187,10 @@ pub mod legacy {
         /// the first backfill and in mock mode.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub backfill: Option<super::BackfillHealth>,
+        /// On PostgreSQL: whether this replica holds the Discord gateway (SPEC 16); absent on
+        /// SQLite (one server, which leads).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub role: Option<super::Role>,
     }
 
     /// Chart archiving figures in `GET /metrics`.
@@ -319,8 +323,13 @@ pub enum ComponentStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BotHealth {
-    /// `connected`, `disconnected` or `mock`.
+    /// `connected`, `disconnected`, `standby` or `mock`.
     pub status: BotStatus,
+    /// On PostgreSQL, where replicas may share the database (SPEC 16): whether this replica
+    /// holds the Discord gateway (`leader`) or leaves it to another (`follower`). Absent on
+    /// SQLite, where the one server leads, so the report keeps the Python version's shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
     /// When the last gateway event arrived (RFC 3339, UTC), if any did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event_at: Option<String>,
@@ -357,6 +366,30 @@ pub enum BotStatus {
     Disconnected,
     /// Mock mode: no Discord connection by design.
     Mock,
+    /// A follower replica: another replica on the same database holds the gateway, and this
+    /// one takes over when that one stops (SPEC 16).
+    Standby,
+}
+
+/// A replica's part in holding the Discord gateway (SPEC 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Holds the gateway (connected, or connecting).
+    Leader,
+    /// Serves the API and waits to take the gateway over.
+    Follower,
+}
+
+impl Role {
+    /// `leader` or `follower`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Leader => "leader",
+            Self::Follower => "follower",
+        }
+    }
 }
 
 /// The error body of every failed request: `{"error": ..., "message": ...}`.

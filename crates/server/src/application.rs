@@ -23,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::charts::{ChartFetcher, LazyDirChartStore, NetworkChartSource, Refresher};
 use crate::commands::{fail, say};
 use crate::exit::Exit;
+use crate::replicas::{self, Coordination};
 use crate::wiring;
 
 /// How often mock mode tries again to seed while the database cannot be read.
@@ -43,6 +44,7 @@ pub struct Application {
     bot_task: JoinHandle<()>,
     stop_bot: watch::Sender<bool>,
     archiver: ArchiverHandle,
+    coordination: Coordination,
 }
 
 impl std::fmt::Debug for Application {
@@ -78,6 +80,8 @@ impl Application {
         let store = wiring::open_store(&config.database, &settings)?;
         let service = PlanService::new(store.plans(), settings);
         let chart_store = open_chart_store(&config);
+        let mut coordination = Coordination::default();
+        coordination.listen(&config.database, &service);
 
         let (stop_bot, stop_rx) = watch::channel(false);
         let handler = CommandHandler::new(
@@ -147,12 +151,9 @@ impl Application {
                 .with_refusals(refused)
                 .with_delivery_log(store.deliveries());
             let state = bot.state();
-            let mut stop = stop_rx;
-            let task = tokio::spawn(async move {
-                let _ = bot
-                    .run(async move { while stop.changed().await.is_ok() && !*stop.borrow() {} })
-                    .await;
-            });
+            // On PostgreSQL, only the elected replica holds the gateway (SPEC 16).
+            let leads = coordination.elect(&config.database);
+            let task = tokio::spawn(replicas::lead(bot, leads, stop_rx));
             (state, task)
         };
 
@@ -180,6 +181,7 @@ impl Application {
             bot_task,
             stop_bot,
             archiver,
+            coordination,
         };
         match app.self_check().await {
             Ok(status) => log::info!("self-check: GET /health answered ({status:?})"),
@@ -229,6 +231,8 @@ impl Application {
         {
             log::warn!("the bot did not stop within 5 s");
         }
+        // After the gateway closed: a leader's lock goes now, and another replica takes over.
+        self.coordination.stop().await;
         self.archiver.shutdown().await;
         wiring::close_store(self.store).await;
     }

@@ -276,6 +276,12 @@ impl PlanService {
         self.inner.generation.load(Ordering::Acquire)
     }
 
+    /// Records a change of stored data made elsewhere (by another replica on the same
+    /// database, SPEC 16): like one of ours, it makes read caches drop what they hold.
+    pub fn note_external_change(&self) {
+        self.changed();
+    }
+
     /// Tells the chart archiver ([`ChartArchiver`](crate::ChartArchiver)) that charts wait to
     /// be archived. Returns at once: the archiver runs on its own task, and a call made while
     /// it is busy is remembered for its next pause. The service calls it after storing a plan

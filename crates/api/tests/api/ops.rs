@@ -37,6 +37,24 @@ async fn health_in_mock_mode_is_healthy_with_the_plan_count() {
 }
 
 #[actix_web::test]
+async fn a_follower_replica_is_healthy_and_ready_and_says_it_follows() {
+    let app = spawn_app_with(ApiSettings::default(), StaticBotStatus::standby());
+    let reply = app.get("/health").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let body = reply.json();
+    assert_eq!(body["status"], "healthy");
+    assert_eq!(body["components"]["discord_bot"]["status"], "standby");
+    assert_eq!(body["components"]["discord_bot"]["role"], "follower");
+    assert_eq!(app.get("/health/ready").await.status, StatusCode::OK);
+    assert_eq!(app.get("/metrics").await.json()["role"], "follower");
+    let prometheus = String::from_utf8(app.get("/metrics/prometheus").await.body).unwrap();
+    assert!(
+        prometheus.contains("\ncoach_plans_leader 0\n"),
+        "{prometheus}"
+    );
+}
+
+#[actix_web::test]
 async fn health_is_degraded_when_the_bot_is_disconnected() {
     let app = spawn_app_with(
         ApiSettings::default(),
@@ -127,6 +145,7 @@ async fn prometheus_text_carries_every_family() {
         "coach_plans_http_request_duration_seconds_bucket{le=\"+Inf\"} 1",
         "coach_plans_plans_stored 0",
         "coach_plans_bot_connected 1",
+        "coach_plans_leader 1",
         "coach_plans_database_up 1",
         "coach_plans_read_cache_misses_total 1",
     ] {
