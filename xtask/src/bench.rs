@@ -172,7 +172,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         &work,
         options.plans,
         http_only,
-        |server, path, label| load(server, path, label, None),
+        |server, path, label, extra| {
+            load_on(&loadgen, server, path, label, options.seconds, None, extra)
+        },
     )?);
     if http_only {
         return write_report(&out_dir, &lines);
@@ -595,6 +597,8 @@ fn field<'a>(line: &'a str, name: &str) -> &'a str {
     };
     match rest.strip_prefix('"') {
         Some(text) => &text[..text.find('"').unwrap_or(text.len())],
+        // A list of numbers, whole.
+        None if rest.starts_with('[') => &rest[..rest.find(']').map_or(rest.len(), |end| end + 1)],
         None => &rest[..rest.find([',', '}']).unwrap_or(rest.len())],
     }
 }
@@ -626,6 +630,17 @@ fn render(lines: &[String]) -> String {
             field(line, "p99_us"),
             field(line, "errors"),
             field(line, "server_cpu_us"),
+        ));
+    }
+    for line in lines
+        .iter()
+        .filter(|l| field(l, "bench") == "http" && l.contains("\"per_target\""))
+    {
+        out.push_str(&format!(
+            "\n{}: {} req/s in all, answered by each replica: {} (requests; one run's median of 3).\n",
+            field(line, "label"),
+            field(line, "rps"),
+            field(line, "per_target"),
         ));
     }
     for line in lines.iter().filter(|l| field(l, "bench") == "http_share") {

@@ -5,7 +5,12 @@
 //! cargo run --release -p coach-plans-api --example loadgen -- URL [--connections 32]
 //!     [--threads 2] [--seconds 5 | --requests N] [--label NAME] [--header 'Name: value']...
 //!     [--coaches d,i,s,n --first-date 1900-01-01 --days N [--today DATE --today-share 0.9]]
+//!     [--also HOST:PORT]...
 //! ```
+//!
+//! With `--also`, the connections are dealt in turn to the URL's host and each `--also` host
+//! (replicas behind one load generator, as a round-robin balancer would spread them), and the
+//! line adds `per_target`: the requests each host answered, in that order.
 //!
 //! With `--days`, the URL's `{coach}` and `{date}` are replaced on every request by a coach
 //! picked at random among `--coaches` and a date at random among the `--days` dates from
@@ -38,6 +43,8 @@ struct Options {
     today_share: f64,
     /// Extra request header lines (`Accept: text/html` for the dashboard).
     headers: Vec<String>,
+    /// More hosts answering the same path (`--also`).
+    also: Vec<String>,
 }
 
 fn options() -> Options {
@@ -55,6 +62,7 @@ fn options() -> Options {
         today: None,
         today_share: 0.0,
         headers: Vec::new(),
+        also: Vec::new(),
     };
     while let Some(arg) = args.next() {
         let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -70,6 +78,7 @@ fn options() -> Options {
             "--today" => options.today = Some(value()),
             "--today-share" => options.today_share = value().parse().unwrap(),
             "--header" => options.headers.push(value()),
+            "--also" => options.also.push(value()),
             url => options.url = url.to_owned(),
         }
     }
@@ -92,10 +101,13 @@ fn main() {
     let sent = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let hosts: Vec<String> = std::iter::once(host.to_owned())
+        .chain(options.also.iter().cloned())
+        .collect();
     let latencies: Vec<Vec<u32>> = runtime.block_on(async {
         let tasks: Vec<_> = (0..options.connections)
-            .map(|_| {
-                let (host, request) = (host.to_owned(), Arc::clone(&request));
+            .map(|n| {
+                let (host, request) = (hosts[n % hosts.len()].clone(), Arc::clone(&request));
                 let (stop, sent, errors) = (stop.clone(), sent.clone(), errors.clone());
                 let limit = options.requests;
                 tokio::spawn(async move {
@@ -114,6 +126,16 @@ fn main() {
         all
     });
     let elapsed = started.elapsed().as_secs_f64();
+    let mut per_target = vec![0_usize; hosts.len()];
+    for (n, answered) in latencies.iter().enumerate() {
+        per_target[n % hosts.len()] += answered.len();
+    }
+    let per_target = if hosts.len() > 1 {
+        let counts: Vec<String> = per_target.iter().map(usize::to_string).collect();
+        format!(",\"per_target\":[{}]", counts.join(","))
+    } else {
+        String::new()
+    };
     let mut all: Vec<u32> = latencies.into_iter().flatten().collect();
     all.sort_unstable();
     let pick = |q: f64| {
@@ -122,7 +144,7 @@ fn main() {
             .unwrap_or(0)
     };
     println!(
-        "{{\"bench\":\"http\",\"label\":\"{}\",\"url\":\"{}\",\"connections\":{},\"threads\":{},\"seconds\":{elapsed:.2},\"requests\":{},\"errors\":{},\"rps\":{:.0},\"p50_us\":{},\"p99_us\":{}}}",
+        "{{\"bench\":\"http\",\"label\":\"{}\",\"url\":\"{}\",\"connections\":{},\"threads\":{},\"seconds\":{elapsed:.2},\"requests\":{},\"errors\":{},\"rps\":{:.0},\"p50_us\":{},\"p99_us\":{}{per_target}}}",
         options.label,
         options.url,
         options.connections,

@@ -1,6 +1,7 @@
 //! PostgreSQL's figures beside SQLite's (issue 14): lookup and durable save from the store
 //! (`coach-plans-postgres`'s `pg_storage_bench` example), and one plan over HTTP from the release
-//! server with `DATABASE_URL`, seeded and loaded as the SQLite one is. Against the test server
+//! server with `DATABASE_URL`, seeded and loaded as the SQLite one is, then two replicas on the
+//! one database behind one load generator (each replica's share and the total). Against the test server
 //! (`COACH_PLANS_TEST_POSTGRES_URL` or 127.0.0.1:5432), in databases of their own dropped
 //! afterwards; without a server the figures are skipped with a line saying so.
 
@@ -17,7 +18,7 @@ pub(super) fn measure(
     work: &Path,
     plans: usize,
     http_only: bool,
-    load: impl Fn(&Served, &str, &str) -> Result<String, String>,
+    load: impl Fn(&Served, &str, &str, &[&str]) -> Result<String, String>,
 ) -> Result<Vec<String>, String> {
     if let Err(why) = crate::postgres::server_reachable() {
         eprintln!("SKIPPED: the PostgreSQL bench figures: {why}");
@@ -68,15 +69,37 @@ pub(super) fn measure(
             &[("DATABASE_URL", url.as_str())],
         )?;
         let date = server.today()?;
-        load(
+        let path = format!("/api/coach-plans/?coach=d&date={date}");
+        let one = load(&server, &path, "one plan, 1,000 plans, PostgreSQL", &[])?;
+        // A second replica on the same database (SPEC 16; in mock mode it finds today's plans
+        // there and posts none), the load generator's connections dealt to the two in turn as
+        // a round-robin balancer would.
+        let second_dir = work.join("postgres-second");
+        std::fs::create_dir_all(&second_dir).map_err(|e| e.to_string())?;
+        let second = Served::coach_plans(
+            release,
+            &second_dir,
+            &second_dir.join("unused.db"),
+            "0",
+            &[("DATABASE_URL", url.as_str())],
+        )?;
+        let also = second.base.trim_start_matches("http://").to_owned();
+        let two = load(
             &server,
-            &format!("/api/coach-plans/?coach=d&date={date}"),
-            "one plan, 1,000 plans, PostgreSQL",
-        )
+            &path,
+            "one plan, 1,000 plans, PostgreSQL, two replicas",
+            &["--also", also.as_str()],
+        )?;
+        // `load` counts the first replica's CPU time only: per request of both, it means nothing.
+        let two = match two.split_once(",\"server_cpu_us\":") {
+            Some((open, _)) => format!("{open}}}"),
+            None => two,
+        };
+        Ok::<_, String>([one, two])
     })();
     // Closing its standard input lets the holder drop the database.
     drop(holder.stdin.take());
     let _ = holder.wait();
-    lines.push(measured?);
+    lines.extend(measured?);
     Ok(lines)
 }
