@@ -2,7 +2,8 @@
 //! SQLite's are. Migration 1 is the schema SQLite reaches at its version 3 (the Python
 //! version's tables and ours), written for PostgreSQL: the same tables, columns and names, so
 //! `copy` moves rows between the two one for one. Migration 2 is SQLite's migration 4: the
-//! Discord bot's delivery log.
+//! Discord bot's delivery log. Migration 3 is PostgreSQL's own: the chart blob store
+//! (`chart_blobs`, see charts.rs), so every replica serves every archived chart.
 
 use std::path::PathBuf;
 
@@ -29,10 +30,15 @@ const MIGRATIONS: &[Migration] = &[
         summary: "the Discord bot's cursor per channel and the command messages it handled",
         sql: V2,
     },
+    Migration {
+        version: 3,
+        summary: "archived chart images, by the SHA-256 of their bytes",
+        sql: V3,
+    },
 ];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 /// Any number, the same in every build: migrations of one database by several processes at
 /// once (replicas starting together) take turns on this transaction-level advisory lock.
@@ -182,6 +188,20 @@ CREATE TABLE discord_deliveries (
     content TEXT NOT NULL,
     handled_at TEXT NOT NULL
 );
+";
+
+// Migration 3: archived chart images (SPEC 14) in the database, so that replicas sharing it
+// serve every chart (SPEC 16); the directory store's blobs, one row each, named by the SHA-256
+// of their bytes. `stored_at` is text, as every timestamp here. Images are compressed already:
+// EXTERNAL storage keeps them out of line without trying to compress them again.
+const V3: &str = "
+CREATE TABLE chart_blobs (
+    sha256 TEXT PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    bytes BYTEA NOT NULL,
+    size BIGINT NOT NULL CHECK (size > 0),
+    stored_at TEXT NOT NULL
+);
+ALTER TABLE chart_blobs ALTER COLUMN bytes SET STORAGE EXTERNAL;
 ";
 
 /// What opening a database did to its schema.
