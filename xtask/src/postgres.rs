@@ -22,7 +22,9 @@ const SUITES: &[&str] = &[
     "coach-plans-postgres: the store contract on PostgreSQL, alone and behind the fallback (tests/contract.rs)",
     "coach-plans-postgres: faults: server down at start, killed sessions, statement timeout, newer schema, refused password (tests/faults.rs)",
     "coach-plans-postgres: the Discord delivery log on PostgreSQL: its contract, reopening, upgrade, concurrent records (tests/delivery.rs)",
+    "coach-plans-postgres: chart images in PostgreSQL: the chart store contract, two replicas, concurrent writers, database down (tests/charts.rs)",
     "coach-plans-server: the backfill after a restart on PostgreSQL, with the real twilight shard (tests/app/backfill.rs)",
+    "coach-plans-server: charts on PostgreSQL: archived through one server, served by another; a chart directory moved in (tests/app/charts_postgres.rs)",
     "coach-plans-e2e: the binary on PostgreSQL: copy round trip, migrate, check-config, exit 3, serve (tests/tests/postgres.rs)",
 ];
 
