@@ -26,6 +26,7 @@ const SUITES: &[&str] = &[
     "coach-plans-server: the backfill after a restart on PostgreSQL, with the real twilight shard (tests/app/backfill.rs)",
     "coach-plans-server: charts on PostgreSQL: archived through one server, served by another; a chart directory moved in (tests/app/charts_postgres.rs)",
     "coach-plans-e2e: the binary on PostgreSQL: copy round trip, migrate, check-config, exit 3, serve (tests/tests/postgres.rs)",
+    "coach-plans-e2e: archive-charts on PostgreSQL: images in the database, or the directory when chosen (tests/tests/charts_postgres.rs)",
 ];
 
 /// The one command that gets a test server on a Debian or Ubuntu machine (what .ci/run does):
