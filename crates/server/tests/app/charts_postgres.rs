@@ -197,3 +197,25 @@ async fn images_in_the_chart_directory_are_moved_into_the_database_at_startup() 
         png
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_is_down_at_start_does_not_stop_the_server_and_charts_answer_errors() {
+    // Nothing listens on this port once the listener is gone.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://coach:s3cret@127.0.0.1:{port}/plans?sslmode=disable");
+    let app = spawn_app(move |config| {
+        config.mock.enabled = true;
+        config.database.url = Some(DatabaseUrl::new(url));
+    })
+    .await;
+    let chart = format!("{}/api/v1/charts/{}.png", app.base, "ab".repeat(32));
+    let answer = get(&chart).await;
+    assert_eq!(answer.status(), 500);
+    let body = answer.text().await.unwrap();
+    assert!(!body.contains("s3cret"), "{body}");
+    assert_eq!(app.stop().await, Exit::Ok);
+}
