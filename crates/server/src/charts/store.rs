@@ -174,6 +174,76 @@ mod tests {
         }
     }
 
+    /// The `host:port` of the test PostgreSQL server.
+    fn test_server() -> String {
+        let url = coach_plans_postgres::testing::server_url();
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        let address = authority.rsplit('@').next().unwrap_or_default();
+        if address.contains(':') {
+            address.to_owned()
+        } else {
+            format!("{address}:5432")
+        }
+    }
+
+    /// Forwards every connection to `127.0.0.1:port` to `to`, from now on: the database
+    /// "coming back" at the address the store was given.
+    fn forward(port: u16, to: String) {
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(&to) else {
+                    continue;
+                };
+                let (Ok(client_copy), Ok(server_copy)) = (client.try_clone(), server.try_clone())
+                else {
+                    continue;
+                };
+                for (mut from, mut into) in [(client_copy, server_copy), (server, client)] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut into);
+                        let _ = into.shutdown(Shutdown::Write);
+                    });
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn a_database_down_at_start_is_used_once_it_answers() {
+        if coach_plans_postgres::testing::skipped("the chart store once PostgreSQL is up") {
+            return;
+        }
+        let db = coach_plans_postgres::testing::TestDatabase::create();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .port();
+        let config = DatabaseConfig {
+            url: Some(DatabaseUrl::new(
+                db.url_through(&format!("127.0.0.1:{port}")),
+            )),
+            ..db.config()
+        };
+        let (store, error) = LazyChartStore::database(&config);
+        assert!(error.is_some(), "down at start");
+        assert!(store.put(b"GIF89a while down").is_err());
+
+        forward(port, test_server());
+        let stored = store
+            .put(b"GIF89a once up")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(stored.newly_written);
+        let direct = PostgresChartStore::open(&db.config()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            direct.get(&stored.sha256).unwrap_or_else(|e| panic!("{e}")),
+            Some(b"GIF89a once up".to_vec()),
+            "in the database"
+        );
+    }
+
     #[test]
     fn the_directory_backend_keeps_charts_in_charts_store_even_with_a_database() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
