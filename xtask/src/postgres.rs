@@ -24,7 +24,7 @@ const SUITES: &[&str] = &[
     "coach-plans-postgres: the Discord delivery log on PostgreSQL: its contract, reopening, upgrade, concurrent records (tests/delivery.rs)",
     "coach-plans-postgres: chart images in PostgreSQL: the chart store contract, two replicas, concurrent writers, database down (tests/charts.rs)",
     "coach-plans-server: the backfill after a restart on PostgreSQL, with the real twilight shard (tests/app/backfill.rs)",
-    "coach-plans-server: charts on PostgreSQL: archived through one server, served by another; a chart directory moved in (tests/app/charts_postgres.rs)",
+    "coach-plans-server: charts on PostgreSQL: archived through one server, served by another; a chart directory moved in; a database down at start, used once up (tests/app/charts_postgres.rs, src/charts/store.rs)",
     "coach-plans-e2e: the binary on PostgreSQL: copy round trip, migrate, check-config, exit 3, serve (tests/tests/postgres.rs)",
     "coach-plans-e2e: archive-charts on PostgreSQL: images in the database, or the directory when chosen (tests/tests/charts_postgres.rs)",
 ];
