@@ -80,7 +80,6 @@ impl Application {
         let store = wiring::open_store(&config.database, &settings)?;
         let service = PlanService::new(store.plans(), settings);
         let chart_store = open_chart_store(&config);
-        let chart_move_in = move_charts_in(&config, &chart_store);
 
         let (stop_bot, stop_rx) = watch::channel(false);
         let handler = CommandHandler::new(
@@ -164,7 +163,7 @@ impl Application {
             service.clone(),
             ApiSettings::from_config(&config.api),
             Arc::new(move || health_state.snapshot()),
-            chart_store,
+            Arc::clone(&chart_store),
             config.api.public_url_or(address),
         );
         let server = api.serve(listener).map_err(|error| {
@@ -173,7 +172,7 @@ impl Application {
         })?;
         let http = server.handle();
         let server_task = tokio::spawn(server);
-        let app = Self {
+        let mut app = Self {
             address,
             service,
             store,
@@ -183,7 +182,7 @@ impl Application {
             bot_task,
             stop_bot,
             archiver,
-            chart_move_in,
+            chart_move_in: None,
         };
         match app.self_check().await {
             Ok(status) => log::info!("self-check: GET /health answered ({status:?})"),
@@ -194,6 +193,8 @@ impl Application {
                 return Err(Exit::Failure);
             }
         }
+        // Started once the server is up, so a start that fails leaves nothing running.
+        app.chart_move_in = move_charts_in(&config, &chart_store);
         Ok(app)
     }
 
