@@ -135,7 +135,7 @@ fn migrate_and_check_config_work_on_postgres_and_never_print_the_password() {
     let migrate = run(dir.path(), &["migrate"], &env);
     assert_eq!(migrate.status.code(), Some(0), "{}", stderr(&migrate));
     assert!(
-        stdout(&migrate).contains("schema version after: 3"),
+        stdout(&migrate).contains("schema version after: 4"),
         "{}",
         stdout(&migrate)
     );

@@ -22,8 +22,11 @@ const SUITES: &[&str] = &[
     "coach-plans-postgres: the store contract on PostgreSQL, alone and behind the fallback (tests/contract.rs)",
     "coach-plans-postgres: faults: server down at start, killed sessions, statement timeout, newer schema, refused password (tests/faults.rs)",
     "coach-plans-postgres: the Discord delivery log on PostgreSQL: its contract, reopening, upgrade, concurrent records (tests/delivery.rs)",
+    "coach-plans-postgres: chart images in PostgreSQL: the chart store contract, two replicas, concurrent writers, database down (tests/charts.rs)",
     "coach-plans-server: the backfill after a restart on PostgreSQL, with the real twilight shard (tests/app/backfill.rs)",
+    "coach-plans-server: charts on PostgreSQL: archived through one server, served by another; a chart directory moved in; a database down at start, used once up (tests/app/charts_postgres.rs, src/charts/store.rs)",
     "coach-plans-e2e: the binary on PostgreSQL: copy round trip, migrate, check-config, exit 3, serve (tests/tests/postgres.rs)",
+    "coach-plans-e2e: archive-charts on PostgreSQL: images in the database, or the directory when chosen (tests/tests/charts_postgres.rs)",
 ];
 
 /// The one command that gets a test server on a Debian or Ubuntu machine (what .ci/run does):

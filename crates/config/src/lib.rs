@@ -260,8 +260,39 @@ pub struct ChartsConfig {
     /// image downloaded.
     pub max_bytes: u64,
     /// `charts.store` / `CHART_STORE`, default `./data/charts`: the directory archived chart
-    /// images are kept in.
+    /// images are kept in (with the `directory` backend), and the one their blobs are moved in
+    /// from at startup (with the `database` backend).
     pub store: PathBuf,
+    /// `charts.backend` / `CHART_BACKEND`, default `auto`: where archived chart images are
+    /// kept; see [`ChartsConfig::backend_in_use`].
+    #[serde(deserialize_with = "units::word")]
+    pub backend: ChartBackend,
+}
+
+/// Where archived chart images are kept (`charts.backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartBackend {
+    /// `database` when `database.url` (PostgreSQL) is set, `directory` otherwise.
+    Auto,
+    /// Files in the directory `charts.store`.
+    Directory,
+    /// The PostgreSQL database of `database.url`, so every replica on it serves every chart;
+    /// `database.url` is required.
+    Database,
+}
+
+impl ChartsConfig {
+    /// The backend actually used with this database configuration: [`ChartBackend::Auto`]
+    /// resolved to [`ChartBackend::Database`] when `database.url` is set, to
+    /// [`ChartBackend::Directory`] otherwise; never `Auto`.
+    pub fn backend_in_use(&self, database: &DatabaseConfig) -> ChartBackend {
+        match self.backend {
+            ChartBackend::Auto if database.url.is_some() => ChartBackend::Database,
+            ChartBackend::Auto => ChartBackend::Directory,
+            chosen => chosen,
+        }
+    }
 }
 
 impl Config {
@@ -401,6 +432,7 @@ impl Default for ChartsConfig {
             allowed_hosts: ChartHost::discord_cdn(),
             max_bytes: 26_214_400,
             store: PathBuf::from("./data/charts"),
+            backend: ChartBackend::Auto,
         }
     }
 }

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use serde_yaml::{Mapping, Value};
 
-use crate::Config;
 use crate::env_file::parse_env_file;
 use crate::error::{ConfigError, ConfigWarning};
 use crate::settings::{Read, SETTINGS, Setting, describe, is_section, setting, unprintable};
 use crate::yaml::{self, get, put, take};
+use crate::{ChartBackend, Config};
 
 /// Where to load the configuration from.
 #[derive(Debug, Clone, Default)]
@@ -140,6 +140,7 @@ impl Config {
                 check(value).map_err(|m| invalid(setting, m))?;
             }
         }
+        check_chart_backend(&config)?;
         Ok(config)
     }
 }
@@ -176,6 +177,19 @@ fn check_bot_token(
         )),
         None => Ok(()),
     }
+}
+
+/// Charts kept in the database need a database that can keep them: PostgreSQL's.
+fn check_chart_backend(config: &Config) -> Result<(), ConfigError> {
+    if config.charts.backend == ChartBackend::Database && config.database.url.is_none() {
+        return Err(ConfigError::invalid(
+            "charts.backend",
+            "'database' keeps chart images in PostgreSQL, but database.url (DATABASE_URL) is \
+             not set; set it, or use 'directory' (or 'auto') to keep them in charts.store \
+             (CHART_STORE)",
+        ));
+    }
+    Ok(())
 }
 
 fn invalid(setting: &Setting, message: String) -> ConfigError {

@@ -73,6 +73,14 @@ const SLASH_SCOPES: Read = Read::Word(
     "global, guild or off",
 );
 const FORMATS: Read = Read::Word(&[("text", "text"), ("json", "json")], "text or json");
+const CHART_BACKENDS: Read = Read::Word(
+    &[
+        ("auto", "auto"),
+        ("directory", "directory"),
+        ("database", "database"),
+    ],
+    "auto, directory or database",
+);
 
 /// Every setting, in the file's order.
 pub(crate) const SETTINGS: &[Setting] = &[
@@ -176,6 +184,8 @@ pub(crate) const SETTINGS: &[Setting] = &[
     var("charts.allowed_hosts", "CHART_ALLOWED_HOSTS", Read::Hosts).check(some_hosts),
     var("charts.max_bytes", "CHART_MAX_BYTES", WHOLE).check(at_least_one),
     var("charts.store", "CHART_STORE", Read::AsIs).check(not_empty),
+    // That `database` has a `database.url` to use is checked in load.rs.
+    var("charts.backend", "CHART_BACKEND", CHART_BACKENDS),
     // Checked as a whole (a non-empty roster, no id twice) where it is read: see units.rs.
     file_only("coaches"),
 ];
@@ -660,6 +670,7 @@ mod tests {
             ),
             "charts.max_bytes" => ("1000", "1000", "1000"),
             "charts.store" => ("/srv/charts", "/srv/charts", "/srv/charts"),
+            "charts.backend" => ("Directory", " DIRECTORY", "directory"),
             "coaches" => (
                 "[{id: Coach_X, display_name: X}]",
                 "",

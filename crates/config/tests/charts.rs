@@ -191,3 +191,48 @@ fn without_a_public_url_the_bound_address_is_used_and_never_an_unspecified_one()
         "https://plans.example.com"
     );
 }
+
+#[test]
+fn the_chart_backend_follows_the_database_unless_chosen() {
+    use coach_plans_config::ChartBackend;
+    let url = ("DATABASE_URL", "postgres://coach:pw@db/plans");
+    let in_use = |pairs: &[(&str, &str)]| {
+        let config = load(None, pairs).unwrap();
+        config.charts.backend_in_use(&config.database)
+    };
+    assert_eq!(load(None, &[]).unwrap().charts.backend, ChartBackend::Auto);
+    assert_eq!(
+        in_use(&[]),
+        ChartBackend::Directory,
+        "SQLite: the directory"
+    );
+    assert_eq!(in_use(&[url]), ChartBackend::Database, "PostgreSQL: in it");
+    assert_eq!(
+        in_use(&[url, ("CHART_BACKEND", "Directory")]),
+        ChartBackend::Directory,
+        "chosen: kept"
+    );
+    let file = "charts:\n  backend: database\n";
+    let config = load(Some(file), &[url]).unwrap();
+    assert_eq!(config.charts.backend, ChartBackend::Database);
+}
+
+#[test]
+fn the_database_chart_backend_without_a_database_url_is_a_configuration_error() {
+    for (file, pairs) in [
+        (None, &[("CHART_BACKEND", "database")][..]),
+        (Some("charts:\n  backend: DATABASE\n"), &[][..]),
+    ] {
+        let message = error(file, pairs);
+        assert!(
+            message.starts_with("invalid charts.backend (CHART_BACKEND): "),
+            "{message}"
+        );
+        assert!(message.contains("database.url (DATABASE_URL)"), "{message}");
+    }
+    let message = error(None, &[("CHART_BACKEND", "s3")]);
+    assert_eq!(
+        message,
+        "invalid charts.backend (CHART_BACKEND): 's3' is not auto, directory or database"
+    );
+}

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod charts;
 mod connect;
 mod delivery;
 mod errors;
@@ -13,6 +14,7 @@ mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use charts::PostgresChartStore;
 pub use connect::is_postgres_url;
 pub use migrations::{MigrationReport, SchemaStatus};
 pub use replicas::{

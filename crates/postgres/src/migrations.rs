@@ -2,7 +2,9 @@
 //! SQLite's are. Migration 1 is the schema SQLite reaches at its version 3 (the Python
 //! version's tables and ours), written for PostgreSQL: the same tables, columns and names, so
 //! `copy` moves rows between the two one for one. Migration 2 is SQLite's migration 4: the
-//! Discord bot's delivery log. Migration 3 notifies other replicas of every change.
+//! Discord bot's delivery log. Migration 3 is PostgreSQL's own: the chart blob store
+//! (`chart_blobs`, see charts.rs), so every replica serves every archived chart. Migration 4
+//! notifies the other replicas of every change (replicas.rs).
 
 use std::path::PathBuf;
 
@@ -31,13 +33,18 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 3,
-        summary: "a notification on every change of plans, history or charts, for the other replicas' caches",
+        summary: "archived chart images, by the SHA-256 of their bytes",
         sql: V3,
+    },
+    Migration {
+        version: 4,
+        summary: "a notification on every change of plans, history or charts, for the other replicas' caches",
+        sql: V4,
     },
 ];
 
 /// The newest schema version this build knows.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 /// Any number, the same in every build: migrations of one database by several processes at
 /// once (replicas starting together) take turns on this transaction-level advisory lock.
@@ -189,11 +196,26 @@ CREATE TABLE discord_deliveries (
 );
 ";
 
-// Migration 3: every statement that changes plans, their history or their charts notifies
-// `coach_plans_changes` with the table's schema (replicas.rs); PostgreSQL delivers it when the transaction commits, once
-// per transaction however many statements made it, so each replica's read caches drop what the
-// write made old (SPEC 16). Statement-level: a bulk `copy` notifies once.
+// Migration 3: archived chart images (SPEC 14) in the database, so that replicas sharing it
+// serve every chart (SPEC 16); the directory store's blobs, one row each, named by the SHA-256
+// of their bytes. `stored_at` is text, as every timestamp here. Images are compressed already:
+// EXTERNAL storage keeps them out of line without trying to compress them again.
 const V3: &str = "
+CREATE TABLE chart_blobs (
+    sha256 TEXT PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+    bytes BYTEA NOT NULL,
+    size BIGINT NOT NULL CHECK (size > 0),
+    stored_at TEXT NOT NULL
+);
+ALTER TABLE chart_blobs ALTER COLUMN bytes SET STORAGE EXTERNAL;
+";
+
+// Migration 4: every statement that changes plans, their history or their charts notifies
+// `coach_plans_changes` with the table's schema (replicas.rs). PostgreSQL delivers it when the
+// transaction commits, once per transaction however many statements made it, so each replica's
+// read caches drop what the write made old (SPEC 16). Statement-level: a bulk `copy` notifies
+// once. Chart blobs need none: a blob never changes under its name.
+const V4: &str = "
 CREATE FUNCTION notify_plans_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('coach_plans_changes', TG_TABLE_SCHEMA);

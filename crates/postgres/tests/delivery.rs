@@ -67,18 +67,18 @@ fn a_database_at_version_1_gains_the_delivery_log_and_keeps_its_plans() {
     };
     // What a build that knew only migration 1 left behind.
     db.execute(
-        "DROP TABLE discord_deliveries, discord_cursors;
+        "DROP TABLE discord_deliveries, discord_cursors, chart_blobs;
          DROP FUNCTION notify_plans_changed CASCADE;
          DELETE FROM schema_version WHERE version >= 2",
     );
     let status = PostgresStore::inspect(&db.config()).unwrap();
     assert_eq!(status.version, Some(1));
-    assert_eq!(status.pending.first().map(|p| p.0), Some(2));
+    let pending: Vec<i64> = status.pending.iter().map(|(v, _)| *v).collect();
+    assert_eq!(pending, [2, 3, 4]);
 
     let (store, report) = PostgresStore::open(&db.config()).unwrap();
-    assert_eq!(report.before, Some(1));
-    assert_eq!(report.applied.first(), Some(&2));
-    assert_eq!(Some(&report.after), report.applied.last());
+    assert_eq!((report.before, report.after), (Some(1), 4));
+    assert_eq!(report.applied, [2, 3, 4]);
     assert_eq!(store.plan(plan.id).unwrap(), Some(plan));
     let posted = delivery(30, "!plan d SPY holding 520");
     assert!(store.record(&posted).unwrap());

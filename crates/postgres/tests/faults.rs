@@ -174,7 +174,7 @@ fn a_schema_newer_than_this_build_is_refused_and_left_untouched() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3, 99]);
+    assert_eq!(versions, [1, 2, 3, 4, 99]);
 }
 
 #[test]

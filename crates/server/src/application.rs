@@ -12,7 +12,7 @@ use std::time::Duration;
 use coach_plans_api::{Api, ApiSettings, ServerHandle};
 use coach_plans_bot::{BotState, CommandHandler, CommandSettings, DiscordBot, GatewaySettings};
 use coach_plans_client::{ClientBuilder, HealthStatus};
-use coach_plans_config::Config;
+use coach_plans_config::{ChartBackend, Config};
 use coach_plans_mock::{BANNER, MockBot, MockChartSource};
 use coach_plans_service::{
     ArchivePolicy, ArchiverHandle, ChartArchiver, ChartSource, ChartStore, PlanService,
@@ -20,7 +20,7 @@ use coach_plans_service::{
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::charts::{ChartFetcher, LazyDirChartStore, NetworkChartSource, Refresher};
+use crate::charts::{ChartFetcher, LazyChartStore, MoveInTask, NetworkChartSource, Refresher};
 use crate::commands::{fail, say};
 use crate::exit::Exit;
 use crate::replicas::{self, Coordination};
@@ -45,6 +45,8 @@ pub struct Application {
     stop_bot: watch::Sender<bool>,
     archiver: ArchiverHandle,
     coordination: Coordination,
+    /// Copying `charts.store`'s images into the database, with the `database` chart backend.
+    chart_move_in: Option<MoveInTask>,
 }
 
 impl std::fmt::Debug for Application {
@@ -162,7 +164,7 @@ impl Application {
             service.clone(),
             ApiSettings::from_config(&config.api),
             Arc::new(move || health_state.snapshot()),
-            chart_store,
+            Arc::clone(&chart_store),
             config.api.public_url_or(address),
         );
         let server = api.serve(listener).map_err(|error| {
@@ -171,7 +173,7 @@ impl Application {
         })?;
         let http = server.handle();
         let server_task = tokio::spawn(server);
-        let app = Self {
+        let mut app = Self {
             address,
             service,
             store,
@@ -182,6 +184,7 @@ impl Application {
             stop_bot,
             archiver,
             coordination,
+            chart_move_in: None,
         };
         match app.self_check().await {
             Ok(status) => log::info!("self-check: GET /health answered ({status:?})"),
@@ -192,6 +195,8 @@ impl Application {
                 return Err(Exit::Failure);
             }
         }
+        // Started once the server is up, so a start that fails leaves nothing running.
+        app.chart_move_in = move_charts_in(&config, &chart_store);
         Ok(app)
     }
 
@@ -234,6 +239,9 @@ impl Application {
         // After the gateway closed: a leader's lock goes now, and another replica takes over.
         self.coordination.stop().await;
         self.archiver.shutdown().await;
+        if let Some(move_in) = self.chart_move_in {
+            move_in.stop().await;
+        }
         wiring::close_store(self.store).await;
     }
 
@@ -263,17 +271,34 @@ impl Application {
     }
 }
 
-/// The chart store `charts.store` names, created if missing. One that cannot be used yet does
-/// not stop the server (no more than an unreadable database does): the reason is logged, and
-/// the store opens at the first call after the cause is fixed.
+/// The chart store `charts.backend` selects: the directory `charts.store` (created if
+/// missing), or the PostgreSQL database of `database.url`. One that cannot be used yet does not
+/// stop the server (no more than an unreadable database does): the reason is logged, and the
+/// store opens at the first call after the cause is fixed.
 fn open_chart_store(config: &Config) -> Arc<dyn ChartStore> {
-    let (store, error) = LazyDirChartStore::new(&config.charts.store);
+    let (store, error) = LazyChartStore::configured(config);
     if let Some(error) = error {
         log::error!(
-            "cannot use the chart store (charts.store, CHART_STORE) yet: {error}; charts are not archived or served until it can be"
+            "cannot use {} yet: {error}; charts are not archived or served until it can be",
+            store.name()
         );
     }
     Arc::new(store)
+}
+
+/// With the `database` chart backend, copies the images `charts.store` holds (from before:
+/// the directory backend, or a move from SQLite) that the database lacks, in the background.
+fn move_charts_in(config: &Config, store: &Arc<dyn ChartStore>) -> Option<MoveInTask> {
+    if config.charts.backend_in_use(&config.database) != ChartBackend::Database
+        || !config.charts.store.is_dir()
+    {
+        return None;
+    }
+    Some(MoveInTask::spawn(
+        config.charts.store.clone(),
+        Arc::clone(store),
+        config.database.retry_max_delay,
+    ))
 }
 
 /// In mock mode, posts the new day's mock plans when the date changes while running, and

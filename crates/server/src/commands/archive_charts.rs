@@ -16,7 +16,7 @@ use coach_plans_storage::ChartRef;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{fail, say};
-use crate::charts::{ChartFetcher, LazyDirChartStore, NetworkChartSource, Refresher, redact};
+use crate::charts::{ChartFetcher, LazyChartStore, NetworkChartSource, Refresher, redact};
 use crate::exit::Exit;
 use crate::wiring;
 
@@ -32,13 +32,14 @@ pub(crate) fn run(config: &Config, dry_run: bool) -> Exit {
         Ok(service) => service,
         Err(exit) => return exit,
     };
-    let (chart_store, error) = LazyDirChartStore::new(&config.charts.store);
+    // The store `serve` uses: the directory, or the database (charts.backend).
+    let (chart_store, error) = LazyChartStore::configured(config);
     if let Some(error) = error
         && !dry_run
     {
         fail!(
-            "cannot use the chart store {} (charts.store, CHART_STORE): {error}; nothing was archived",
-            config.charts.store.display()
+            "cannot use {}: {error}; nothing was archived",
+            chart_store.name()
         );
         return Exit::Failure;
     }

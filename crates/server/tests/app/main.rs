@@ -8,6 +8,7 @@ mod helpers;
 
 mod backfill;
 mod charts;
+mod charts_postgres;
 mod dashboard;
 mod discord;
 mod mock;
