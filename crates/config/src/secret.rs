@@ -86,6 +86,10 @@ impl DatabaseUrl {
 /// `url` with any password it carries replaced by `***`: the one in `user:password@` and the
 /// value of a `password=` query parameter. Text that is not a URL comes back masked whole
 /// when it has an `@` (it may hold a password we cannot find), unchanged otherwise.
+///
+/// A password written without percent-encoding may hold `/`, `?`, `#` or `@`, so the user info
+/// is taken to end at the *last* `@` of the URL, wherever the first `/` is: the password is
+/// never shown, at the price of masking too much when only a query value holds an `@`.
 pub fn mask_url_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return if url.contains('@') {
@@ -94,15 +98,22 @@ pub fn mask_url_password(url: &str) -> String {
             url.to_owned()
         };
     };
-    // The authority ends at the first '/', '?' or '#'; its user info at its last '@'.
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _password)) => format!("{user}:***@{host}"),
-            None => format!("{user_info}@{host}"),
-        },
-        None => authority.to_owned(),
+    let (authority, tail) = match rest.rsplit_once('@') {
+        Some((user_info, after)) => {
+            let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+            let (host, tail) = after.split_at(end);
+            let shown = match user_info.split_once(':') {
+                Some((user, _password)) => format!("{user}:***@{host}"),
+                None if user_info.contains(['/', '?', '#']) => format!("***@{host}"),
+                None => format!("{user_info}@{host}"),
+            };
+            (shown, tail)
+        }
+        None => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            let (host, tail) = rest.split_at(end);
+            (host.to_owned(), tail)
+        }
     };
     let tail = match tail.split_once('?') {
         Some((path, query)) => {
@@ -166,6 +177,23 @@ mod database_url_tests {
                 "postgres://coach@db/plans?sslmode=verify-full&password=***",
             ),
             ("postgres://db.example/plans", "postgres://db.example/plans"),
+            // Passwords written raw, with the characters that end an authority.
+            (
+                "postgres://coach:s3cret/x@db:5432/plans",
+                "postgres://coach:***@db:5432/plans",
+            ),
+            (
+                "postgres://coach:s3cret?x@db/plans?sslmode=require",
+                "postgres://coach:***@db/plans?sslmode=require",
+            ),
+            (
+                "postgres://coach:s3cret#x@db/plans",
+                "postgres://coach:***@db/plans",
+            ),
+            (
+                "postgres://coach:s3c@ret/@db/plans",
+                "postgres://coach:***@db/plans",
+            ),
         ] {
             let url = DatabaseUrl::new(url);
             assert_eq!(url.to_string(), shown);
