@@ -168,6 +168,29 @@ impl PostgresStore {
         off_runtime(|| self.write_here(change))
     }
 
+    /// Whether transaction `xid`, whose COMMIT failed with the connection (a session ended by
+    /// the server, a restart), committed all the same: the server may have committed it and
+    /// failed to answer. Asked on another session; `false` when it did not commit or its fate
+    /// cannot be learned now (then the change is held and written through later, and a
+    /// change that did commit is found there and refused as a conflict: the rare case of the
+    /// server going away at the very moment of a commit).
+    fn committed(&self, xid: i64) -> bool {
+        let status = self.conn().ok().and_then(|mut conn| {
+            conn.query_one("SELECT txid_status($1)", &[&xid])
+                .and_then(|row| row.try_get::<_, Option<String>>(0))
+                .ok()
+                .flatten()
+        });
+        if status.as_deref() == Some("committed") {
+            log::warn!(
+                "the database committed a change but the connection failed before it said so; the change stands"
+            );
+            true
+        } else {
+            false
+        }
+    }
+
     /// [`PostgresStore::write`] on the calling thread, which must not drive a tokio runtime.
     pub(crate) fn write_here<T>(
         &self,
@@ -176,9 +199,17 @@ impl PostgresStore {
         let shown = self.shown.as_str();
         let result = self.conn().and_then(|mut conn| {
             let mut tx = conn.transaction().map_err(|e| sql_error(shown, e))?;
+            // The transaction's id, to learn its fate if the connection fails during COMMIT.
+            let xid: i64 = tx
+                .query_one("SELECT txid_current()", &[])
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| sql_error(shown, e))?;
             let value = change(&mut tx, shown)?;
-            tx.commit().map_err(|e| sql_error(shown, e))?;
-            Ok(value)
+            match tx.commit().map_err(|e| sql_error(shown, e)) {
+                Ok(()) => Ok(value),
+                Err(error) if error.is_unavailable() && self.committed(xid) => Ok(value),
+                Err(error) => Err(error),
+            }
         });
         let mut write_error = self
             .write_error

@@ -265,3 +265,73 @@ fn the_fallbacks_opener_connects_from_a_thread_driving_a_runtime() {
     );
     runtime.block_on(async move { drop(store) });
 }
+
+#[test]
+fn a_server_restarted_under_load_loses_no_acknowledged_plan() {
+    let db = TestDatabase::create();
+    let state = tempfile::tempdir().unwrap();
+    let config = DatabaseConfig {
+        url: Some(DatabaseUrl::new(db.url().to_owned())),
+        state_dir: Some(state.path().to_owned()),
+        connection_timeout: Duration::from_secs(2),
+        retry_max_delay: Duration::from_millis(300),
+        pool_size: 4,
+        ..DatabaseConfig::default()
+    };
+    let store = Arc::new(open_resilient(&config, Arc::new(OnlyTheAuthor)).unwrap());
+    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    const PER_WRITER: usize = 60;
+    let writers: Vec<_> = ["d", "i", "s", "n"]
+        .into_iter()
+        .map(|coach_id| {
+            let (store, written) = (Arc::clone(&store), Arc::clone(&written));
+            std::thread::spawn(move || {
+                (0..PER_WRITER)
+                    .map(|k| {
+                        let day = format!("2024-{:02}-{:02}", 1 + k / 28, 1 + k % 28);
+                        let text = format!("{coach_id} plan {k}");
+                        let saved = store.create_plan(new_plan(coach_id, &day, &text));
+                        written.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        (day, text, saved.map_err(|e| e.to_string()))
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    // Every session ends, as in a restart, five times while the writers write.
+    let mut restarts = 0;
+    for round in 1..=5 {
+        eventually(60, "the writers making progress", || {
+            written.load(std::sync::atomic::Ordering::SeqCst) >= round * 40
+        });
+        restarts += db.terminate_connections();
+    }
+    assert!(restarts >= 5, "sessions ended: {restarts}");
+    let results: Vec<_> = writers
+        .into_iter()
+        .zip(["d", "i", "s", "n"])
+        .flat_map(|(writer, coach_id)| {
+            writer
+                .join()
+                .unwrap()
+                .into_iter()
+                .map(move |(day, text, saved)| (coach_id, day, text, saved))
+        })
+        .collect();
+    eventually(30, "held plans written through", || {
+        store.health().writable && !store.is_holding()
+    });
+    let (direct, _) = PostgresStore::open(&db.config()).unwrap();
+    for (coach_id, day, text, saved) in &results {
+        // The fallback holds what the database cannot take: every save is acknowledged.
+        assert!(saved.is_ok(), "{coach_id} {day}: {saved:?}");
+        let stored = direct.live_plan(&coach(coach_id), date(day)).unwrap();
+        assert_eq!(
+            stored.map(|plan| plan.text.to_string()).as_deref(),
+            Some(text.as_str()),
+            "{coach_id} {day}"
+        );
+    }
+    assert_eq!(direct.stats().unwrap().live_plans, 4 * PER_WRITER as u64);
+    assert_eq!(store.close(), None, "nothing left held");
+}

@@ -312,14 +312,18 @@ pub(super) fn hold_create<S: PlanStore>(
 ) -> Result<Plan, StoreError> {
     let held = state.held.as_ref();
     let in_overlay = held.and_then(|held| live_in_overlay(held, &new.coach, new.date));
-    // While the database has never been read, a plan it may hold for this coach and date is
-    // unknown; the write-through checks the post against it.
+    // While the database has never been read, or cannot be read now (it just failed), a plan
+    // it may hold for this coach and date is unknown; the write-through checks the post
+    // against it.
     let existing = match (in_overlay, &state.db) {
         (Some(plan), _) => Some(plan.id),
-        (None, Some(db)) => db
-            .live_plan(&new.coach, new.date)?
-            .filter(|p| held.is_none_or(|h| !h.overlay.contains_key(&p.id)))
-            .map(|p| p.id),
+        (None, Some(db)) => match db.live_plan(&new.coach, new.date) {
+            Ok(plan) => plan
+                .filter(|p| held.is_none_or(|h| !h.overlay.contains_key(&p.id)))
+                .map(|p| p.id),
+            Err(error) if error.is_unavailable() => None,
+            Err(error) => return Err(error),
+        },
         (None, None) => None,
     };
     if let Some(existing) = existing {

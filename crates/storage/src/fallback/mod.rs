@@ -300,19 +300,8 @@ impl<S: ProtectedStore> ResilientStore<S> {
             {
                 match direct(db) {
                     Err(error) if error.is_unavailable() => {
-                        log::error!(
-                            "database write failed ({error}); holding changes in the journal {} and retrying in the background",
-                            journal.display()
-                        );
                         drop(state);
-                        let mut state = self.shared.write();
-                        if state.held.is_none() {
-                            state.held = Some(Held::because(error.to_string()));
-                        }
-                        let result = hold(&mut state, &journal);
-                        drop(state);
-                        self.shared.start_retrying();
-                        return result;
+                        return self.hold_after(&error, hold, &journal);
                     }
                     other => return other,
                 }
@@ -320,15 +309,40 @@ impl<S: ProtectedStore> ResilientStore<S> {
         }
         let mut state = self.shared.write();
         if state.held.is_none() {
-            // Recovered in between: the database takes it.
+            // Recovered in between: the database takes it, unless it fails again (a server
+            // restarting ends sessions one after another): then the change is held as well.
             let db = state.db.clone();
             drop(state);
             return match db {
-                Some(db) => direct(&db),
+                Some(db) => match direct(&db) {
+                    Err(error) if error.is_unavailable() => self.hold_after(&error, hold, &journal),
+                    other => other,
+                },
                 None => Err(StoreError::Other("no database and nothing held".into())),
             };
         }
         hold(&mut state, &journal)
+    }
+
+    /// Holds a change the database just failed to take (`error`), and starts retrying.
+    fn hold_after<T>(
+        &self,
+        error: &StoreError,
+        hold: impl FnOnce(&mut State<S>, &std::path::Path) -> Result<T, StoreError>,
+        journal: &std::path::Path,
+    ) -> Result<T, StoreError> {
+        log::error!(
+            "database write failed ({error}); holding changes in the journal {} and retrying in the background",
+            journal.display()
+        );
+        let mut state = self.shared.write();
+        if state.held.is_none() {
+            state.held = Some(Held::because(error.to_string()));
+        }
+        let result = hold(&mut state, journal);
+        drop(state);
+        self.shared.start_retrying();
+        result
     }
 }
 
