@@ -23,6 +23,8 @@ pub(super) enum Control {
 const HELLO: &str = r#"{"op":10,"s":null,"t":null,"d":{"heartbeat_interval":41250}}"#;
 const HEARTBEAT_ACK: &str = r#"{"op":11,"s":null,"t":null,"d":null}"#;
 const MESSAGE_CONTENT_INTENT: u64 = 1 << 15;
+/// GUILD_MESSAGES and DIRECT_MESSAGES: the intents that bring MESSAGE_* events.
+const MESSAGE_INTENTS: u64 = (1 << 9) | (1 << 12);
 
 pub(super) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
     super::serve_each(listener, move |stream| {
@@ -124,6 +126,7 @@ fn identify(shared: &Shared, id: u64, tx: &mpsc::UnboundedSender<Control>, data:
     let intents = data["intents"].as_u64().unwrap_or_default();
     state.seen.identify_intents.push(intents);
     state.content_intent = intents & MESSAGE_CONTENT_INTENT != 0;
+    state.message_intent = intents & MESSAGE_INTENTS != 0;
     if intents & MESSAGE_CONTENT_INTENT != 0 && !shared.message_content_intent {
         let _ = tx.send(Control::Close(4014, "Disallowed intent(s).".to_owned()));
         return;

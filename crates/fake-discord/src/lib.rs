@@ -522,6 +522,9 @@ struct State {
     link_generation: u64,
     /// Whether the current session asked for the Message Content intent.
     content_intent: bool,
+    /// Whether the current session asked for message events (GUILD_MESSAGES or
+    /// DIRECT_MESSAGES): without them Discord sends no MESSAGE_* event at all.
+    message_intent: bool,
     /// Interactions and registered commands.
     interactions: interactions::Interactions,
 }
@@ -547,6 +550,9 @@ impl State {
 
     /// Sends a dispatch on the live connection and, when `replay`, logs it for a resume.
     fn dispatch(&mut self, event: &str, data: &str, replay: bool) {
+        if event.starts_with("MESSAGE_") && !self.message_intent {
+            return;
+        }
         self.seq += 1;
         let frame = format!(r#"{{"op":0,"s":{},"t":"{event}","d":{data}}}"#, self.seq);
         if replay && self.session.is_some() {

@@ -22,6 +22,8 @@ const EVE: u64 = 400_000_000_000_000_043;
 const MESSAGE_CONTENT: u64 = 1 << 15;
 /// The GUILDS intent's bit in IDENTIFY.
 const GUILDS: u64 = 1;
+/// GUILD_MESSAGES and DIRECT_MESSAGES: the intents that bring message events.
+const MESSAGES: u64 = (1 << 9) | (1 << 12);
 /// A guild the bot joins after READY.
 const JOINED_LATER: u64 = 1_000_000_000_000_000_077;
 
@@ -230,6 +232,8 @@ async fn without_the_message_content_intent_only_slash_commands_work() {
     let intents = fake.seen().identify_intents;
     assert_eq!(intents.len(), 1);
     assert_eq!(intents[0] & MESSAGE_CONTENT, 0, "intents {}", intents[0]);
+    // Nor message events: the fake, as Discord, then sends none.
+    assert_eq!(intents[0] & MESSAGES, 0, "intents {}", intents[0]);
 
     fake.send_message(FakeMessage::new(
         CHANNEL,
@@ -245,7 +249,7 @@ async fn without_the_message_content_intent_only_slash_commands_work() {
             .as_deref()
             .is_some_and(|c| c.starts_with('✅'))
     );
-    // The message came first and was dropped: no reply, no plan.
+    // The message came first; its event never reached the bot: no reply, no plan.
     assert!(fake.seen().messages.is_empty());
     assert_eq!(text_of(&app, "d").await, None);
     assert_eq!(
