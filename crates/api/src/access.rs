@@ -126,11 +126,7 @@ pub(crate) async fn refused(
         Access::Token => lacks_token(&state.settings, req.headers()),
         Access::TokenOrSession | Access::Dashboard => {
             lacks_token(&state.settings, req.headers())
-                && !state
-                    .settings
-                    .auth_token
-                    .as_ref()
-                    .is_some_and(|token| crate::dashboard::has_session(token, req.headers()))
+                && !crate::dashboard::has_session(&state, req.headers())
         }
     };
     if lacking && access == Access::Dashboard && matches!(*req.method(), Method::GET | Method::HEAD)

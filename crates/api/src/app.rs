@@ -59,6 +59,10 @@ impl Api {
         let cache = ReadCache::new(settings.read_cache_bytes);
         Self {
             state: web::Data::new(AppState {
+                session_value: settings
+                    .auth_token
+                    .as_ref()
+                    .map(crate::dashboard::session_value),
                 service,
                 settings,
                 bot,

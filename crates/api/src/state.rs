@@ -83,6 +83,9 @@ pub(crate) struct AppState {
     pub(crate) chart_stats: Mutex<Option<(Instant, BlobStats)>>,
     /// `GET /api/openapi.json`'s body, built on its first request.
     pub(crate) openapi: OnceLock<Cached>,
+    /// What the dashboard's session cookie holds for `settings.auth_token` (derived once, not
+    /// per request).
+    pub(crate) session_value: Option<String>,
 }
 
 /// Where archived charts are read and how their absolute URLs start.

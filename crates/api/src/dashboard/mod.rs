@@ -35,7 +35,7 @@ use crate::respond;
 use crate::state::AppState;
 
 pub(crate) use assets::serve as asset;
-pub(crate) use session::{COOKIE as SESSION_COOKIE, SessionCookie};
+pub(crate) use session::{COOKIE as SESSION_COOKIE, SessionCookie, session_value};
 
 use pages::{ChartState, ChartView, Chrome, CoachDay};
 
@@ -76,12 +76,15 @@ fn signed_in(state: &AppState, headers: &HeaderMap) -> bool {
         .settings
         .auth_token
         .as_ref()
-        .is_none_or(|token| crate::access::presents(token, headers) || has_session(token, headers))
+        .is_none_or(|token| crate::access::presents(token, headers) || has_session(state, headers))
 }
 
-/// Whether the request carries the session cookie for this token.
-pub(crate) fn has_session(token: &coach_plans_config::Secret, headers: &HeaderMap) -> bool {
-    session::has_session(&session::session_value(token), headers)
+/// Whether the request carries the session cookie for the configured token (none without one).
+pub(crate) fn has_session(state: &AppState, headers: &HeaderMap) -> bool {
+    state
+        .session_value
+        .as_deref()
+        .is_some_and(|value| session::has_session(value, headers))
 }
 
 fn chrome(state: &AppState) -> Chrome<'_> {
