@@ -145,16 +145,19 @@ async fn remove_damaged(state: &AppState, serving: &ChartServing, sha256: Sha256
 /// archived charts).
 pub(crate) fn archived_url(state: &AppState, chart: &Chart) -> Option<String> {
     let serving = state.charts.as_ref()?;
+    Some(format!("{}{}", serving.public_url, archived_path(state, chart)?))
+}
+
+/// The path on this server of an archived chart's image (`/api/v1/charts/{sha256}.{ext}`), when
+/// this server serves archived charts and this one is archived.
+pub(crate) fn archived_path(state: &AppState, chart: &Chart) -> Option<String> {
+    state.charts.as_ref()?;
     let archive = chart.archive();
     if archive.status != ChartStatus::Archived {
         return None;
     }
     let (sha256, image) = (archive.sha256?, archive.image?);
-    Some(format!(
-        "{}/api/v1/charts/{sha256}.{}",
-        serving.public_url,
-        image.extension()
-    ))
+    Some(format!("/api/v1/charts/{sha256}.{}", image.extension()))
 }
 
 /// What the compatibility endpoints list for a plan's charts: the archived image's URL once

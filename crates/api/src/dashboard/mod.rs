@@ -229,11 +229,10 @@ fn chart_views<'p>(state: &AppState, charts: &'p [Chart]) -> Vec<ChartView<'p>> 
         .enumerate()
         .map(|(i, chart)| {
             let archive = chart.archive();
-            let state = match (archive.status, archive.sha256, archive.image) {
-                (ChartStatus::Archived, Some(sha256), Some(image)) if state.charts.is_some() => {
-                    ChartState::Archived(format!("/api/v1/charts/{sha256}.{}", image.extension()))
-                }
-                (ChartStatus::Failed, ..) => ChartState::Failed(
+            let path = crate::charts::archived_path(state, chart);
+            let state = match (path, archive.status) {
+                (Some(path), _) => ChartState::Archived(path),
+                (None, ChartStatus::Failed) => ChartState::Failed(
                     archive
                         .reason
                         .as_deref()
