@@ -637,7 +637,7 @@ fn render(lines: &[String]) -> String {
         .filter(|l| field(l, "bench") == "http" && l.contains("\"per_target\""))
     {
         out.push_str(&format!(
-            "\n{}: {} req/s in all, answered by each replica: {} (requests; one run's median of 3).\n",
+            "\n{}: {} req/s in all, answered by each replica: {} (requests in the median run of 3).\n",
             field(line, "label"),
             field(line, "rps"),
             field(line, "per_target"),
