@@ -145,7 +145,11 @@ async fn remove_damaged(state: &AppState, serving: &ChartServing, sha256: Sha256
 /// archived charts).
 pub(crate) fn archived_url(state: &AppState, chart: &Chart) -> Option<String> {
     let serving = state.charts.as_ref()?;
-    Some(format!("{}{}", serving.public_url, archived_path(state, chart)?))
+    Some(format!(
+        "{}{}",
+        serving.public_url,
+        archived_path(state, chart)?
+    ))
 }
 
 /// The path on this server of an archived chart's image (`/api/v1/charts/{sha256}.{ext}`), when
