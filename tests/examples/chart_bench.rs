@@ -18,6 +18,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use coach_plans_e2e::discord::Discord;
 use coach_plans_fake_discord::{FakeAttachment, FakeDiscord, FakeMessage};
 use serde_json::Value;
 
@@ -125,18 +126,7 @@ fn main() {
     let quick = args.any(|a| a == "--quick");
     let (latency_runs, seconds) = if quick { (6, 2) } else { (21, 5) };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fake = runtime
-        .block_on(
-            FakeDiscord::builder()
-                .wait_timeout(Duration::from_secs(120))
-                .start(),
-        )
-        .unwrap();
+    let Discord { runtime, fake } = Discord::with_wait_timeout(Duration::from_secs(120));
     let dir = tempfile::tempdir().unwrap();
     let mut server = Command::new(&binary)
         .current_dir(dir.path())

@@ -24,17 +24,18 @@ pub struct Discord {
 impl Discord {
     /// Starts a fake Discord whose waits give up after 30 s.
     pub fn start() -> Self {
+        Self::with_wait_timeout(Duration::from_secs(30))
+    }
+
+    /// Starts a fake Discord whose waits give up after `timeout`.
+    pub fn with_wait_timeout(timeout: Duration) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let fake = runtime
-            .block_on(
-                FakeDiscord::builder()
-                    .wait_timeout(Duration::from_secs(30))
-                    .start(),
-            )
+            .block_on(FakeDiscord::builder().wait_timeout(timeout).start())
             .unwrap();
         Self { runtime, fake }
     }

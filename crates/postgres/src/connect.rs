@@ -30,6 +30,46 @@ pub(crate) struct Session {
     pub(crate) statement_timeout: Duration,
 }
 
+/// Connects to `target` within its connect timeout for the whole of it. The driver times only
+/// the TCP connect, so a peer that accepts and never answers (another service on the port, a
+/// hung server) would hold the caller for ever, and startup with it. The attempt runs on a
+/// thread of its own; one that overruns is left to end when its peer does (a peer that never
+/// answers fills its accept queue, and then connects time out), and the caller gets an error
+/// now.
+pub(crate) fn connect_within(target: &Target) -> Result<postgres::Client, StoreError> {
+    let limit = target
+        .config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(Duration::from_secs(10));
+    let (answer, answered) = std::sync::mpsc::channel();
+    let attempt = target.clone();
+    std::thread::Builder::new()
+        .name("coach-plans-connect".to_owned())
+        .spawn(move || {
+            let connected = attempt
+                .config
+                .connect(attempt.tls.clone())
+                .map_err(|e| crate::errors::sql_error(&attempt.shown, e));
+            let _ = answer.send(connected);
+        })
+        .map_err(|e| {
+            StoreError::Unavailable(
+                format!("{}: cannot start a thread to connect: {e}", target.shown).into(),
+            )
+        })?;
+    answered.recv_timeout(limit).unwrap_or_else(|_| {
+        Err(StoreError::Unavailable(
+            format!(
+                "{}: the server accepted the connection but did not answer within {} s",
+                target.shown,
+                limit.as_secs_f64()
+            )
+            .into(),
+        ))
+    })
+}
+
 /// Whether `url` names a PostgreSQL database (`postgres://` or `postgresql://`).
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")

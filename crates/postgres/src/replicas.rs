@@ -127,9 +127,11 @@ fn connect(target: &Target) -> Result<postgres::Client, StoreError> {
         .keepalives_interval(Duration::from_secs(1))
         .keepalives_retries(3)
         .tcp_user_timeout(Duration::from_secs(5));
-    let mut client = config
-        .connect(target.tls.clone())
-        .map_err(|e| sql_error(&target.shown, e))?;
+    let mut client = crate::connect::connect_within(&Target {
+        config,
+        tls: target.tls.clone(),
+        shown: target.shown.clone(),
+    })?;
     // The server's: a dead holder's session (and its lock) ends within about 11 s.
     client
         .batch_execute(

@@ -100,10 +100,7 @@ pub(crate) fn target_of(config: &DatabaseConfig) -> Result<Target, StoreError> {
 
 /// One connection made now, outside the pool (migrations, inspection).
 fn connect(target: &Target) -> Result<postgres::Client, StoreError> {
-    target
-        .config
-        .connect(target.tls.clone())
-        .map_err(|e| sql_error(&target.shown, e))
+    crate::connect::connect_within(target)
 }
 
 impl PostgresStore {

@@ -335,3 +335,29 @@ fn a_server_restarted_under_load_loses_no_acknowledged_plan() {
     assert_eq!(direct.stats().unwrap().live_plans, 4 * PER_WRITER as u64);
     assert_eq!(store.close(), None, "nothing left held");
 }
+
+#[test]
+fn a_server_that_accepts_and_never_answers_is_given_up_on_within_the_connect_timeout() {
+    // Something else listens on the port: it takes the connection and says nothing.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let config = DatabaseConfig {
+        url: Some(DatabaseUrl::new(format!(
+            "postgres://coach:s3cret@127.0.0.1:{port}/plans?sslmode=disable"
+        ))),
+        connection_timeout: Duration::from_secs(1),
+        ..DatabaseConfig::default()
+    };
+    let started = Instant::now();
+    let error = PostgresStore::open(&config).err().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(error.is_unavailable(), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("did not answer within 1 s"), "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
+    drop(silent);
+}

@@ -161,16 +161,8 @@ fn a_change_on_one_replica_is_heard_on_another_within_a_second() {
     let other = TestDatabase::create();
     let (store, _) = PostgresStore::open(&db.config()).unwrap();
     let (elsewhere, _) = PostgresStore::open(&other.config()).unwrap();
-    let heard = Arc::new(AtomicU64::new(0));
-    let counter = heard.clone();
-    let listener = listen_for_changes(&db.config(), QUICK, move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    })
-    .unwrap();
-    // Connected: it reports once for what it could not hear before.
-    eventually(5, "the listener listening", || {
-        heard.load(Ordering::SeqCst) >= 1
-    });
+    // Connected, it reports once for what it could not hear before.
+    let (listener, heard) = listening(&db);
     let before = heard.load(Ordering::SeqCst);
 
     // A change in another schema of the same database is not ours.
@@ -195,6 +187,19 @@ fn a_change_on_one_replica_is_heard_on_another_within_a_second() {
 fn while_the_listener_cannot_listen_it_reports_changes_it_may_have_missed() {
     let db = TestDatabase::create();
     drop(PostgresStore::open(&db.config()).unwrap());
+    let (listener, heard) = listening(&db);
+    let before = heard.load(Ordering::SeqCst);
+    assert_eq!(db.terminate_sessions_of("change listener"), 1);
+    // Cut off, it reports a change every `unheard` until it listens again.
+    eventually(5, "changes reported while deaf", || {
+        heard.load(Ordering::SeqCst) >= before + 2
+    });
+    listener.stop();
+}
+
+/// A change listener on `db` counting what it reports, once it has reported its first (it
+/// listens then).
+fn listening(db: &TestDatabase) -> (Coordinator, Arc<AtomicU64>) {
     let heard = Arc::new(AtomicU64::new(0));
     let counter = heard.clone();
     let listener = listen_for_changes(&db.config(), QUICK, move || {
@@ -204,13 +209,7 @@ fn while_the_listener_cannot_listen_it_reports_changes_it_may_have_missed() {
     eventually(5, "the listener listening", || {
         heard.load(Ordering::SeqCst) >= 1
     });
-    let before = heard.load(Ordering::SeqCst);
-    assert_eq!(db.terminate_sessions_of("change listener"), 1);
-    // Cut off, it reports a change every `unheard` until it listens again.
-    eventually(5, "changes reported while deaf", || {
-        heard.load(Ordering::SeqCst) >= before + 2
-    });
-    listener.stop();
+    (listener, heard)
 }
 
 /// Polls `condition` until it holds, failing after `seconds`.
