@@ -3,6 +3,7 @@
 
 use std::str::FromStr as _;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use coach_plans_config::mask_url_password;
@@ -30,6 +31,9 @@ pub(crate) struct Session {
     pub(crate) statement_timeout: Duration,
 }
 
+/// How many connection attempts may wait on peers that never answer (see [`connect_within`]).
+const MAX_WAITING_ATTEMPTS: usize = 16;
+
 /// Connects to `target` within its connect timeout for the whole of it. The driver times only
 /// the TCP connect, so a peer that accepts and never answers (another service on the port, a
 /// hung server) would hold the caller for ever, and startup with it. The attempt runs on a
@@ -42,8 +46,21 @@ pub(crate) fn connect_within(target: &Target) -> Result<postgres::Client, StoreE
         .get_connect_timeout()
         .copied()
         .unwrap_or(Duration::from_secs(10));
+    // Attempts still waiting for a peer that never answers, left behind by earlier calls: at
+    // most a few, so retries against such a peer cannot pile threads up.
+    static WAITING: AtomicUsize = AtomicUsize::new(0);
+    if WAITING.load(Ordering::SeqCst) >= MAX_WAITING_ATTEMPTS {
+        return Err(StoreError::Unavailable(
+            format!(
+                "{}: {MAX_WAITING_ATTEMPTS} earlier connection attempts are still waiting for the server to answer",
+                target.shown
+            )
+            .into(),
+        ));
+    }
     let (answer, answered) = std::sync::mpsc::channel();
     let attempt = target.clone();
+    WAITING.fetch_add(1, Ordering::SeqCst);
     std::thread::Builder::new()
         .name("coach-plans-connect".to_owned())
         .spawn(move || {
@@ -51,9 +68,11 @@ pub(crate) fn connect_within(target: &Target) -> Result<postgres::Client, StoreE
                 .config
                 .connect(attempt.tls.clone())
                 .map_err(|e| crate::errors::sql_error(&attempt.shown, e));
+            WAITING.fetch_sub(1, Ordering::SeqCst);
             let _ = answer.send(connected);
         })
         .map_err(|e| {
+            WAITING.fetch_sub(1, Ordering::SeqCst);
             StoreError::Unavailable(
                 format!("{}: cannot start a thread to connect: {e}", target.shown).into(),
             )

@@ -242,7 +242,8 @@ fn take(
         "SELECT pg_try_advisory_lock($1, hashtext(current_schema()))",
         &[&GATEWAY_LOCK],
     )?;
-    if !row.get::<_, bool>(0) {
+    // NULL (no schema on the search path) takes nothing.
+    if row.try_get::<_, Option<bool>>(0)? != Some(true) {
         return Ok(false);
     }
     if !pause(stop, grace) {
@@ -336,12 +337,18 @@ fn listen(
     stop: &mpsc::Receiver<()>,
 ) -> Result<(), postgres::Error> {
     loop {
+        // The driver's wait starts again at each notification: a busy channel (every schema
+        // of the server shares it) must not keep the stop from being seen.
+        let until = std::time::Instant::now() + settings.unheard;
         {
             let mut notifications = client.notifications();
             let mut heard = notifications.timeout_iter(settings.unheard);
             while let Some(notification) = heard.next()? {
                 if notification.payload() == schema {
                     on_change();
+                }
+                if std::time::Instant::now() >= until {
+                    break;
                 }
             }
         }

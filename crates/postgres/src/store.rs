@@ -35,6 +35,8 @@ pub struct PostgresStore {
     pool: Option<Pool<Manager>>,
     /// The URL with its password masked: how every message names the database.
     shown: String,
+    /// How to connect outside the pool (to learn a commit's fate).
+    target: Target,
     /// Why the last write failed for want of the database; cleared by the next successful write.
     write_error: Mutex<Option<String>>,
 }
@@ -130,7 +132,8 @@ impl PostgresStore {
         Ok((
             Self {
                 pool: Some(pool),
-                shown: target.shown,
+                shown: target.shown.clone(),
+                target,
                 write_error: Mutex::new(None),
             },
             report,
@@ -172,12 +175,24 @@ impl PostgresStore {
     /// change that did commit is found there and refused as a conflict: the rare case of the
     /// server going away at the very moment of a commit).
     fn committed(&self, xid: i64) -> bool {
-        let status = self.conn().ok().and_then(|mut conn| {
-            conn.query_one("SELECT txid_status($1)", &[&xid])
+        // A connection of its own, not the pool's: the broken one is still checked out, and
+        // a pool of one would have none to give.
+        let Ok(mut conn) = connect(&self.target) else {
+            return false;
+        };
+        let mut status = None;
+        // `in progress`: the server is still finishing the COMMIT; ask again, briefly.
+        for _ in 0..20 {
+            status = conn
+                .query_one("SELECT txid_status($1)", &[&xid])
                 .and_then(|row| row.try_get::<_, Option<String>>(0))
                 .ok()
-                .flatten()
-        });
+                .flatten();
+            if status.as_deref() != Some("in progress") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         if status.as_deref() == Some("committed") {
             log::warn!(
                 "the database committed a change but the connection failed before it said so; the change stands"

@@ -29,6 +29,9 @@ use crate::wiring;
 /// How often mock mode tries again to seed while the database cannot be read.
 const MOCK_RESEED_RETRY: Duration = Duration::from_secs(2);
 
+/// How long shutdown waits for the bot to stop by itself before stopping it.
+const BOT_STOP_TIMEOUT: Duration = Duration::from_secs(16);
+
 /// How long the startup self-check waits for `/health`.
 const SELF_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -230,11 +233,19 @@ impl Application {
         self.http.stop(true).await;
         let _ = self.server_task.await;
         let _ = self.stop_bot.send(true);
-        if tokio::time::timeout(Duration::from_secs(5), self.bot_task)
+        // The bot closes its session (up to 5 s), then gives replies in flight up to 10 s more.
+        let mut bot_task = self.bot_task;
+        if tokio::time::timeout(BOT_STOP_TIMEOUT, &mut bot_task)
             .await
             .is_err()
         {
-            log::warn!("the bot did not stop within 5 s");
+            log::warn!(
+                "the bot did not stop within {} s; stopping it now",
+                BOT_STOP_TIMEOUT.as_secs()
+            );
+            // Dropped, its gateway connection closes: it must be gone before the lock goes.
+            bot_task.abort();
+            let _ = bot_task.await;
         }
         // After the gateway closed: a leader's lock goes now, and another replica takes over.
         self.coordination.stop().await;
