@@ -6,14 +6,13 @@
 //! read is skipped and logged.
 
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use coach_plans_model::Sha256;
-use coach_plans_service::{ChartStore, ChartStoreError};
+use coach_plans_service::{ChartStore, ChartStoreError, DirChartStore};
 use coach_plans_storage::sha256_of;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -32,45 +31,13 @@ pub(crate) struct MoveInReport {
     pub(crate) stopped: bool,
 }
 
-/// The blobs of the directory store in `dir`: files `ab/abcdef…` named by a SHA-256 whose
-/// first two hex characters name their directory. Anything else (its `tmp/`, stray files) is
-/// not a blob. A missing directory holds none.
+/// The blobs of the directory store in `dir`, in path order (the directory store's own
+/// listing, without opening it).
 fn blobs_in(dir: &Path) -> Result<Vec<(Sha256, PathBuf)>, ChartStoreError> {
-    let io_error = |path: &Path| {
-        let path = path.to_owned();
-        move |source| ChartStoreError::Io { path, source }
-    };
-    let fans = match fs::read_dir(dir) {
-        Ok(fans) => fans,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(io_error(dir)(error)),
-    };
-    let mut blobs = Vec::new();
-    for fan in fans {
-        let fan = fan.map_err(io_error(dir))?;
-        let fan_name = fan.file_name();
-        let Some(prefix) = fan_name.to_str().filter(|n| n.len() == 2) else {
-            continue;
-        };
-        if !fan.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let fan_path = fan.path();
-        for file in fs::read_dir(&fan_path).map_err(io_error(&fan_path))? {
-            let file = file.map_err(io_error(&fan_path))?;
-            let name = file.file_name();
-            let Some(sha256) = name
-                .to_str()
-                .filter(|n| n.starts_with(prefix))
-                .and_then(|n| Sha256::parse(n).ok())
-            else {
-                continue;
-            };
-            if file.file_type().is_ok_and(|t| t.is_file()) {
-                blobs.push((sha256, file.path()));
-            }
-        }
-    }
+    let mut blobs: Vec<(Sha256, PathBuf)> = DirChartStore::blob_files(dir)?
+        .into_iter()
+        .map(|(sha256, path, _)| (sha256, path))
+        .collect();
     blobs.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(blobs)
 }

@@ -30,6 +30,46 @@ pub struct DirChartStore {
 }
 
 impl DirChartStore {
+    /// The blobs of a directory store in `dir`, without opening it (nothing is created or
+    /// changed): the files `ab/abcdef…` named by a SHA-256 whose first two hex characters name
+    /// their directory, with their paths and metadata, in no particular order. Anything else (`tmp/`,
+    /// stray files) is not a blob. A missing directory holds none. Their bytes are not checked.
+    pub fn blob_files(dir: &Path) -> Result<Vec<(Sha256, PathBuf, fs::Metadata)>, ChartStoreError> {
+        let fans = match fs::read_dir(dir) {
+            Ok(fans) => fans,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(ChartStoreError::io(dir)(error)),
+        };
+        let mut blobs = Vec::new();
+        for fan in fans {
+            let fan = fan.map_err(ChartStoreError::io(dir))?;
+            let fan_name = fan.file_name();
+            let Some(prefix) = fan_name.to_str().filter(|n| n.len() == 2) else {
+                continue;
+            };
+            if !fan.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let fan_path = fan.path();
+            for blob in fs::read_dir(&fan_path).map_err(ChartStoreError::io(&fan_path))? {
+                let blob = blob.map_err(ChartStoreError::io(&fan_path))?;
+                let Some(sha256) = blob
+                    .file_name()
+                    .to_str()
+                    .filter(|n| n.starts_with(prefix))
+                    .and_then(|n| Sha256::parse(n).ok())
+                else {
+                    continue;
+                };
+                let meta = blob.metadata().map_err(ChartStoreError::io(blob.path()))?;
+                if meta.is_file() {
+                    blobs.push((sha256, blob.path(), meta));
+                }
+            }
+        }
+        Ok(blobs)
+    }
+
     /// Where blobs are kept unless told otherwise, relative to the working directory.
     pub const DEFAULT_DIR: &'static str = "./data/charts";
 
@@ -196,28 +236,9 @@ impl ChartStore for DirChartStore {
     /// Walks every fan-out directory; files whose names are not blob names are not counted.
     fn stats(&self) -> Result<BlobStats, ChartStoreError> {
         let mut stats = BlobStats::default();
-        for fan in fs::read_dir(&self.dir).map_err(ChartStoreError::io(&self.dir))? {
-            let fan = fan.map_err(ChartStoreError::io(&self.dir))?;
-            let fan_name = fan.file_name();
-            let Some(prefix) = fan_name.to_str().filter(|n| n.len() == 2) else {
-                continue;
-            };
-            if !fan.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            let fan_path = fan.path();
-            for blob in fs::read_dir(&fan_path).map_err(ChartStoreError::io(&fan_path))? {
-                let blob = blob.map_err(ChartStoreError::io(&fan_path))?;
-                let is_blob = blob
-                    .file_name()
-                    .to_str()
-                    .is_some_and(|n| n.starts_with(prefix) && Sha256::parse(n).is_ok());
-                let meta = blob.metadata().map_err(ChartStoreError::io(blob.path()))?;
-                if is_blob && meta.is_file() {
-                    stats.count += 1;
-                    stats.bytes += meta.len();
-                }
-            }
+        for (_, _, meta) in Self::blob_files(&self.dir)? {
+            stats.count += 1;
+            stats.bytes += meta.len();
         }
         Ok(stats)
     }
