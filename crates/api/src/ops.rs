@@ -118,7 +118,7 @@ pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
     let status = if !store.writable {
         HealthStatus::Unhealthy
     } else if bot.status == BotStatus::Disconnected || charts.is_some_and(|c| c.failed > 0) {
-        // A follower's standby is how it should be: not degraded.
+        // (A follower's `standby` is not `disconnected`: it is how a follower should be.)
         HealthStatus::Degraded
     } else {
         HealthStatus::Healthy

@@ -83,11 +83,6 @@ impl BotState {
         }
     }
 
-    /// Whether this replica holds the gateway (SPEC 16); `None` outside an election.
-    pub fn role(&self) -> Option<Role> {
-        self.inner.borrow().role
-    }
-
     /// This replica leaves the gateway to another one on the same database (a follower), or
     /// is about to hold it (the leader, connecting).
     pub fn set_role(&self, role: Role) {
