@@ -9,6 +9,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
+use actix_web::http::header::HeaderValue;
 use actix_web::web::Bytes;
 use coach_plans_model::PlanDate;
 use lru::LruCache;
@@ -33,18 +34,22 @@ pub(crate) enum CacheKey {
     Day(PlanDate),
 }
 
-/// A serialized JSON body and its entity tag.
+/// A serialized JSON body and its entity tag. Both are reference-counted: answering from the
+/// cache copies neither.
 #[derive(Debug, Clone)]
 pub(crate) struct Cached {
     generation: u64,
     pub(crate) body: Bytes,
-    pub(crate) etag: String,
+    /// The `ETag` header's value, as [`entity_tag`] writes it.
+    pub(crate) etag: HeaderValue,
 }
 
 impl Cached {
     /// A body built under `generation`.
     pub(crate) fn new(generation: u64, body: Vec<u8>) -> Self {
-        let etag = entity_tag(&body);
+        // Quoted hex digits: always a valid header value.
+        let etag = HeaderValue::from_str(&entity_tag(&body))
+            .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
         Self {
             generation,
             body: Bytes::from(body),
@@ -54,7 +59,7 @@ impl Cached {
 
     /// The memory the entry holds, as counted against the budget.
     fn cost(&self) -> usize {
-        self.body.len() + self.etag.capacity() + ENTRY_OVERHEAD
+        self.body.len() + self.etag.len() + ENTRY_OVERHEAD
     }
 }
 

@@ -48,7 +48,7 @@ pub(crate) async fn plan(
     // a stale generation and never served.
     let generation = state.service.generation();
     if let Some(hit) = state.cache.get(key, generation) {
-        return Ok(respond::cached(&req, &hit));
+        return Ok(respond::cached(&req, hit));
     }
     // On the worker: the point read is shorter than a hand-off to the blocking pool and back.
     let plan = state
@@ -65,7 +65,7 @@ pub(crate) async fn plan(
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     let fresh = Cached::new(generation, body);
     state.cache.put(key, fresh.clone());
-    Ok(respond::cached(&req, &fresh))
+    Ok(respond::cached(&req, fresh))
 }
 
 /// `GET /api/coach-plans/all?date=D`: `{"coach_d": {...}, ...}` for coaches with a live plan.
@@ -96,7 +96,7 @@ pub(crate) async fn all(
     let key = CacheKey::All(date);
     let generation = state.service.generation();
     if let Some(hit) = state.cache.get(key, generation) {
-        return Ok(respond::cached(&req, &hit));
+        return Ok(respond::cached(&req, hit));
     }
     let plans = state
         .service
@@ -116,7 +116,7 @@ pub(crate) async fn all(
     let body = serde_json::to_vec(&all).map_err(|e| ApiError::Internal(e.to_string()))?;
     let fresh = Cached::new(generation, body);
     state.cache.put(key, fresh.clone());
-    Ok(respond::cached(&req, &fresh))
+    Ok(respond::cached(&req, fresh))
 }
 
 /// `GET /api/coach-plans/history?coach=C&date=D`: `{"history": [...]}`, newest first.
@@ -163,18 +163,16 @@ fn coach_param<'s>(state: &'s AppState, query: &Query<'_>) -> Result<(u16, &'s C
     let input = query
         .non_empty("coach")
         .ok_or_else(|| ApiError::Compat("Missing required parameter: coach".to_owned()))?;
-    let roster = state.service.roster();
-    let coach = roster.resolve(input).map_err(|unknown| {
-        ApiError::Compat(format!(
-            "Invalid coach name '{}'. Valid coaches: {}",
-            unknown.input, unknown.valid
-        ))
-    })?;
-    let position = roster
-        .coaches()
-        .iter()
-        .position(|c| c.id == coach.id)
-        .unwrap_or_default();
+    let (position, coach) = state
+        .service
+        .roster()
+        .resolve_position(input)
+        .map_err(|unknown| {
+            ApiError::Compat(format!(
+                "Invalid coach name '{}'. Valid coaches: {}",
+                unknown.input, unknown.valid
+            ))
+        })?;
     Ok((u16::try_from(position).unwrap_or(u16::MAX), coach))
 }
 

@@ -1,6 +1,7 @@
 //! The route table: every path the API serves, in one list the router is built from, so
 //! whatever walks the table (the access tests do) sees every route there is.
 
+use actix_web::http::Method;
 use actix_web::{Resource, Route, guard, web};
 use coach_plans_config::Secret;
 
@@ -55,28 +56,12 @@ const fn endpoint(path: &'static str, name: &'static str, handler: fn() -> Route
 
 /// Every route the API serves. Static paths rather than one resource with two paths: actix
 /// matches a multi-path resource with a regular expression on every request that reaches it.
+///
+/// The router tries routes in turn, so the table is ordered for it: the API's routes, which
+/// trading systems poll, come first, and [`register`] puts every static path before the paths
+/// with a `{parameter}`, which the router matches with a regular expression. No static path
+/// here can be matched by a parameterised one, so the order changes speed, never meaning.
 pub const ENDPOINTS: &[Endpoint] = &[
-    // Browsers (`Accept: text/html`) get the dashboard, everything else the JSON index.
-    endpoint("/", "index", || get().to(dashboard::root)),
-    endpoint("/plans/{id}", "dashboard_plan", || {
-        get().to(dashboard::plan)
-    }),
-    endpoint("/login", "dashboard_login", || {
-        get_or_post().to(dashboard::login)
-    }),
-    endpoint("/logout", "dashboard_logout", || {
-        get_or_post().to(dashboard::logout)
-    }),
-    endpoint("/assets/{asset}", "dashboard_asset", || {
-        get().to(dashboard::asset)
-    }),
-    endpoint("/health", "health", || get().to(ops::health)),
-    endpoint("/health/live", "health_live", || get().to(ops::live)),
-    endpoint("/health/ready", "health_ready", || get().to(ops::ready)),
-    endpoint("/metrics", "metrics", || get().to(ops::metrics)),
-    endpoint("/metrics/prometheus", "metrics_prometheus", || {
-        get().to(ops::prometheus)
-    }),
     endpoint("/api/coach-plans/", "coach_plan", || get().to(compat::plan)),
     endpoint("/api/coach-plans", "coach_plan.no_slash", || {
         get().to(compat::plan)
@@ -98,15 +83,43 @@ pub const ENDPOINTS: &[Endpoint] = &[
     endpoint("/api/v1/charts/{file}", "v1_chart", || {
         get().to(charts::chart)
     }),
+    endpoint("/health", "health", || get().to(ops::health)),
+    endpoint("/health/live", "health_live", || get().to(ops::live)),
+    endpoint("/health/ready", "health_ready", || get().to(ops::ready)),
+    endpoint("/metrics", "metrics", || get().to(ops::metrics)),
+    endpoint("/metrics/prometheus", "metrics_prometheus", || {
+        get().to(ops::prometheus)
+    }),
     endpoint("/api/openapi.json", "openapi", || {
         get().to(openapi::openapi_json)
     }),
+    // Browsers (`Accept: text/html`) get the dashboard, everything else the JSON index.
+    endpoint("/", "index", || get().to(dashboard::root)),
+    endpoint("/plans/{id}", "dashboard_plan", || {
+        get().to(dashboard::plan)
+    }),
+    endpoint("/login", "dashboard_login", || {
+        get_or_post().to(dashboard::login)
+    }),
+    endpoint("/logout", "dashboard_logout", || {
+        get_or_post().to(dashboard::logout)
+    }),
+    endpoint("/assets/{asset}", "dashboard_asset", || {
+        get().to(dashboard::asset)
+    }),
 ];
 
-/// Registers every route of [`ENDPOINTS`]; with a token configured, every route not public
-/// serves only requests that carry it.
+/// Whether the router matches `path` with a regular expression (it has a `{parameter}`).
+fn is_parameterised(path: &str) -> bool {
+    path.contains('{')
+}
+
+/// Registers every route of [`ENDPOINTS`], static paths first (see there); with a token
+/// configured, every route not public serves only requests that carry it.
 pub(crate) fn register(cfg: &mut web::ServiceConfig, token: Option<&Secret>) {
-    for endpoint in ENDPOINTS {
+    let (parameterised, fixed): (Vec<&Endpoint>, Vec<&Endpoint>) =
+        ENDPOINTS.iter().partition(|e| is_parameterised(e.path));
+    for endpoint in fixed.into_iter().chain(parameterised) {
         cfg.service(resource(endpoint, token));
     }
 }
@@ -135,10 +148,46 @@ fn resource(endpoint: &Endpoint, token: Option<&Secret>) -> Resource {
 
 /// GET, and HEAD (answered like GET, without the body).
 fn get() -> Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    web::route().guard(Methods(&[Method::GET, Method::HEAD]))
 }
 
 /// GET, HEAD and POST (the dashboard's login and logout forms).
 fn get_or_post() -> Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()).or(guard::Post()))
+    web::route().guard(Methods(&[Method::GET, Method::HEAD, Method::POST]))
+}
+
+/// Passes requests whose method is one of these. actix's own method guards (`guard::Get()`)
+/// also record, on every request, each method they check in the request's extensions, for
+/// the `Allow` header of actix's own 405: a map insert and an allocation per guard. This API
+/// writes its 405 itself ([`access::refused`]), so that work would only be thrown away.
+struct Methods(&'static [Method]);
+
+impl guard::Guard for Methods {
+    fn check(&self, ctx: &guard::GuardContext<'_>) -> bool {
+        self.0.contains(&ctx.head().method)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::dev::ResourceDef;
+
+    use super::{ENDPOINTS, is_parameterised};
+
+    /// [`register`](super::register) puts static paths first; that must not change which route
+    /// serves a path, so no parameterised pattern may match a static one.
+    #[test]
+    fn no_parameterised_route_matches_a_static_path() {
+        for pattern in ENDPOINTS.iter().filter(|e| is_parameterised(e.path())) {
+            let resource = ResourceDef::new(pattern.path());
+            for fixed in ENDPOINTS.iter().filter(|e| !is_parameterised(e.path())) {
+                assert!(
+                    !resource.is_match(fixed.path()),
+                    "{} matches {}",
+                    pattern.path(),
+                    fixed.path()
+                );
+            }
+        }
+    }
 }

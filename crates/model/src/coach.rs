@@ -29,17 +29,11 @@ pub struct InvalidCoachId {
 impl CoachId {
     /// Parses a coach id, accepting an optional `coach_` prefix, any case and surrounding spaces.
     pub fn parse(input: &str) -> Result<Self, InvalidCoachId> {
-        let trimmed = input.trim();
-        let bare = strip_prefix_ignore_case(trimmed, "coach_").unwrap_or(trimmed);
-        let valid = !bare.is_empty()
-            && bare.len() <= MAX_COACH_ID_LEN
-            && bare.bytes().all(|b| b.is_ascii_alphanumeric());
-        if valid {
-            Ok(Self(bare.to_ascii_lowercase()))
-        } else {
-            Err(InvalidCoachId {
+        match bare_id(input) {
+            Some(bare) => Ok(Self(bare.to_ascii_lowercase())),
+            None => Err(InvalidCoachId {
                 input: truncate_for_display(input),
-            })
+            }),
         }
     }
 
@@ -152,6 +146,17 @@ pub enum InvalidRoster {
     Duplicate(CoachId),
 }
 
+/// The id in `input` as typed (any case), without spaces and `coach_`, if it has the shape of
+/// an id: what [`CoachId::parse`] lowercases.
+fn bare_id(input: &str) -> Option<&str> {
+    let trimmed = input.trim();
+    let bare = strip_prefix_ignore_case(trimmed, "coach_").unwrap_or(trimmed);
+    let valid = !bare.is_empty()
+        && bare.len() <= MAX_COACH_ID_LEN
+        && bare.bytes().all(|b| b.is_ascii_alphanumeric());
+    valid.then_some(bare)
+}
+
 impl Roster {
     /// A roster of these coaches, which must be at least one and have distinct ids.
     pub fn new(coaches: Vec<Coach>) -> Result<Self, InvalidRoster> {
@@ -168,9 +173,21 @@ impl Roster {
 
     /// Resolves user input (`d`, `D`, `coach_d`, ...) to a coach on the roster.
     pub fn resolve(&self, input: &str) -> Result<&Coach, UnknownCoach> {
-        CoachId::parse(input)
-            .ok()
-            .and_then(|id| self.get(&id))
+        self.resolve_position(input).map(|(_, coach)| coach)
+    }
+
+    /// As [`Self::resolve`], with the coach's position in the roster. Nothing is allocated
+    /// unless the input names no coach (the API resolves a coach on every request).
+    pub fn resolve_position(&self, input: &str) -> Result<(usize, &Coach), UnknownCoach> {
+        // Ids are stored lowercase and the bare id is ASCII: comparing without case is
+        // comparing with the parsed id.
+        bare_id(input)
+            .and_then(|bare| {
+                self.coaches
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| c.id.as_str().eq_ignore_ascii_case(bare))
+            })
             .ok_or_else(|| UnknownCoach {
                 input: truncate_for_display(input.trim()),
                 valid: self.valid_ids(),
@@ -254,6 +271,31 @@ mod tests {
         let roster = Roster::default();
         assert_eq!(roster.valid_ids(), "d, i, s, n");
         assert_eq!(roster.resolve("Coach_S").unwrap().display_name, "Coach S");
+    }
+
+    #[test]
+    fn resolving_finds_what_parsing_and_looking_up_find() {
+        let roster = Roster::default();
+        for input in [
+            "d",
+            "D",
+            " coach_i ",
+            "Coach_S",
+            "COACH_N",
+            "x",
+            "coach_",
+            "",
+            "dd",
+            "ü",
+            "d!",
+        ] {
+            let by_parse = CoachId::parse(input).ok().and_then(|id| roster.get(&id));
+            let resolved = roster.resolve_position(input).ok();
+            assert_eq!(resolved.map(|(_, c)| c), by_parse, "{input:?}");
+            if let Some((position, coach)) = resolved {
+                assert_eq!(roster.coaches()[position], *coach);
+            }
+        }
     }
 
     #[test]

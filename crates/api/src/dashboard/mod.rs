@@ -203,14 +203,14 @@ async fn day(req: &HttpRequest, state: &AppState) -> HttpResponse {
 
 /// 200 with a cached page (or 304 when the browser holds it).
 fn html_cached(req: &HttpRequest, cached: &Cached) -> HttpResponse {
-    let status = if respond::client_has(req, &cached.etag) {
+    let status = if respond::client_has_value(req, &cached.etag) {
         StatusCode::NOT_MODIFIED
     } else {
         StatusCode::OK
     };
     let mut response = HttpResponse::build(status);
     pages::with_headers(&mut response);
-    response.insert_header((header::ETAG, cached.etag.as_str()));
+    response.insert_header((header::ETAG, cached.etag.clone()));
     if status == StatusCode::NOT_MODIFIED {
         // No body, so no content type (the page headers' `text/html` would describe nothing).
         let mut response = response.finish();
