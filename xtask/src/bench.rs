@@ -137,7 +137,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         &ceiling,
         &small,
         &endpoints[0].0,
-        options.seconds,
+        // Twice as many runs as the table's, half as long each.
+        options.seconds.div_ceil(2),
     )?);
     drop(ceiling);
     // The dashboard's day page (issue 15): `/` as a browser asks for it, cached like the JSON.
@@ -276,10 +277,11 @@ fn load_on(
         .ok_or_else(|| format!("loadgen printed nothing for {label}"))
 }
 
-/// One plan's share of the ceiling, from alternating runs: ceiling, one plan, three times. The
-/// machine's speed drifts from one run to the next by more than the two differ (the ceiling
-/// alone measured 115,000 to 177,000 req/s on one day), so each pair of neighbouring runs is
-/// compared on its own and the median of the three shares is reported.
+/// One plan's share of the ceiling, from alternating runs. The machine's speed drifts from one
+/// run to the next by more than the two differ (the ceiling alone measured 108,000 to 139,000
+/// req/s within one minute on a quiet machine), so each pair of neighbouring runs is compared
+/// on its own: [`SHARE_PAIRS`] pairs of runs of `seconds` each, in turn ceiling first and one
+/// plan first (a steady drift favours neither), and the median of the shares is reported.
 fn paired_share(
     loadgen: &Path,
     ceiling: &Served,
@@ -298,24 +300,39 @@ fn paired_share(
             .ok_or_else(|| format!("loadgen printed no rate for {url}"))
     };
     let mut shares = Vec::new();
-    for _ in 0..3 {
-        let fixed = rps(ceiling, "/")?;
-        let plan = rps(served, path)?;
+    for pair in 0..SHARE_PAIRS {
+        let (fixed, plan) = if pair % 2 == 0 {
+            let fixed = rps(ceiling, "/")?;
+            (fixed, rps(served, path)?)
+        } else {
+            let plan = rps(served, path)?;
+            (rps(ceiling, "/")?, plan)
+        };
         if fixed > 0.0 {
             shares.push(plan * 100.0 / fixed);
         }
     }
-    let mut sorted = shares.clone();
-    sorted.sort_by(f64::total_cmp);
-    let median = sorted
-        .get(sorted.len() / 2)
-        .copied()
-        .ok_or("no paired run measured a rate")?;
+    let median = median(&shares).ok_or("no paired run measured a rate")?;
     let listed: Vec<String> = shares.iter().map(|s| format!("{s:.1}%")).collect();
     Ok(format!(
         "{{\"bench\":\"http_share\",\"shares\":\"{}\",\"median_share\":{median:.1}}}",
         listed.join(", ")
     ))
+}
+
+/// How many pairs of runs [`paired_share`] compares.
+const SHARE_PAIRS: usize = 6;
+
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => sorted.get(middle).copied(),
+        _ => Some((sorted[middle - 1] + sorted[middle]) / 2.0),
+    }
 }
 
 fn write_report(out_dir: &Path, lines: &[String]) -> Result<(), String> {
@@ -739,4 +756,17 @@ fn render(lines: &[String]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0]), Some(3.0));
+        assert_eq!(median(&[9.0, 1.0, 5.0]), Some(5.0));
+        assert_eq!(median(&[80.0, 70.0, 90.0, 60.0]), Some(75.0));
+    }
 }
