@@ -422,7 +422,7 @@ fn serialized(state: &AppState) -> Cached {
     )
 )]
 pub(crate) async fn openapi_json(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    respond::cached(&req, serialized(&state).clone())
+    respond::cached(&req, serialized(&state))
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ const fn endpoint(path: &'static str, name: &'static str, handler: fn() -> Route
 /// matches a multi-path resource with a regular expression on every request that reaches it.
 ///
 /// The router tries routes in turn, so the table is ordered for it: the API's routes, which
-/// trading systems poll, come first, and [`register`] puts every static path before the paths
+/// trading systems poll, come first, and registration puts every static path before the paths
 /// with a `{parameter}`, which the router matches with a regular expression. No static path
 /// here can be matched by a parameterised one, so the order changes speed, never meaning.
 pub const ENDPOINTS: &[Endpoint] = &[
