@@ -7,34 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use coach_plans_e2e::discord::Discord;
 use coach_plans_e2e::{base_env, pairs};
-use coach_plans_fake_discord::FakeDiscord;
 
 const CHANNEL: u64 = 1_100_000_000_000_000_001;
 
 /// A real 1x1 PNG.
 const PNG: &[u8] = coach_plans_fake_discord::TINY_PNG;
-
-/// The fake Discord, with a runtime of its own so the test thread can block.
-struct Discord {
-    _runtime: tokio::runtime::Runtime,
-    fake: FakeDiscord,
-}
-
-impl Discord {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let fake = runtime.block_on(FakeDiscord::start()).unwrap();
-        Self {
-            _runtime: runtime,
-            fake,
-        }
-    }
-}
 
 /// A legacy export (the Python version's format) with one plan carrying `charts`.
 fn write_export(dir: &Path, charts: &[String]) -> PathBuf {

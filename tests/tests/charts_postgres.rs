@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
+use coach_plans_e2e::discord::Discord;
 use coach_plans_e2e::{base_env, pairs, run};
-use coach_plans_fake_discord::FakeDiscord;
 use coach_plans_postgres::testing::TestDatabase;
 
 const CHANNEL: u64 = 1_100_000_000_000_000_001;
@@ -45,12 +45,8 @@ fn archive_charts_on_postgresql_keeps_the_images_in_the_database() {
     ) {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fake = runtime.block_on(FakeDiscord::start()).unwrap();
+    let discord = Discord::start();
+    let fake = &discord.fake;
     let dir = tempfile::tempdir().unwrap();
     let db = TestDatabase::create();
     let second: Vec<u8> = [PNG, b"second chart".as_slice()].concat();

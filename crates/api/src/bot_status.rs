@@ -1,7 +1,7 @@
 //! The Discord bot's state as the health endpoints see it. The API does not depend on the bot
 //! crate; the server adapts the bot's state to this trait.
 
-use coach_plans_model::wire::{BotHealth, BotStatus, Role};
+use coach_plans_model::wire::{BotHealth, BotStatus, Role, STANDBY_REASON};
 
 /// Something that knows the Discord bot's state. Called on every health request: keep it cheap.
 pub trait BotStatusSource: Send + Sync + 'static {
@@ -42,7 +42,7 @@ impl StaticBotStatus {
             status: BotStatus::Standby,
             role: Some(Role::Follower),
             last_event_at: None,
-            reason: Some("another replica holds the Discord gateway".to_owned()),
+            reason: Some(STANDBY_REASON.to_owned()),
             backfill: None,
         })
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use coach_plans_model::wire::{BackfillHealth, BotHealth, BotStatus, Role};
+use coach_plans_model::wire::{BackfillHealth, BotHealth, BotStatus, Role, STANDBY_REASON};
 use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ impl BotState {
             match role {
                 Role::Follower => {
                     inner.status = BotStatus::Standby;
-                    inner.reason = Some("another replica holds the Discord gateway".to_owned());
+                    inner.reason = Some(STANDBY_REASON.to_owned());
                 }
                 Role::Leader => {
                     inner.status = BotStatus::Disconnected;

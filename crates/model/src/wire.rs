@@ -382,15 +382,8 @@ pub enum Role {
     Follower,
 }
 
-impl Role {
-    /// `leader` or `follower`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Leader => "leader",
-            Self::Follower => "follower",
-        }
-    }
-}
+/// The reason a follower's bot reports with [`BotStatus::Standby`].
+pub const STANDBY_REASON: &str = "another replica holds the Discord gateway";
 
 /// The error body of every failed request: `{"error": ..., "message": ...}`.
 ///

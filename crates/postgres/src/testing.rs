@@ -335,3 +335,42 @@ pub fn refusing_server() -> (u16, mpsc::Receiver<String>) {
     });
     (port, received)
 }
+
+/// The host and port of the test server ([`server_url`]).
+pub fn server_address() -> (String, u16) {
+    let url = server_url();
+    let config: postgres::Config = url
+        .parse()
+        .unwrap_or_else(|e| panic!("the test server's URL does not parse: {e}"));
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        other => panic!("the test server must be reached over TCP, not {other:?}"),
+    };
+    (host, config.get_ports().first().copied().unwrap_or(5432))
+}
+
+/// Forwards every connection made to `127.0.0.1:port` to the test server, from now on, on
+/// threads of its own: the server "coming back" at the address a store was given while nothing
+/// listened there (see [`TestDatabase::url_through`]).
+pub fn forward_to_server(port: u16) {
+    use std::net::{Shutdown, TcpStream};
+    let (host, server_port) = server_address();
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect((host.as_str(), server_port)) else {
+                continue;
+            };
+            let (Ok(client_copy), Ok(server_copy)) = (client.try_clone(), server.try_clone())
+            else {
+                continue;
+            };
+            for (mut from, mut into) in [(client_copy, server_copy), (server, client)] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut into);
+                    let _ = into.shutdown(Shutdown::Write);
+                });
+            }
+        }
+    });
+}

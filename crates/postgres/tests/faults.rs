@@ -3,13 +3,12 @@
 //! build, a refused password.
 #![allow(clippy::unwrap_used)]
 
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::str::FromStr as _;
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use coach_plans_config::{DatabaseConfig, DatabaseUrl};
-use coach_plans_postgres::testing::TestDatabase;
+use coach_plans_postgres::testing::{TestDatabase, forward_to_server};
 use coach_plans_postgres::{PostgresStore, open_resilient};
 use coach_plans_storage::testing::{coach, date, new_plan};
 use coach_plans_storage::{OnlyTheAuthor, PlanStore, StoreError};
@@ -24,16 +23,6 @@ fn eventually(seconds: u64, what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// The host and port of the test server.
-fn server_address(db: &TestDatabase) -> (String, u16) {
-    let config = postgres::Config::from_str(db.url()).unwrap();
-    let host = match &config.get_hosts()[0] {
-        postgres::config::Host::Tcp(host) => host.clone(),
-        other => panic!("the test server must be reached over TCP, not {other:?}"),
-    };
-    (host, config.get_ports().first().copied().unwrap_or(5432))
-}
-
 /// A port nothing listens on (just released by us).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -41,28 +30,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// Forwards every connection to `127.0.0.1:port` to the test server, from now on: the server
-/// "coming back" at the address the store was given.
-fn forward(port: u16, to: (String, u16)) {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    std::thread::spawn(move || {
-        for client in listener.incoming().flatten() {
-            let Ok(server) = TcpStream::connect((to.0.as_str(), to.1)) else {
-                continue;
-            };
-            for (mut from, mut into) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut from, &mut into);
-                    let _ = into.shutdown(Shutdown::Write);
-                });
-            }
-        }
-    });
 }
 
 #[test]
@@ -96,7 +63,7 @@ fn a_server_down_at_start_holds_plans_and_writes_them_through_once_it_is_up() {
     assert!(store.is_holding());
     assert!(state.path().join("postgres.journal").exists());
 
-    forward(port, server_address(&db));
+    forward_to_server(port);
     eventually(20, "the held plan written through", || {
         store.health().writable && !store.is_holding()
     });

@@ -174,43 +174,6 @@ mod tests {
         }
     }
 
-    /// The `host:port` of the test PostgreSQL server.
-    fn test_server() -> String {
-        let url = coach_plans_postgres::testing::server_url();
-        let rest = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-        let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        let address = authority.rsplit('@').next().unwrap_or_default();
-        if address.contains(':') {
-            address.to_owned()
-        } else {
-            format!("{address}:5432")
-        }
-    }
-
-    /// Forwards every connection to `127.0.0.1:port` to `to`, from now on: the database
-    /// "coming back" at the address the store was given.
-    fn forward(port: u16, to: String) {
-        use std::net::{Shutdown, TcpListener, TcpStream};
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|e| panic!("{e}"));
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect(&to) else {
-                    continue;
-                };
-                let (Ok(client_copy), Ok(server_copy)) = (client.try_clone(), server.try_clone())
-                else {
-                    continue;
-                };
-                for (mut from, mut into) in [(client_copy, server_copy), (server, client)] {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut into);
-                        let _ = into.shutdown(Shutdown::Write);
-                    });
-                }
-            }
-        });
-    }
-
     #[test]
     fn a_database_down_at_start_is_used_once_it_answers() {
         if coach_plans_postgres::testing::skipped("the chart store once PostgreSQL is up") {
@@ -231,7 +194,7 @@ mod tests {
         assert!(error.is_some(), "down at start");
         assert!(store.put(b"GIF89a while down").is_err());
 
-        forward(port, test_server());
+        coach_plans_postgres::testing::forward_to_server(port);
         let stored = store
             .put(b"GIF89a once up")
             .unwrap_or_else(|e| panic!("{e}"));

@@ -9,7 +9,7 @@ use coach_plans_fake_discord::{FakeAttachment, FakeDiscord, FakeMessage};
 use coach_plans_server::Exit;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_in, token};
+use crate::helpers::{TestApp, blob_files, spawn_app, spawn_app_in, token};
 
 const CHANNEL: u64 = 500_000_000_000_000_001;
 const DANA: u64 = 400_000_000_000_000_042;
@@ -107,16 +107,6 @@ async fn compat_links(app: &TestApp, coach: &str) -> Vec<String> {
         .collect()
 }
 
-fn blobs_in(dir: &std::path::Path) -> usize {
-    let Ok(fans) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    fans.flatten()
-        .filter(|fan| fan.file_name() != "tmp" && fan.path().is_dir())
-        .map(|fan| std::fs::read_dir(fan.path()).map_or(0, |files| files.count()))
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charts_are_archived_and_served_after_their_links_expire_and_after_a_restart() {
     let fake = start_fake().await;
@@ -169,7 +159,7 @@ async fn charts_are_archived_and_served_after_their_links_expire_and_after_a_res
     let (exit, dir) = app.stop_keeping_files().await;
     assert_eq!(exit, Exit::Ok);
     assert_eq!(
-        blobs_in(&dir.path().join("data/charts")),
+        blob_files(&dir.path().join("data/charts")),
         2,
         "two images, three charts"
     );

@@ -5,7 +5,6 @@
 //! Both servers run in mock mode: its generated charts go through the real archiver into the
 //! real chart store, with no Discord to share.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use coach_plans_config::DatabaseUrl;
@@ -14,7 +13,7 @@ use coach_plans_server::Exit;
 use coach_plans_service::{ChartStore as _, DirChartStore};
 use serde_json::Value;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_in};
+use crate::helpers::{TestApp, blob_files, spawn_app, spawn_app_in};
 
 /// A test database, made and dropped off the runtime's threads (the synchronous client cannot
 /// run on one), even when a test fails.
@@ -102,17 +101,6 @@ async fn archived_links(app: &TestApp) -> Vec<String> {
 fn path_of(link: &str) -> &str {
     let start = link.find("/api/").unwrap();
     &link[start..]
-}
-
-/// Blob files under a chart directory (its `tmp/` left out).
-fn blob_files(dir: &Path) -> usize {
-    let Ok(fans) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    fans.flatten()
-        .filter(|fan| fan.file_name() != "tmp" && fan.path().is_dir())
-        .map(|fan| std::fs::read_dir(fan.path()).map_or(0, |files| files.count()))
-        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

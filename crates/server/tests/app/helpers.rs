@@ -87,3 +87,14 @@ pub(crate) async fn spawn_app_in(
 pub(crate) fn token(token: &str) -> Option<Secret> {
     Some(Secret::from(token))
 }
+
+/// Blob files under a chart directory (its `tmp/` left out).
+pub(crate) fn blob_files(dir: &std::path::Path) -> usize {
+    let Ok(fans) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    fans.flatten()
+        .filter(|fan| fan.file_name() != "tmp" && fan.path().is_dir())
+        .map(|fan| std::fs::read_dir(fan.path()).map_or(0, |files| files.count()))
+        .sum()
+}
